@@ -1,0 +1,45 @@
+//! `drover check`: configuration, policies and templates valid, and every
+//! repository renderable. Exit 1 on any error.
+
+use clap::Args;
+
+use super::{load, open_forge, Exit, Global};
+use crate::render::{sample_file_sets, ForgeFacts};
+use crate::sweep::{self, RepoState, SweepOptions};
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {}
+
+pub async fn run(global: &Global, _args: CheckArgs) -> anyhow::Result<Exit> {
+    let (config, renderer) = load(global).await?;
+    // Every policy renders for every forge, whatever the fleet holds today.
+    let base = ForgeFacts::from_config(&config);
+    let sets = sample_file_sets(
+        &renderer,
+        &config.policies,
+        |ci| ForgeFacts {
+            ci,
+            ci_path: ci.ci_path().into(),
+            ..base.clone()
+        },
+        &config.fleet.defaults.variables,
+    )?;
+    let forge = open_forge(&config)?;
+    let report = sweep::run(&config, &renderer, forge.as_ref(), &SweepOptions::default()).await?;
+    let mut errors = 0;
+    for r in &report.repositories {
+        if let RepoState::Failed { reason } = &r.state {
+            eprintln!("{}: {reason}", r.name);
+            errors += 1;
+        }
+    }
+    println!(
+        "{}: {} policies, {} templates, {} file sets rendered, {} repositories checked, {errors} with errors",
+        config.fleet_path.display(),
+        config.policies.len(),
+        config.templates.files.len(),
+        sets.len(),
+        report.repositories.len(),
+    );
+    Ok(if errors > 0 { Exit::Error } else { Exit::Ok })
+}

@@ -1,0 +1,140 @@
+//! The command line: one file per subcommand, each with its arguments and
+//! its run function. This is the edge where errors become `anyhow` with
+//! context and outcomes become exit codes.
+
+mod check;
+mod output;
+mod plan;
+mod render;
+pub mod style;
+mod sweep;
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::config::Config;
+use crate::forge::{local::LocalForge, Forge};
+use crate::model::ForgeKind;
+use crate::render::Renderer;
+
+/// Exit codes, documented in the README.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Exit {
+    /// Done; for `plan --exit-code`, also "no drift".
+    Ok = 0,
+    /// Bad configuration, templates or arguments, or the forge could not
+    /// be listed: nothing was done.
+    Error = 1,
+    /// `plan --exit-code` / `check`-style: drift exists.
+    Drift = 2,
+    /// The sweep ran, but some repositories failed (see the report).
+    Partial = 3,
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "drover",
+    version,
+    about = "Keeps a fleet of repositories in line with per-language templates"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Args)]
+pub struct Global {
+    /// The fleet configuration.
+    #[arg(
+        long,
+        short,
+        global = true,
+        env = "DROVER_CONFIG",
+        default_value = "fleet.yaml"
+    )]
+    pub config: PathBuf,
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Validate fleet.yaml, policies and templates, and render every repository.
+    Check(check::CheckArgs),
+    /// Show how each repository differs from its templates.
+    Plan(plan::PlanArgs),
+    /// Write the files the templates render for one repository.
+    Render(render::RenderArgs),
+    /// Propose the changes: one branch and proposal per drifted repository.
+    Sweep(sweep::SweepArgs),
+    /// Print the JSON schema of fleet.yaml.
+    Schema,
+}
+
+pub fn init_tracing(global: &Global) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DROVER_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match global.log_format {
+        LogFormat::Human => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
+    match cli.command {
+        Command::Check(args) => check::run(&cli.global, args).await,
+        Command::Plan(args) => plan::run(&cli.global, args).await,
+        Command::Render(args) => render::run(&cli.global, args).await,
+        Command::Sweep(args) => sweep::run(&cli.global, args).await,
+        Command::Schema => {
+            print!("{}", crate::config::fleet_schema());
+            Ok(Exit::Ok)
+        }
+    }
+}
+
+/// Loads configuration and compiles templates, off the async threads.
+pub(crate) async fn load(global: &Global) -> anyhow::Result<(Config, Renderer)> {
+    let path = global.config.clone();
+    tokio::task::spawn_blocking(move || -> anyhow::Result<(Config, Renderer)> {
+        let config = Config::load(&path)?;
+        let renderer = Renderer::new(&config.templates)?;
+        Ok((config, renderer))
+    })
+    .await
+    .context("configuration loader failed")?
+}
+
+/// The forge fleet.yaml names.
+pub(crate) fn open_forge(config: &Config) -> anyhow::Result<Box<dyn Forge>> {
+    match config.fleet.forge.kind {
+        ForgeKind::Local => {
+            let path = config
+                .fleet
+                .forge
+                .path
+                .as_ref()
+                .expect("validated: local forge has a path");
+            Ok(Box::new(LocalForge::new(
+                config.base_dir.join(path),
+                config.state_dir().join("patches"),
+            )))
+        }
+        other => anyhow::bail!("the {other} forge is not supported by this build yet"),
+    }
+}

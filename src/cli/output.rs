@@ -1,0 +1,175 @@
+//! How sweeps and plans are shown to people: a summary table, coloured
+//! diffs, per-repository outcome lines and a final line with totals.
+
+use std::fmt::Write as _;
+
+use anstyle::Style;
+
+use super::style;
+use crate::forge::Proposed;
+use crate::sweep::{RepoReport, RepoState, SweepReport};
+
+fn paint(s: Style, text: &str) -> String {
+    format!("{}{text}{}", s.render(), s.render_reset())
+}
+
+fn state_style(state: &RepoState) -> Style {
+    match state {
+        RepoState::InLine => style::IN_LINE,
+        RepoState::Drifted => style::DRIFTED,
+        RepoState::Skipped { .. } => style::SKIPPED,
+        RepoState::Failed { .. } => style::ERROR,
+    }
+}
+
+/// The plan summary: one row per repository, then each drifted
+/// repository's diffs.
+pub fn plan_text(report: &SweepReport) -> String {
+    let rows: Vec<[String; 4]> = report
+        .repositories
+        .iter()
+        .map(|r| {
+            let files = match &r.state {
+                RepoState::Drifted => r
+                    .drift
+                    .iter()
+                    .map(|d| d.path.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                RepoState::Skipped { reason } | RepoState::Failed { reason } => reason.clone(),
+                RepoState::InLine => "-".into(),
+            };
+            [
+                r.name.clone(),
+                r.language.clone().unwrap_or_else(|| "-".into()),
+                r.state.label().to_owned(),
+                files,
+            ]
+        })
+        .collect();
+    let headers = ["REPOSITORY", "LANGUAGE", "STATE", "FILES"];
+    let width = |i: usize| {
+        rows.iter()
+            .map(|r| r[i].len())
+            .chain([headers[i].len()])
+            .max()
+            .unwrap_or(0)
+    };
+    let (w0, w1, w2) = (width(0), width(1), width(2));
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{}",
+        paint(
+            style::HEADER,
+            &format!(
+                "{:w0$}  {:w1$}  {:w2$}  {}",
+                headers[0], headers[1], headers[2], headers[3]
+            )
+        )
+    );
+    for (row, repo) in rows.iter().zip(&report.repositories) {
+        let state = paint(state_style(&repo.state), &format!("{:w2$}", row[2]));
+        let _ = writeln!(out, "{:w0$}  {:w1$}  {state}  {}", row[0], row[1], row[3]);
+    }
+    for repo in report
+        .repositories
+        .iter()
+        .filter(|r| r.state == RepoState::Drifted)
+    {
+        let _ = writeln!(
+            out,
+            "\n{}",
+            paint(style::HEADER, &format!("── {} ──", repo.full_name))
+        );
+        for skipped in &repo.skipped_files {
+            let _ = writeln!(out, "(skipping {}: {})", skipped.path, skipped.reason);
+        }
+        for d in &repo.drift {
+            let _ = writeln!(out, "# {} {}: {}", d.path, change_word(d), d.why);
+            out.push_str(&colour_diff(&d.diff));
+        }
+    }
+    out.push('\n');
+    out.push_str(&totals_line(report));
+    out
+}
+
+fn change_word(d: &crate::drift::FileDrift) -> &'static str {
+    match d.change {
+        crate::drift::Change::Create => "missing",
+        crate::drift::Change::Update => "differs",
+        crate::drift::Change::Delete => "must not exist",
+    }
+}
+
+pub fn colour_diff(diff: &str) -> String {
+    let mut out = String::with_capacity(diff.len() + 64);
+    for line in diff.lines() {
+        let s =
+            if line.starts_with("diff --git") || line.starts_with("+++") || line.starts_with("---")
+            {
+                style::HEADER
+            } else if line.starts_with('+') {
+                style::ADDED
+            } else if line.starts_with('-') {
+                style::REMOVED
+            } else if line.starts_with("@@") {
+                style::HUNK
+            } else {
+                Style::new()
+            };
+        out.push_str(&paint(s, line));
+        out.push('\n');
+    }
+    out
+}
+
+/// One line per repository after a sweep.
+pub fn sweep_text(report: &SweepReport) -> String {
+    let mut out = String::new();
+    for r in &report.repositories {
+        let _ = writeln!(out, "{}", outcome_line(r, report.dry_run));
+    }
+    out.push_str(&totals_line(report));
+    out
+}
+
+fn outcome_line(r: &RepoReport, dry_run: bool) -> String {
+    let state = paint(state_style(&r.state), r.state.label());
+    match (&r.state, &r.proposal) {
+        (RepoState::Drifted, Some(p)) => {
+            let what = match p {
+                Proposed::Opened { url } => format!("opened {url}"),
+                Proposed::Updated { url } => format!("updated {url}"),
+                Proposed::Unchanged { url } => format!("unchanged {url}"),
+                Proposed::HandsOff { url, reason } => format!("hands off {url}: {reason}"),
+            };
+            format!("{}: {state} ({} files) → {what}", r.name, r.drift.len())
+        }
+        (RepoState::Drifted, None) if dry_run => {
+            format!(
+                "{}: {state} ({} files) → would propose",
+                r.name,
+                r.drift.len()
+            )
+        }
+        (RepoState::Skipped { reason } | RepoState::Failed { reason }, _) => {
+            format!("{}: {state} ({reason})", r.name)
+        }
+        _ => format!("{}: {state}", r.name),
+    }
+}
+
+pub fn totals_line(report: &SweepReport) -> String {
+    let t = report.totals();
+    format!(
+        "{} repositories: {} in line, {} drifted, {} skipped, {} failed; {} forge requests\n",
+        report.repositories.len(),
+        t.in_line,
+        t.drifted,
+        t.skipped,
+        t.failed,
+        report.requests
+    )
+}

@@ -1,0 +1,85 @@
+//! `drover render`: write what the templates render for one repository into
+//! a directory, for inspection or for validators.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::Args;
+
+use super::{load, open_forge, Exit, Global};
+use crate::model::Mode;
+use crate::render::{ForgeFacts, RenderContext};
+use crate::sweep::{detect_language, wanted_paths};
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// The repository to render for.
+    #[arg(long)]
+    pub repo: String,
+    /// Where to write the rendered files (created if missing).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+pub async fn run(global: &Global, args: RenderArgs) -> anyhow::Result<Exit> {
+    let (config, renderer) = load(global).await?;
+    let forge = open_forge(&config)?;
+    let repo = forge
+        .discover()
+        .await?
+        .into_iter()
+        .find(|r| r.name == args.repo)
+        .with_context(|| format!("no repository named `{}` on the forge", args.repo))?;
+    let snapshot = forge
+        .snapshot(std::slice::from_ref(&repo), &wanted_paths(&config))
+        .await
+        .remove(0)?;
+    let over = config.fleet.repositories.overrides.get(&repo.name);
+    let language = match over.and_then(|o| o.language.clone()) {
+        Some(l) => l,
+        None => detect_language(&config.policies, &snapshot)
+            .with_context(|| {
+                format!(
+                    "`{}` matches no policy; set `language:` in its override",
+                    repo.name
+                )
+            })?
+            .to_owned(),
+    };
+    let policy = config.policy(&language).expect("validated language");
+    let facts = ForgeFacts::from_config(&config);
+    let ctx = RenderContext::new(&config, &facts, &repo, &language);
+    let skips = over.map(|o| o.skip.as_slice()).unwrap_or_default();
+    let (desired, skipped) = renderer.desired_files(policy, facts.ci, skips, &ctx)?;
+    let out = args.out.clone();
+    let lines = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<String>> {
+        let mut lines = Vec::new();
+        for file in &desired {
+            let Some(content) = &file.content else {
+                lines.push(format!("{} (must be absent)", file.path));
+                continue;
+            };
+            let text = match file.mode {
+                Mode::Block => crate::drift::block_file(&file.markers, content),
+                _ => content.clone(),
+            };
+            let dest = out.join(file.path.as_str());
+            if let Some(parent) = dest.parent() {
+                std::fs::create_dir_all(parent)
+                    .with_context(|| format!("cannot create {}", parent.display()))?;
+            }
+            std::fs::write(&dest, text)
+                .with_context(|| format!("cannot write {}", dest.display()))?;
+            lines.push(format!("{} ({})", file.path, file.mode.as_str()));
+        }
+        Ok(lines)
+    })
+    .await??;
+    for line in lines {
+        println!("{line}");
+    }
+    for s in skipped {
+        println!("{} (skipped: {})", s.path, s.reason);
+    }
+    Ok(Exit::Ok)
+}

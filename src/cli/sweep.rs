@@ -1,0 +1,47 @@
+//! `drover sweep`: plan every repository and open or update one proposal
+//! per drifted one.
+
+use clap::Args;
+
+use super::{load, open_forge, output, Exit, Global};
+use crate::sweep::{self, SweepOptions};
+
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    /// Compute and report what would be proposed; write nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Only this repository.
+    #[arg(long)]
+    pub repo: Option<String>,
+    /// Print the sweep report as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub async fn run(global: &Global, args: SweepArgs) -> anyhow::Result<Exit> {
+    let (config, renderer) = load(global).await?;
+    let forge = open_forge(&config)?;
+    let options = SweepOptions {
+        dry_run: args.dry_run,
+        only: args.repo.clone(),
+        ..SweepOptions::default()
+    };
+    let report = sweep::run(&config, &renderer, forge.as_ref(), &options).await?;
+    if let Some(name) = &args.repo {
+        anyhow::ensure!(
+            !report.repositories.is_empty(),
+            "no repository named `{name}` on the forge"
+        );
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        anstream::print!("{}", output::sweep_text(&report));
+    }
+    Ok(if report.totals().failed > 0 {
+        Exit::Partial
+    } else {
+        Exit::Ok
+    })
+}

@@ -1,0 +1,287 @@
+//! fleet.yaml: the forge, the schedule, fleet-wide defaults and which
+//! repositories are managed. These types are the file's schema: the JSON
+//! schema in `schema/fleet.schema.json` is generated from them.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::secret::SecretRef;
+use crate::model::{validated_str, CiFlavor, ForgeKind, RepoPath};
+
+/// The whole of fleet.yaml.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Fleet {
+    /// The forge the fleet lives on.
+    pub forge: ForgeSection,
+    /// When `drover daemon` sweeps.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<Schedule>,
+    /// Defaults for every proposal and every template.
+    #[serde(default)]
+    pub defaults: Defaults,
+    /// Which repositories are managed, and per-repository overrides.
+    #[serde(default)]
+    pub repositories: Repositories,
+    /// Directory of `<language>.yaml` policies, relative to fleet.yaml.
+    /// Default: `policies/` beside fleet.yaml, or the embedded defaults when
+    /// there is none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policies: Option<PathBuf>,
+    /// Directory of Tera templates, relative to fleet.yaml. Default:
+    /// `templates/` beside fleet.yaml, or the embedded defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub templates: Option<PathBuf>,
+    /// Where drover keeps its state (and, on the local forge, patch files).
+    /// Default: `.drover/` beside fleet.yaml.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state_dir: Option<PathBuf>,
+}
+
+/// The forge section. Which keys are needed depends on `kind`; `drover
+/// check` says which one is missing.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ForgeSection {
+    pub kind: ForgeKind,
+    /// The forge's API root (GitHub: `https://api.github.com`, GitHub
+    /// Enterprise: `https://HOST/api/v3`; GitLab: `https://gitlab.com`;
+    /// sourcehut: `https://git.sr.ht`). Defaults to the public service.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// The organisation, group or user whose repositories are swept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// `env:NAME` or `file:PATH`; never the token itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token: Option<SecretRef>,
+    /// Local forge: the directory holding one repository per subdirectory,
+    /// relative to fleet.yaml.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathBuf>,
+    /// Local forge: whose CI configuration to render (default `github`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ci: Option<CiFlavor>,
+    /// Container registry namespace images are pushed to (default per
+    /// forge: `ghcr.io/OWNER`, `registry.HOST/OWNER`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub registry: Option<String>,
+}
+
+/// A cron schedule with an explicit timezone.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Schedule {
+    /// Six or seven fields, seconds first: `0 0 3 * * *` is 03:00 daily.
+    pub cron: CronExpr,
+    /// An IANA timezone name such as `Europe/Paris`.
+    #[serde(default = "default_timezone")]
+    pub timezone: Timezone,
+}
+
+fn default_timezone() -> Timezone {
+    Timezone("UTC".into())
+}
+
+/// A validated cron expression.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(transparent)]
+pub struct CronExpr(pub String);
+
+impl<'de> Deserialize<'de> for CronExpr {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        validated_str(d, |raw| {
+            raw.parse::<cron::Schedule>().map_err(|e| {
+                format!("`{raw}` is not a cron expression ({e}); write six fields, seconds first, e.g. `0 0 3 * * *`")
+            })?;
+            Ok(CronExpr(raw.to_owned()))
+        })
+    }
+}
+
+/// A validated IANA timezone name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(transparent)]
+pub struct Timezone(pub String);
+
+impl<'de> Deserialize<'de> for Timezone {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        validated_str(d, |raw| {
+            raw.parse::<chrono_tz::Tz>().map_err(|_| {
+                format!("`{raw}` is not an IANA timezone such as `UTC` or `Europe/Paris`")
+            })?;
+            Ok(Timezone(raw.to_owned()))
+        })
+    }
+}
+
+/// Fleet-wide defaults for proposals and templates.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Defaults {
+    /// The branch drover commits to in each repository.
+    #[serde(default = "default_branch")]
+    pub branch: BranchName,
+    /// Labels put on every proposal.
+    #[serde(default)]
+    pub labels: Vec<String>,
+    /// Reviewers requested on every proposal.
+    #[serde(default)]
+    pub reviewers: Vec<String>,
+    /// Template variables for every repository (`vars.*`), over the
+    /// policies' own defaults.
+    #[serde(default)]
+    pub variables: BTreeMap<String, serde_json::Value>,
+    /// Author and committer of drover's commits.
+    #[serde(default)]
+    pub author: Author,
+}
+
+impl Default for Defaults {
+    fn default() -> Self {
+        Defaults {
+            branch: default_branch(),
+            labels: Vec::new(),
+            reviewers: Vec::new(),
+            variables: BTreeMap::new(),
+            author: Author::default(),
+        }
+    }
+}
+
+fn default_branch() -> BranchName {
+    BranchName("drover/sync".into())
+}
+
+/// Who drover's commits are from.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Author {
+    pub name: String,
+    pub email: String,
+}
+
+impl Default for Author {
+    fn default() -> Self {
+        Author {
+            name: "drover".into(),
+            email: "drover@users.noreply.localhost".into(),
+        }
+    }
+}
+
+/// A branch name git accepts.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(transparent)]
+pub struct BranchName(pub String);
+
+impl BranchName {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for BranchName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        validated_str(d, |raw| {
+            let bad_char = raw
+                .chars()
+                .any(|c| c.is_ascii_control() || " ~^:?*[\\".contains(c));
+            let valid = !raw.is_empty()
+                && !bad_char
+                && !raw.starts_with(['-', '/', '.'])
+                && !raw.ends_with(['/', '.'])
+                && !raw.ends_with(".lock")
+                && !raw.contains("..")
+                && !raw.contains("//")
+                && !raw.contains("@{");
+            if !valid {
+                return Err(format!("`{raw}` is not a valid git branch name"));
+            }
+            Ok(BranchName(raw.to_owned()))
+        })
+    }
+}
+
+/// Which repositories of the owner are managed.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Repositories {
+    /// Glob patterns on the repository name (relative to the owner, e.g.
+    /// `backend/*` inside a GitLab group). Empty means all.
+    #[serde(default)]
+    pub include: Vec<Pattern>,
+    /// Glob patterns of repositories left alone.
+    #[serde(default)]
+    pub exclude: Vec<Pattern>,
+    /// Sweep archived repositories too (they cannot take proposals on most
+    /// forges, so the default is to report and skip them).
+    #[serde(default)]
+    pub archived: bool,
+    /// Sweep forks too (default: report and skip them).
+    #[serde(default)]
+    pub forks: bool,
+    /// Per-repository overrides, keyed by repository name.
+    #[serde(default)]
+    pub overrides: BTreeMap<String, Override>,
+}
+
+/// A validated glob pattern.
+#[derive(Debug, Clone, Serialize, JsonSchema)]
+#[serde(transparent)]
+pub struct Pattern(pub String);
+
+impl Pattern {
+    pub fn matcher(&self) -> globset::GlobMatcher {
+        // Validated at parse time.
+        globset::Glob::new(&self.0)
+            .expect("validated glob")
+            .compile_matcher()
+    }
+}
+
+impl<'de> Deserialize<'de> for Pattern {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        validated_str(d, |raw| {
+            globset::Glob::new(raw)
+                .map_err(|e| format!("`{raw}` is not a glob pattern: {}", e.kind()))?;
+            Ok(Pattern(raw.to_owned()))
+        })
+    }
+}
+
+/// What one repository does differently.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Override {
+    /// The language, when detection would guess wrong or find nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// Template variables for this repository only.
+    #[serde(default)]
+    pub variables: BTreeMap<String, serde_json::Value>,
+    /// Managed files this repository opts out of, each with a reason.
+    #[serde(default)]
+    pub skip: Vec<Skip>,
+    /// Leave the whole repository alone; the reason is shown in reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ignore: Option<String>,
+    /// Labels for this repository's proposal, instead of the defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<Vec<String>>,
+    /// Reviewers for this repository's proposal, instead of the defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reviewers: Option<Vec<String>>,
+}
+
+/// A managed file a repository opts out of.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Skip {
+    pub path: RepoPath,
+    /// Why; shown in plans and reports.
+    pub reason: String,
+}

@@ -1,0 +1,450 @@
+//! Loading and validating what the user writes: fleet.yaml, the policies
+//! and the template sources. Only this module parses YAML; everything it
+//! returns is plain typed data. Every error names file, line and column.
+//!
+//! Policies and templates come from directories beside fleet.yaml, or, when
+//! there are none, from the defaults compiled into the binary.
+
+mod error;
+mod fleet;
+mod policy;
+mod secret;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use include_dir::{include_dir, Dir};
+
+pub use error::{locate, ConfigError};
+pub use fleet::{
+    Author, BranchName, CronExpr, Defaults, Fleet, ForgeSection, Override, Pattern, Repositories,
+    Schedule, Skip, Timezone,
+};
+pub use policy::{Detect, ManagedFile, Markers, Policy};
+pub use secret::{Secret, SecretError, SecretRef};
+
+use crate::model::{CiFlavor, ForgeKind, Mode};
+
+static EMBEDDED_POLICIES: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/policies");
+static EMBEDDED_TEMPLATES: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/templates");
+
+/// Everything a sweep needs from the user's files, validated.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub fleet_path: PathBuf,
+    /// The directory holding fleet.yaml; relative paths start here.
+    pub base_dir: PathBuf,
+    pub fleet: Fleet,
+    /// Sorted by language name: detection tries them in this order.
+    pub policies: Vec<Policy>,
+    pub templates: TemplateSources,
+}
+
+/// The text of every template, by name (path relative to the templates
+/// directory, `/`-separated).
+#[derive(Debug, Clone, Default)]
+pub struct TemplateSources {
+    pub files: BTreeMap<String, String>,
+    /// How to name the directory in messages (`templates` or
+    /// `<embedded>/templates`).
+    pub origin: String,
+}
+
+impl TemplateSources {
+    /// The path shown to users for a template name.
+    pub fn display_path(&self, name: &str) -> String {
+        format!("{}/{name}", self.origin)
+    }
+}
+
+impl Config {
+    /// Reads and validates fleet.yaml and what it points at.
+    pub fn load(fleet_path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(fleet_path)
+            .map_err(|e| ConfigError::whole_file(fleet_path, format!("cannot read: {e}")))?;
+        let base_dir = fleet_path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let base_dir = if base_dir.as_os_str().is_empty() {
+            PathBuf::from(".")
+        } else {
+            base_dir
+        };
+        let fleet = parse_fleet(fleet_path, &text)?;
+
+        let templates = match resolve_dir(
+            &base_dir,
+            fleet.templates.as_deref(),
+            "templates",
+            fleet_path,
+            &text,
+        )? {
+            Some(dir) => load_templates_dir(&dir)?,
+            None => embedded_templates(),
+        };
+        let policies = match resolve_dir(
+            &base_dir,
+            fleet.policies.as_deref(),
+            "policies",
+            fleet_path,
+            &text,
+        )? {
+            Some(dir) => load_policies_dir(&dir, &templates)?,
+            None => embedded_policies(&templates)?,
+        };
+        validate_overrides(fleet_path, &text, &fleet, &policies)?;
+        Ok(Config {
+            fleet_path: fleet_path.to_path_buf(),
+            base_dir,
+            fleet,
+            policies,
+            templates,
+        })
+    }
+
+    pub fn policy(&self, language: &str) -> Option<&Policy> {
+        self.policies.iter().find(|p| p.language == language)
+    }
+
+    /// The CI flavour repositories are rendered for.
+    pub fn ci_flavor(&self) -> CiFlavor {
+        match self.fleet.forge.kind {
+            ForgeKind::Github => CiFlavor::Github,
+            ForgeKind::Gitlab => CiFlavor::Gitlab,
+            ForgeKind::Sourcehut => CiFlavor::Sourcehut,
+            ForgeKind::Local => self.fleet.forge.ci.unwrap_or(CiFlavor::Github),
+        }
+    }
+
+    pub fn state_dir(&self) -> PathBuf {
+        match &self.fleet.state_dir {
+            Some(dir) => self.base_dir.join(dir),
+            None => self.base_dir.join(".drover"),
+        }
+    }
+}
+
+/// Parses fleet.yaml text and checks what serde cannot: which forge keys
+/// each kind needs.
+pub fn parse_fleet(path: &Path, text: &str) -> Result<Fleet, ConfigError> {
+    let fleet: Fleet = serde_yaml::from_str(text).map_err(|e| ConfigError::from_yaml(path, &e))?;
+    let forge = &fleet.forge;
+    let at = |key: &str| {
+        let (line, col) = locate(text, &["forge", key], None);
+        move |msg: String| ConfigError::at(path, line, col, msg)
+    };
+    let kind = forge.kind;
+    match kind {
+        ForgeKind::Local => {
+            if forge.path.is_none() {
+                return Err(at("kind")(
+                    "the local forge needs `path:`, the directory holding the repositories".into(),
+                ));
+            }
+            for key in ["token", "url", "owner"] {
+                let set = match key {
+                    "token" => forge.token.is_some(),
+                    "url" => forge.url.is_some(),
+                    _ => false,
+                };
+                if set {
+                    return Err(at(key)(format!("the local forge takes no `{key}:`")));
+                }
+            }
+        }
+        _ => {
+            if forge.owner.is_none() {
+                return Err(at("kind")(format!(
+                    "a {kind} forge needs `owner:`, the organisation, group or user whose repositories are swept"
+                )));
+            }
+            if forge.token.is_none() {
+                return Err(at("kind")(format!(
+                    "a {kind} forge needs `token:` as `env:NAME` or `file:PATH`"
+                )));
+            }
+            if forge.path.is_some() {
+                return Err(at("path")(format!(
+                    "`path:` is only for the local forge, not {kind}"
+                )));
+            }
+            if forge.ci.is_some() {
+                return Err(at("ci")(format!(
+                    "`ci:` is only for the local forge; a {kind} forge renders its own CI"
+                )));
+            }
+        }
+    }
+    if let Some(url) = &forge.url {
+        if !(url.starts_with("https://") || url.starts_with("http://")) {
+            return Err(at("url")(format!("`{url}` is not an http(s) URL")));
+        }
+        if url.contains('@') {
+            return Err(at("url")(
+                "the URL may not carry credentials; use `token:` with `env:NAME` or `file:PATH`"
+                    .into(),
+            ));
+        }
+    }
+    Ok(fleet)
+}
+
+/// Picks a policies/templates directory: the configured one (which must
+/// exist), else the conventional one beside fleet.yaml if present, else
+/// `None` for the embedded defaults.
+fn resolve_dir(
+    base: &Path,
+    configured: Option<&Path>,
+    conventional: &str,
+    fleet_path: &Path,
+    fleet_text: &str,
+) -> Result<Option<PathBuf>, ConfigError> {
+    match configured {
+        Some(dir) => {
+            let full = base.join(dir);
+            if full.is_dir() {
+                Ok(Some(full))
+            } else {
+                let (line, col) = locate(fleet_text, &[conventional], None);
+                Err(ConfigError::at(
+                    fleet_path,
+                    line,
+                    col,
+                    format!("`{}` is not a directory", full.display()),
+                ))
+            }
+        }
+        None => {
+            let full = base.join(conventional);
+            Ok(full.is_dir().then_some(full))
+        }
+    }
+}
+
+fn load_templates_dir(dir: &Path) -> Result<TemplateSources, ConfigError> {
+    let mut files = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(current) = stack.pop() {
+        let entries = std::fs::read_dir(&current).map_err(|e| {
+            ConfigError::whole_file(&current, format!("cannot read directory: {e}"))
+        })?;
+        for entry in entries {
+            let entry = entry.map_err(|e| ConfigError::whole_file(&current, e.to_string()))?;
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).map_err(|e| {
+                ConfigError::whole_file(&path, format!("cannot read template: {e}"))
+            })?;
+            let name = path
+                .strip_prefix(dir)
+                .expect("walked below dir")
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/");
+            files.insert(name, text);
+        }
+    }
+    Ok(TemplateSources {
+        files,
+        origin: dir.display().to_string(),
+    })
+}
+
+fn embedded_templates() -> TemplateSources {
+    let mut files = BTreeMap::new();
+    let mut stack = vec![&EMBEDDED_TEMPLATES];
+    while let Some(dir) = stack.pop() {
+        for entry in dir.entries() {
+            match entry {
+                include_dir::DirEntry::Dir(d) => stack.push(d),
+                include_dir::DirEntry::File(f) => {
+                    let name = f.path().to_string_lossy().replace('\\', "/");
+                    files.insert(name, f.contents_utf8().unwrap_or_default().to_owned());
+                }
+            }
+        }
+    }
+    TemplateSources {
+        files,
+        origin: "<embedded>/templates".into(),
+    }
+}
+
+fn load_policies_dir(dir: &Path, templates: &TemplateSources) -> Result<Vec<Policy>, ConfigError> {
+    let mut sources = Vec::new();
+    let entries = std::fs::read_dir(dir)
+        .map_err(|e| ConfigError::whole_file(dir, format!("cannot read directory: {e}")))?;
+    for entry in entries {
+        let path = entry
+            .map_err(|e| ConfigError::whole_file(dir, e.to_string()))?
+            .path();
+        if path.extension().is_some_and(|e| e == "yaml" || e == "yml") {
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| ConfigError::whole_file(&path, format!("cannot read: {e}")))?;
+            sources.push((path, text));
+        }
+    }
+    parse_policies(sources, templates)
+}
+
+fn embedded_policies(templates: &TemplateSources) -> Result<Vec<Policy>, ConfigError> {
+    let sources = EMBEDDED_POLICIES
+        .files()
+        .map(|f| {
+            (
+                Path::new("<embedded>/policies").join(f.path()),
+                f.contents_utf8().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    parse_policies(sources, templates)
+}
+
+/// Parses and cross-checks policy files given as (path, text).
+pub fn parse_policies(
+    sources: Vec<(PathBuf, String)>,
+    templates: &TemplateSources,
+) -> Result<Vec<Policy>, ConfigError> {
+    let mut policies = Vec::new();
+    for (path, text) in sources {
+        policies.push(parse_policy(&path, &text, templates)?);
+    }
+    policies.sort_by(|a, b| a.language.cmp(&b.language));
+    Ok(policies)
+}
+
+/// Parses one policy and checks what serde cannot: the language matches the
+/// file name, templates exist, modes and keys agree, no path is managed twice.
+pub fn parse_policy(
+    path: &Path,
+    text: &str,
+    templates: &TemplateSources,
+) -> Result<Policy, ConfigError> {
+    let policy: Policy =
+        serde_yaml::from_str(text).map_err(|e| ConfigError::from_yaml(path, &e))?;
+    let err = |keys: &[&str], value: Option<&str>, msg: String| {
+        let (line, col) = locate(text, keys, value);
+        ConfigError::at(path, line, col, msg)
+    };
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if policy.language != stem {
+        return Err(err(
+            &["language"],
+            None,
+            format!(
+                "language `{}` must match the file name `{stem}.yaml`",
+                policy.language
+            ),
+        ));
+    }
+    if policy.detect.markers.is_empty() {
+        return Err(err(
+            &["detect", "markers"],
+            None,
+            "list at least one marker file".into(),
+        ));
+    }
+    let mut seen: BTreeSet<(CiFlavor, String)> = BTreeSet::new();
+    for file in &policy.files {
+        let p = file.path.as_str();
+        match (&file.template, file.mode) {
+            (Some(t), Mode::Absent) => {
+                return Err(err(
+                    &["files", "template"],
+                    Some(t),
+                    format!("`{p}` is mode absent: it takes no template"),
+                ))
+            }
+            (None, mode) if mode != Mode::Absent => {
+                return Err(err(
+                    &["files", "path"],
+                    Some(p),
+                    format!("`{p}` is mode {}: it needs `template:`", mode.as_str()),
+                ))
+            }
+            (Some(t), _) if !templates.files.contains_key(t) => {
+                return Err(err(
+                    &["files", "template"],
+                    Some(t),
+                    format!("template `{t}` not found in {}", templates.origin),
+                ))
+            }
+            _ => {}
+        }
+        if file.markers.is_some() && file.mode != Mode::Block {
+            return Err(err(
+                &["files", "path"],
+                Some(p),
+                format!("`{p}` has `markers:` but only block mode uses them"),
+            ));
+        }
+        if let Some(m) = &file.markers {
+            if m.begin.trim().is_empty()
+                || m.end.trim().is_empty()
+                || m.begin == m.end
+                || m.begin.contains('\n')
+                || m.end.contains('\n')
+            {
+                return Err(err(
+                    &["files", "markers"],
+                    None,
+                    format!("`{p}`: block markers must be two different, non-empty single lines"),
+                ));
+            }
+        }
+        for ci in CiFlavor::ALL.into_iter().filter(|ci| file.applies_to(*ci)) {
+            if !seen.insert((ci, p.to_owned())) {
+                return Err(err(
+                    &["files", "path"],
+                    Some(p),
+                    format!("`{p}` is managed twice for the {ci} forge"),
+                ));
+            }
+        }
+    }
+    Ok(policy)
+}
+
+fn validate_overrides(
+    path: &Path,
+    text: &str,
+    fleet: &Fleet,
+    policies: &[Policy],
+) -> Result<(), ConfigError> {
+    for (name, o) in &fleet.repositories.overrides {
+        if let Some(lang) = &o.language {
+            if !policies.iter().any(|p| &p.language == lang) {
+                let known: Vec<_> = policies.iter().map(|p| p.language.as_str()).collect();
+                let (line, col) =
+                    locate(text, &["repositories", "overrides", name, "language"], None);
+                return Err(ConfigError::at(
+                    path,
+                    line,
+                    col,
+                    format!(
+                        "repository `{name}`: no policy for language `{lang}` (known: {})",
+                        known.join(", ")
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The JSON schema of fleet.yaml, as committed in `schema/fleet.schema.json`.
+pub fn fleet_schema() -> String {
+    let schema = schemars::schema_for!(Fleet);
+    serde_json::to_string_pretty(&schema).expect("schema serialises") + "\n"
+}
+
+#[cfg(test)]
+mod tests;

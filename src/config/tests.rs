@@ -1,0 +1,229 @@
+use std::path::Path;
+
+use super::*;
+
+fn fleet_err(text: &str) -> String {
+    parse_fleet(Path::new("fleet.yaml"), text)
+        .unwrap_err()
+        .to_string()
+}
+
+fn sources(names: &[&str]) -> TemplateSources {
+    TemplateSources {
+        files: names
+            .iter()
+            .map(|n| (n.to_string(), "x".to_string()))
+            .collect(),
+        origin: "templates".into(),
+    }
+}
+
+fn policy_err(text: &str) -> String {
+    parse_policy(
+        Path::new("policies/rust.yaml"),
+        text,
+        &sources(&["rust/ci.yml"]),
+    )
+    .unwrap_err()
+    .to_string()
+}
+
+const GOOD_FLEET: &str = "\
+forge:
+  kind: gitlab
+  owner: acme
+  token: env:GITLAB_TOKEN
+schedule:
+  cron: \"0 0 3 * * *\"
+  timezone: Europe/Paris
+defaults:
+  labels: [drover]
+repositories:
+  exclude: [\"legacy-*\"]
+  overrides:
+    billing-api:
+      language: rust
+      skip:
+        - path: Dockerfile
+          reason: built by the platform team
+";
+
+#[test]
+fn a_good_fleet_parses() {
+    let fleet = parse_fleet(Path::new("fleet.yaml"), GOOD_FLEET).unwrap();
+    assert_eq!(
+        fleet.forge.token,
+        Some(SecretRef::Env("GITLAB_TOKEN".into()))
+    );
+    assert_eq!(fleet.defaults.branch.as_str(), "drover/sync");
+    assert_eq!(
+        fleet.repositories.overrides["billing-api"].skip[0].reason,
+        "built by the platform team"
+    );
+}
+
+#[test]
+fn malformed_yaml_names_file_line_and_column() {
+    let err = fleet_err("forge:\n  kind: local\n  path: [unclosed\n");
+    assert!(err.starts_with("fleet.yaml:"), "{err}");
+    assert!(err.contains(":4:") || err.contains(":3:"), "{err}");
+}
+
+#[test]
+fn unknown_keys_are_errors_with_location() {
+    let err = fleet_err("forge:\n  kind: local\n  path: repos\n  colour: blue\n");
+    assert!(err.starts_with("fleet.yaml:4:3: "), "{err}");
+    assert!(err.contains("unknown field `colour`"), "{err}");
+    let err = fleet_err("forge:\n  kind: local\n  path: repos\ndefault:\n  branch: x\n");
+    assert!(err.starts_with("fleet.yaml:4:1: "), "{err}");
+}
+
+#[test]
+fn literal_tokens_are_refused_and_never_echoed() {
+    let err = fleet_err("forge:\n  kind: github\n  owner: acme\n  token: ghp_s3cr3tvalue\n");
+    assert!(err.starts_with("fleet.yaml:4:"), "{err}");
+    assert!(err.contains("env:NAME"), "{err}");
+    assert!(
+        !err.contains("s3cr3t"),
+        "the token leaked into the error: {err}"
+    );
+}
+
+#[test]
+fn forge_kinds_need_their_keys() {
+    let err = fleet_err("forge:\n  kind: github\n  token: env:T\n");
+    assert!(err.starts_with("fleet.yaml:2:3: "), "{err}");
+    assert!(err.contains("owner"), "{err}");
+    let err = fleet_err("forge:\n  kind: local\n");
+    assert!(err.contains("path"), "{err}");
+    let err = fleet_err("forge:\n  kind: gitlab\n  owner: a\n  token: env:T\n  url: https://user:pw@gitlab.example.com\n");
+    assert!(err.starts_with("fleet.yaml:5:3: "), "{err}");
+    assert!(!err.contains("pw@"), "{err}");
+}
+
+#[test]
+fn bad_cron_timezone_branch_and_glob_are_located() {
+    let base = "forge:\n  kind: local\n  path: r\n";
+    let err = fleet_err(&format!("{base}schedule:\n  cron: every day\n"));
+    assert!(err.starts_with("fleet.yaml:5:9: "), "{err}");
+    let err = fleet_err(&format!(
+        "{base}schedule:\n  cron: \"0 0 3 * * *\"\n  timezone: Mars/Olympus\n"
+    ));
+    assert!(err.starts_with("fleet.yaml:6:13: "), "{err}");
+    let err = fleet_err(&format!("{base}defaults:\n  branch: \"drover sync\"\n"));
+    assert!(err.starts_with("fleet.yaml:5:11: "), "{err}");
+    let err = fleet_err(&format!("{base}repositories:\n  include: [\"a[\"]\n"));
+    assert!(err.starts_with("fleet.yaml:5:"), "{err}");
+}
+
+#[test]
+fn escaping_skip_paths_are_rejected() {
+    let err = fleet_err(
+        "forge:\n  kind: local\n  path: r\nrepositories:\n  overrides:\n    a:\n      skip:\n        - path: ../etc/passwd\n          reason: x\n",
+    );
+    assert!(err.starts_with("fleet.yaml:8:"), "{err}");
+    assert!(err.contains("may not leave"), "{err}");
+}
+
+const GOOD_POLICY: &str = "\
+language: rust
+detect:
+  markers: [Cargo.toml]
+files:
+  - path: .github/workflows/ci.yml
+    template: rust/ci.yml
+    forges: [github]
+    why: CI
+  - path: .gitlab-ci.yml
+    mode: absent
+    forges: [github]
+    why: old CI
+";
+
+#[test]
+fn a_good_policy_parses() {
+    let p = parse_policy(
+        Path::new("policies/rust.yaml"),
+        GOOD_POLICY,
+        &sources(&["rust/ci.yml"]),
+    )
+    .unwrap();
+    assert_eq!(p.files.len(), 2);
+    assert!(p.files[0].applies_to(CiFlavor::Github));
+    assert!(!p.files[0].applies_to(CiFlavor::Gitlab));
+}
+
+#[test]
+fn policy_errors_are_located() {
+    let err = policy_err(&GOOD_POLICY.replace("rust/ci.yml", "rust/missing.yml"));
+    assert_eq!(
+        err,
+        "policies/rust.yaml:6:5: template `rust/missing.yml` not found in templates"
+    );
+    let err = policy_err(&GOOD_POLICY.replace("path: .gitlab-ci.yml", "path: /etc/passwd"));
+    assert!(err.starts_with("policies/rust.yaml:9:"), "{err}");
+    assert!(err.contains("absolute"), "{err}");
+    let err = policy_err(&GOOD_POLICY.replace("path: .gitlab-ci.yml", "path: a/../../b"));
+    assert!(err.starts_with("policies/rust.yaml:9:"), "{err}");
+    let err = policy_err(&GOOD_POLICY.replace("language: rust", "language: go"));
+    assert!(err.starts_with("policies/rust.yaml:1:1: "), "{err}");
+    let err = policy_err(&GOOD_POLICY.replace(
+        "    why: old CI",
+        "    why: old CI\n    template: rust/ci.yml",
+    ));
+    assert!(err.contains("takes no template"), "{err}");
+    let err = policy_err(&GOOD_POLICY.replace("mode: absent", "mode: sometimes"));
+    assert!(err.starts_with("policies/rust.yaml:10:11: "), "{err}");
+    assert!(err.contains("whole"), "{err}");
+    let err = policy_err(&GOOD_POLICY.replace("    why: CI\n", "    why: CI\n    owner: me\n"));
+    assert!(
+        err.starts_with("policies/rust.yaml:9:5: files[0]: unknown field `owner`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn overrides_must_name_known_languages() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("policies")).unwrap();
+    std::fs::create_dir_all(dir.path().join("templates/rust")).unwrap();
+    std::fs::write(dir.path().join("policies/rust.yaml"), GOOD_POLICY).unwrap();
+    std::fs::write(dir.path().join("templates/rust/ci.yml"), "on: push\n").unwrap();
+    let fleet = dir.path().join("fleet.yaml");
+    std::fs::write(&fleet, "forge:\n  kind: local\n  path: repos\nrepositories:\n  overrides:\n    api:\n      language: cobol\n").unwrap();
+    let err = Config::load(&fleet).unwrap_err();
+    assert_eq!((err.line, err.column), (7, 7), "{err}");
+    assert!(
+        err.message
+            .contains("no policy for language `cobol` (known: rust)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_committed_schema_is_current() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/fleet.schema.json");
+    let generated = fleet_schema();
+    if std::env::var_os("DROVER_BLESS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &generated).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "schema/fleet.schema.json is stale; regenerate with `DROVER_BLESS=1 cargo test the_committed_schema_is_current` or `drover schema`"
+    );
+}
+
+#[test]
+fn the_embedded_defaults_load() {
+    let templates = embedded_templates();
+    let policies = embedded_policies(&templates).unwrap();
+    for p in &policies {
+        for f in &p.files {
+            if let Some(t) = &f.template {
+                assert!(templates.files.contains_key(t), "{t}");
+            }
+        }
+    }
+}

@@ -1,0 +1,236 @@
+//! The local forge: a directory whose subdirectories are repositories. A
+//! git repository (with a work tree or bare) gets its proposal as one commit
+//! on drover's branch, based on the default branch's head; the work tree,
+//! the index and the default branch are never written. A plain directory
+//! gets a patch file under the state directory that `git apply` accepts.
+//!
+//! All file and git work runs on blocking threads.
+
+use std::path::{Path, PathBuf};
+
+use async_trait::async_trait;
+
+use super::{Forge, ForgeError, Proposal, Proposed};
+use crate::git::{self, CommitRequest, CommitResult};
+use crate::model::{Actual, RemoteRepo, RepoPath, Snapshot};
+
+const GIT_PREFIX: &str = "git:";
+const DIR_PREFIX: &str = "dir:";
+
+/// Repositories in a directory.
+pub struct LocalForge {
+    root: PathBuf,
+    patches: PathBuf,
+}
+
+impl LocalForge {
+    /// `root` holds the repositories; patch files go to `patches`.
+    pub fn new(root: PathBuf, patches: PathBuf) -> LocalForge {
+        LocalForge { root, patches }
+    }
+}
+
+/// Runs file and git work on a blocking thread.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ForgeError> + Send + 'static,
+) -> Result<T, ForgeError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ForgeError::Io(format!("worker thread failed: {e}")))?
+}
+
+#[async_trait]
+impl Forge for LocalForge {
+    async fn discover(&self) -> Result<Vec<RemoteRepo>, ForgeError> {
+        let root = self.root.clone();
+        blocking(move || discover(&root)).await
+    }
+
+    async fn snapshot(
+        &self,
+        repos: &[RemoteRepo],
+        paths: &[RepoPath],
+    ) -> Vec<Result<Snapshot, ForgeError>> {
+        let repos = repos.to_vec();
+        let paths = paths.to_vec();
+        let n = repos.len();
+        match blocking(move || Ok(repos.iter().map(|r| snapshot(r, &paths)).collect())).await {
+            Ok(all) => all,
+            Err(e) => vec![Err(e); n],
+        }
+    }
+
+    async fn propose(
+        &self,
+        repo: &RemoteRepo,
+        proposal: &Proposal,
+    ) -> Result<Proposed, ForgeError> {
+        let repo = repo.clone();
+        let proposal = proposal.clone();
+        let patches = self.patches.clone();
+        blocking(move || {
+            if let Some(dir) = repo.forge_id.strip_prefix(GIT_PREFIX) {
+                propose_commit(Path::new(dir), &repo, &proposal)
+            } else {
+                write_patch(&patches, &repo, &proposal)
+            }
+        })
+        .await
+    }
+}
+
+fn discover(root: &Path) -> Result<Vec<RemoteRepo>, ForgeError> {
+    let entries = std::fs::read_dir(root).map_err(|e| {
+        ForgeError::Io(format!(
+            "cannot list repositories in {}: {e}",
+            root.display()
+        ))
+    })?;
+    let mut repos = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| ForgeError::Io(e.to_string()))?;
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') || !path.is_dir() {
+            continue;
+        }
+        let abs = std::fs::canonicalize(&path).map_err(|e| ForgeError::Io(e.to_string()))?;
+        let name = name.strip_suffix(".git").unwrap_or(&name).to_owned();
+        let web_url = format!("file://{}", abs.display());
+        let repo = match git::default_branch(&abs) {
+            Ok(Some(head)) => RemoteRepo {
+                full_name: format!("local/{name}"),
+                name,
+                default_branch: head.branch,
+                archived: false,
+                fork: false,
+                empty: head.commit.is_none(),
+                forge_id: format!("{GIT_PREFIX}{}", abs.display()),
+                web_url,
+            },
+            Ok(None) => RemoteRepo {
+                full_name: format!("local/{name}"),
+                name,
+                default_branch: String::new(),
+                archived: false,
+                fork: false,
+                empty: false,
+                forge_id: format!("{DIR_PREFIX}{}", abs.display()),
+                web_url,
+            },
+            Err(e) => return Err(ForgeError::Git(format!("{}: {e}", abs.display()))),
+        };
+        repos.push(repo);
+    }
+    repos.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(repos)
+}
+
+fn snapshot(repo: &RemoteRepo, paths: &[RepoPath]) -> Result<Snapshot, ForgeError> {
+    if let Some(dir) = repo.forge_id.strip_prefix(GIT_PREFIX) {
+        return git::read_paths(Path::new(dir), &repo.default_branch, paths)
+            .map_err(|e| ForgeError::Git(e.to_string()));
+    }
+    let dir = Path::new(
+        repo.forge_id
+            .strip_prefix(DIR_PREFIX)
+            .unwrap_or(&repo.forge_id),
+    );
+    let mut snap = Snapshot::default();
+    for path in paths {
+        snap.files.insert(path.clone(), read_plain(dir, path)?);
+    }
+    Ok(snap)
+}
+
+/// Reads a path of a plain directory, refusing to follow symlinks anywhere
+/// along it.
+fn read_plain(dir: &Path, path: &RepoPath) -> Result<Actual, ForgeError> {
+    for ancestor in path.ancestors() {
+        match std::fs::symlink_metadata(dir.join(ancestor.as_str())) {
+            Ok(m) if m.file_type().is_symlink() => {
+                return Ok(Actual::ThroughSymlink { link: ancestor })
+            }
+            Ok(m) if !m.is_dir() => return Ok(Actual::NotAFile),
+            Ok(_) => {}
+            Err(_) => return Ok(Actual::Missing),
+        }
+    }
+    let full = dir.join(path.as_str());
+    match std::fs::symlink_metadata(&full) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Actual::Missing),
+        Err(e) => Err(ForgeError::Io(format!("{}: {e}", full.display()))),
+        Ok(m) if m.file_type().is_symlink() => Ok(Actual::Symlink {
+            target: std::fs::read_link(&full)
+                .map(|t| t.display().to_string())
+                .unwrap_or_default(),
+        }),
+        Ok(m) if m.is_dir() => Ok(Actual::NotAFile),
+        Ok(_) => std::fs::read(&full)
+            .map(|content| Actual::File { content })
+            .map_err(|e| ForgeError::Io(format!("{}: {e}", full.display()))),
+    }
+}
+
+fn propose_commit(
+    dir: &Path,
+    repo: &RemoteRepo,
+    proposal: &Proposal,
+) -> Result<Proposed, ForgeError> {
+    let request = CommitRequest {
+        default_branch: &repo.default_branch,
+        expected_base: proposal.base.as_deref(),
+        branch: &proposal.branch,
+        message: &proposal.commit_message,
+        author: &proposal.author,
+        changes: &proposal.changes,
+    };
+    let result = git::commit_on_branch(dir, &request).map_err(|e| match e {
+        git::GitError::Moved(m) => ForgeError::Conflict(m),
+        other => ForgeError::Git(other.to_string()),
+    })?;
+    let url = |commit: &str| {
+        format!(
+            "{} (branch {} at {})",
+            repo.web_url,
+            proposal.branch,
+            &commit[..commit.len().min(12)]
+        )
+    };
+    Ok(match result {
+        CommitResult::Created(c) => Proposed::Opened { url: url(&c) },
+        CommitResult::Updated(c) => Proposed::Updated { url: url(&c) },
+        CommitResult::Unchanged(c) => Proposed::Unchanged { url: url(&c) },
+        CommitResult::ForeignCommits { tip, author } => Proposed::HandsOff {
+            url: url(&tip),
+            reason: format!(
+                "branch {} has commits by {author}; drover leaves it alone",
+                proposal.branch
+            ),
+        },
+    })
+}
+
+fn write_patch(
+    patches: &Path,
+    repo: &RemoteRepo,
+    proposal: &Proposal,
+) -> Result<Proposed, ForgeError> {
+    let file = patches.join(format!("{}.patch", repo.name.replace('/', "__")));
+    let url = file.display().to_string();
+    let existing = std::fs::read_to_string(&file).ok();
+    if existing.as_deref() == Some(proposal.patch.as_str()) {
+        return Ok(Proposed::Unchanged { url });
+    }
+    std::fs::create_dir_all(patches)
+        .map_err(|e| ForgeError::Io(format!("cannot create {}: {e}", patches.display())))?;
+    // Write then rename, so a crash never leaves half a patch.
+    let tmp = file.with_extension("patch.tmp");
+    std::fs::write(&tmp, &proposal.patch)
+        .and_then(|()| std::fs::rename(&tmp, &file))
+        .map_err(|e| ForgeError::Io(format!("cannot write {}: {e}", file.display())))?;
+    Ok(match existing {
+        None => Proposed::Opened { url },
+        Some(_) => Proposed::Updated { url },
+    })
+}

@@ -1,0 +1,122 @@
+//! The forge interface and its implementations. Only this module knows a
+//! forge's wire format; it speaks the plain types of `model` to the rest.
+//!
+//! A forge does three things for a sweep: list the owner's repositories
+//! (discover), read default-branch heads and managed paths without cloning
+//! (snapshot, batched), and open or update one proposal per repository
+//! (propose), idempotently: the same proposal twice changes nothing.
+
+pub mod local;
+
+use async_trait::async_trait;
+use serde::Serialize;
+
+use crate::config::Author;
+use crate::model::{RemoteRepo, RepoPath, Snapshot};
+
+/// A forge that failed. `is_transient` drives retries.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum ForgeError {
+    /// The forge answered, but not with what was asked.
+    #[error("{message}")]
+    Api {
+        status: Option<u16>,
+        message: String,
+    },
+    #[error("rate limited; retry after {retry_after_secs} s")]
+    RateLimited { retry_after_secs: u64 },
+    #[error("network: {0}")]
+    Network(String),
+    #[error("git: {0}")]
+    Git(String),
+    #[error("{0}")]
+    Io(String),
+    /// The repository changed under drover during the sweep.
+    #[error("{0}")]
+    Conflict(String),
+}
+
+impl ForgeError {
+    pub fn is_transient(&self) -> bool {
+        match self {
+            ForgeError::Api { status, .. } => matches!(status, Some(500..=599) | Some(429)),
+            ForgeError::RateLimited { .. } | ForgeError::Network(_) => true,
+            _ => false,
+        }
+    }
+}
+
+/// One file of a proposal: its new content, or `None` to delete it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileChange {
+    pub path: RepoPath,
+    pub content: Option<Vec<u8>>,
+}
+
+/// What drover asks a forge to propose for one repository.
+#[derive(Debug, Clone)]
+pub struct Proposal {
+    pub branch: String,
+    pub title: String,
+    pub body: String,
+    pub commit_message: String,
+    /// The default-branch head the changes were computed against.
+    pub base: Option<String>,
+    pub changes: Vec<FileChange>,
+    /// The same changes as a patch (`git apply` form), for forges that
+    /// propose by patch file or mail.
+    pub patch: String,
+    pub author: Author,
+    pub labels: Vec<String>,
+    pub reviewers: Vec<String>,
+}
+
+/// What became of a proposal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Proposed {
+    /// A new proposal.
+    Opened { url: String },
+    /// The existing proposal now carries the new changes.
+    Updated { url: String },
+    /// The existing proposal already carries exactly these changes.
+    Unchanged { url: String },
+    /// Someone else committed to drover's branch; drover leaves it alone.
+    HandsOff { url: String, reason: String },
+}
+
+impl Proposed {
+    pub fn url(&self) -> &str {
+        match self {
+            Proposed::Opened { url }
+            | Proposed::Updated { url }
+            | Proposed::Unchanged { url }
+            | Proposed::HandsOff { url, .. } => url,
+        }
+    }
+}
+
+/// A forge, as a sweep sees it.
+#[async_trait]
+pub trait Forge: Send + Sync {
+    /// Every repository of the owner (all pages).
+    async fn discover(&self) -> Result<Vec<RemoteRepo>, ForgeError>;
+
+    /// Default-branch heads and the given paths of many repositories, in
+    /// as few requests as the forge allows. One result per repository, in
+    /// order: one repository's failure does not fail the others.
+    async fn snapshot(
+        &self,
+        repos: &[RemoteRepo],
+        paths: &[RepoPath],
+    ) -> Vec<Result<Snapshot, ForgeError>>;
+
+    /// Opens or updates the repository's proposal.
+    async fn propose(&self, repo: &RemoteRepo, proposal: &Proposal)
+        -> Result<Proposed, ForgeError>;
+
+    /// Requests sent to the forge so far.
+    fn requests(&self) -> u64 {
+        0
+    }
+}

@@ -1,0 +1,226 @@
+//! Git work through git2: reading a branch's files without a work tree and
+//! committing to drover's branch without touching the work tree, the index
+//! or the default branch. Only this module imports git2.
+//!
+//! Every function here blocks: callers run them on blocking threads
+//! (`tokio::task::spawn_blocking`), opening the repository inside the
+//! closure because git2 repositories are not `Sync`.
+
+use std::path::Path;
+
+use git2::{build::TreeUpdateBuilder, ErrorCode, FileMode, ObjectType, Oid, Repository, Signature};
+
+use crate::config::Author;
+use crate::forge::FileChange;
+use crate::model::{Actual, RepoPath, Snapshot};
+
+#[derive(Debug, thiserror::Error)]
+pub enum GitError {
+    #[error(transparent)]
+    Git(#[from] git2::Error),
+    /// The default branch moved between the snapshot and the commit.
+    #[error("{0}")]
+    Moved(String),
+    #[error("{0}")]
+    Invalid(String),
+}
+
+/// The branch HEAD names and its commit (`None` while unborn).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head {
+    pub branch: String,
+    pub commit: Option<String>,
+}
+
+/// The default branch of the repository at `path`, or `None` when `path`
+/// is not a git repository.
+pub fn default_branch(path: &Path) -> Result<Option<Head>, GitError> {
+    let repo = match Repository::open(path) {
+        Ok(r) => r,
+        Err(e) if e.code() == ErrorCode::NotFound => return Ok(None),
+        Err(e) => return Err(e.into()),
+    };
+    let head_ref = repo.find_reference("HEAD")?;
+    let target = head_ref.symbolic_target().ok_or_else(|| {
+        GitError::Invalid("HEAD is detached; drover needs a default branch".into())
+    })?;
+    let branch = target
+        .strip_prefix("refs/heads/")
+        .unwrap_or(target)
+        .to_owned();
+    let commit = match repo.refname_to_id(target) {
+        Ok(oid) => Some(oid.to_string()),
+        Err(e) if e.code() == ErrorCode::NotFound => None,
+        Err(e) => return Err(e.into()),
+    };
+    Ok(Some(Head { branch, commit }))
+}
+
+/// The head of `branch` and what each path is in its tree.
+pub fn read_paths(path: &Path, branch: &str, paths: &[RepoPath]) -> Result<Snapshot, GitError> {
+    let repo = Repository::open(path)?;
+    let commit = repo
+        .find_reference(&format!("refs/heads/{branch}"))?
+        .peel_to_commit()?;
+    let tree = commit.tree()?;
+    let mut snap = Snapshot {
+        head: Some(commit.id().to_string()),
+        ..Snapshot::default()
+    };
+    for p in paths {
+        snap.files.insert(p.clone(), read_path(&repo, &tree, p)?);
+    }
+    Ok(snap)
+}
+
+fn read_path(
+    repo: &Repository,
+    tree: &git2::Tree<'_>,
+    path: &RepoPath,
+) -> Result<Actual, GitError> {
+    for ancestor in path.ancestors() {
+        match tree.get_path(Path::new(ancestor.as_str())) {
+            Ok(entry) if entry.kind() == Some(ObjectType::Tree) => {}
+            Ok(entry) if entry.filemode() == i32::from(FileMode::Link) => {
+                return Ok(Actual::ThroughSymlink { link: ancestor })
+            }
+            Ok(_) => return Ok(Actual::NotAFile),
+            Err(e) if e.code() == ErrorCode::NotFound => return Ok(Actual::Missing),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let entry = match tree.get_path(Path::new(path.as_str())) {
+        Ok(entry) => entry,
+        Err(e) if e.code() == ErrorCode::NotFound => return Ok(Actual::Missing),
+        Err(e) => return Err(e.into()),
+    };
+    if entry.kind() != Some(ObjectType::Blob) {
+        return Ok(Actual::NotAFile);
+    }
+    let blob = repo.find_blob(entry.id())?;
+    if entry.filemode() == i32::from(FileMode::Link) {
+        return Ok(Actual::Symlink {
+            target: String::from_utf8_lossy(blob.content()).into_owned(),
+        });
+    }
+    Ok(Actual::File {
+        content: blob.content().to_vec(),
+    })
+}
+
+/// A commit drover wants on its branch.
+pub struct CommitRequest<'a> {
+    pub default_branch: &'a str,
+    /// The head the changes were computed against; if the default branch
+    /// has moved since, nothing is written.
+    pub expected_base: Option<&'a str>,
+    pub branch: &'a str,
+    pub message: &'a str,
+    pub author: &'a Author,
+    pub changes: &'a [FileChange],
+}
+
+/// What happened to drover's branch. Each carries the branch's commit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CommitResult {
+    Created(String),
+    Updated(String),
+    /// The branch already holds exactly this change on this base.
+    Unchanged(String),
+    /// Someone else committed to the branch; it was left as it is.
+    ForeignCommits {
+        tip: String,
+        author: String,
+    },
+}
+
+/// Puts `changes` in one commit on the default branch's head and points
+/// drover's branch at it, unless the branch already holds the same tree on
+/// the same head, or carries someone else's commits.
+pub fn commit_on_branch(path: &Path, req: &CommitRequest<'_>) -> Result<CommitResult, GitError> {
+    let repo = Repository::open(path)?;
+    let head = repo
+        .find_reference(&format!("refs/heads/{}", req.default_branch))?
+        .peel_to_commit()?;
+    if let Some(expected) = req.expected_base {
+        if head.id().to_string() != expected {
+            return Err(GitError::Moved(format!(
+                "{} moved from {expected} to {} during the sweep; the next sweep will redo this repository",
+                req.default_branch,
+                head.id()
+            )));
+        }
+    }
+    let base_tree = head.tree()?;
+    let mut update = TreeUpdateBuilder::new();
+    for change in req.changes {
+        let path = change.path.as_str();
+        match &change.content {
+            Some(bytes) => {
+                let blob = repo.blob(bytes)?;
+                let mode = match base_tree.get_path(Path::new(path)) {
+                    Ok(e) if e.filemode() == i32::from(FileMode::BlobExecutable) => {
+                        FileMode::BlobExecutable
+                    }
+                    _ => FileMode::Blob,
+                };
+                update.upsert(path, blob, mode);
+            }
+            None => {
+                update.remove(path);
+            }
+        }
+    }
+    let tree_id = update.create_updated(&repo, &base_tree)?;
+
+    let branch_ref = format!("refs/heads/{}", req.branch);
+    let existing = match repo.find_reference(&branch_ref) {
+        Ok(r) => Some(r.peel_to_commit()?),
+        Err(e) if e.code() == ErrorCode::NotFound => None,
+        Err(e) => return Err(e.into()),
+    };
+    if let Some(tip) = &existing {
+        if let Some(author) = foreign_author(&repo, tip.id(), head.id(), &req.author.email)? {
+            return Ok(CommitResult::ForeignCommits {
+                tip: tip.id().to_string(),
+                author,
+            });
+        }
+        if tip.tree_id() == tree_id && tip.parent_ids().collect::<Vec<_>>() == [head.id()] {
+            return Ok(CommitResult::Unchanged(tip.id().to_string()));
+        }
+    }
+    let tree = repo.find_tree(tree_id)?;
+    let sig = Signature::now(&req.author.name, &req.author.email)?;
+    let commit = repo.commit(None, &sig, &sig, req.message, &tree, &[&head])?;
+    repo.reference(&branch_ref, commit, true, "drover: sync managed files")?;
+    Ok(match existing {
+        None => CommitResult::Created(commit.to_string()),
+        Some(_) => CommitResult::Updated(commit.to_string()),
+    })
+}
+
+/// The first author other than drover among the branch's own commits (those
+/// not reachable from the default branch).
+fn foreign_author(
+    repo: &Repository,
+    tip: Oid,
+    head: Oid,
+    drover_email: &str,
+) -> Result<Option<String>, GitError> {
+    let mut walk = repo.revwalk()?;
+    walk.push(tip)?;
+    walk.hide(head)?;
+    for oid in walk {
+        let commit = repo.find_commit(oid?)?;
+        let author = commit.author();
+        if author.email() != Some(drover_email) {
+            return Ok(Some(format!(
+                "{} <{}>",
+                author.name().unwrap_or("?"),
+                author.email().unwrap_or("?")
+            )));
+        }
+    }
+    Ok(None)
+}

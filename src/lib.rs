@@ -1,0 +1,12 @@
+//! drover keeps a fleet of repositories in line with per-language
+//! templates. See ARCHITECTURE.md for the map of the modules.
+
+pub mod cli;
+pub mod config;
+pub mod drift;
+pub mod forge;
+pub mod git;
+pub mod model;
+pub mod proposal;
+pub mod render;
+pub mod sweep;

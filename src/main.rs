@@ -1,0 +1,27 @@
+//! The `drover` binary: parse the command line, start logging, run the
+//! subcommand, and turn its outcome into an exit code.
+
+use clap::Parser;
+
+fn main() -> std::process::ExitCode {
+    let cli = drover::cli::Cli::parse();
+    drover::cli::init_tracing(&cli.global);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return std::process::ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(drover::cli::run(cli)) {
+        Ok(code) => std::process::ExitCode::from(code as u8),
+        Err(e) => {
+            anstream::eprintln!(
+                "{}error:{} {e:#}",
+                drover::cli::style::ERROR.render(),
+                drover::cli::style::ERROR.render_reset()
+            );
+            std::process::ExitCode::from(drover::cli::Exit::Error as u8)
+        }
+    }
+}

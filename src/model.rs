@@ -1,0 +1,297 @@
+//! Plain data shared by every module: forge kinds, repository paths, file
+//! modes, repositories as discovered and their snapshots.
+//!
+//! Nothing here does I/O or knows a wire format; `config` parses into these
+//! types, `forge` fills them from a forge, `render` and `drift` consume them.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// Which forge a fleet lives on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ForgeKind {
+    Github,
+    Gitlab,
+    Sourcehut,
+    Local,
+}
+
+impl ForgeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ForgeKind::Github => "github",
+            ForgeKind::Gitlab => "gitlab",
+            ForgeKind::Sourcehut => "sourcehut",
+            ForgeKind::Local => "local",
+        }
+    }
+}
+
+impl fmt::Display for ForgeKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Whose CI dialect a repository's managed files are rendered for. Equal to
+/// the forge kind, except on the local forge where fleet.yaml chooses.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum CiFlavor {
+    Github,
+    Gitlab,
+    Sourcehut,
+}
+
+impl CiFlavor {
+    pub const ALL: [CiFlavor; 3] = [CiFlavor::Github, CiFlavor::Gitlab, CiFlavor::Sourcehut];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CiFlavor::Github => "github",
+            CiFlavor::Gitlab => "gitlab",
+            CiFlavor::Sourcehut => "sourcehut",
+        }
+    }
+
+    /// Where this forge's CI reads its configuration.
+    pub fn ci_path(self) -> &'static str {
+        match self {
+            CiFlavor::Github => ".github/workflows/ci.yml",
+            CiFlavor::Gitlab => ".gitlab-ci.yml",
+            CiFlavor::Sourcehut => ".build.yml",
+        }
+    }
+}
+
+impl fmt::Display for CiFlavor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How a managed file is kept in line.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// The file must equal the rendering.
+    #[default]
+    Whole,
+    /// Only the region between the marker lines is managed.
+    Block,
+    /// Created from the template when missing, never overwritten.
+    Exists,
+    /// The file must not exist.
+    Absent,
+}
+
+impl Mode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Whole => "whole",
+            Mode::Block => "block",
+            Mode::Exists => "exists",
+            Mode::Absent => "absent",
+        }
+    }
+}
+
+/// A path inside a repository: relative, `/`-separated, no `.`/`..` or empty
+/// components, never inside `.git`. Constructing one is the only way a path
+/// reaches the code that writes files, so escaping the repository through a
+/// path is impossible by construction (symlinks are checked against the
+/// snapshot, see `drift`).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(transparent)]
+pub struct RepoPath(String);
+
+impl RepoPath {
+    pub fn new(raw: &str) -> Result<Self, String> {
+        if raw.is_empty() {
+            return Err("a path may not be empty".into());
+        }
+        if raw.starts_with('/') || raw.starts_with('\\') || raw.get(1..2) == Some(":") {
+            return Err(format!(
+                "`{raw}` is absolute; managed paths are relative to the repository root"
+            ));
+        }
+        if raw.contains('\\') {
+            return Err(format!(
+                "`{raw}` contains a backslash; use `/` between components"
+            ));
+        }
+        for component in raw.split('/') {
+            match component {
+                "" => return Err(format!("`{raw}` has an empty component")),
+                "." | ".." => {
+                    return Err(format!(
+                        "`{raw}` contains `{component}`; a managed path may not leave or re-enter the repository"
+                    ))
+                }
+                _ => {}
+            }
+        }
+        if raw.split('/').next() == Some(".git") {
+            return Err(format!("`{raw}` is inside .git"));
+        }
+        Ok(RepoPath(raw.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Every proper ancestor directory, outermost first (`a`, `a/b` for `a/b/c`).
+    pub fn ancestors(&self) -> impl Iterator<Item = RepoPath> + '_ {
+        self.0
+            .match_indices('/')
+            .map(|(i, _)| RepoPath(self.0[..i].to_owned()))
+    }
+}
+
+impl fmt::Display for RepoPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for RepoPath {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        validated_str(d, RepoPath::new)
+    }
+}
+
+impl JsonSchema for RepoPath {
+    fn schema_name() -> String {
+        "RepoPath".into()
+    }
+    fn json_schema(gen: &mut schemars::gen::SchemaGenerator) -> schemars::schema::Schema {
+        let mut schema = String::json_schema(gen).into_object();
+        schema.metadata().description =
+            Some("A path relative to the repository root, `/`-separated, without `..`".into());
+        schema.into()
+    }
+}
+
+/// A repository as a forge lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoteRepo {
+    /// Name relative to the owner (`billing-api`, or `backend/billing-api`
+    /// inside a GitLab subgroup).
+    pub name: String,
+    /// `owner/name` as the forge spells it.
+    pub full_name: String,
+    pub default_branch: String,
+    pub archived: bool,
+    pub fork: bool,
+    /// No commits at all: nothing to compare against, nothing to base on.
+    pub empty: bool,
+    /// The forge's own identifier (GitLab project id, sourcehut repo id, a
+    /// directory on the local forge). Opaque outside `forge`.
+    pub forge_id: String,
+    /// Web address shown to people.
+    pub web_url: String,
+}
+
+/// What a forge knows about one path of a snapshot.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Actual {
+    Missing,
+    File {
+        content: Vec<u8>,
+    },
+    /// The path itself is a symbolic link.
+    Symlink {
+        target: String,
+    },
+    /// A directory (or a submodule) where a file is wanted.
+    NotAFile,
+    /// One of the path's ancestors is a symbolic link.
+    ThroughSymlink {
+        link: RepoPath,
+    },
+}
+
+/// The default branch's head and the content of the paths drover asked for.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    /// Commit id of the default branch head; `None` for a plain directory.
+    pub head: Option<String>,
+    pub files: BTreeMap<RepoPath, Actual>,
+}
+
+impl Snapshot {
+    pub fn get(&self, path: &RepoPath) -> &Actual {
+        self.files.get(path).unwrap_or(&Actual::Missing)
+    }
+}
+
+/// Deserialises a string and validates it while the deserialiser is still
+/// on the scalar, so that the error carries the scalar's own line and
+/// column (an error raised after the visit is placed at the enclosing
+/// mapping instead).
+pub fn validated_str<'de, D, T>(
+    d: D,
+    check: impl FnOnce(&str) -> Result<T, String>,
+) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    struct V<F>(F);
+    impl<'de, T, F: FnOnce(&str) -> Result<T, String>> serde::de::Visitor<'de> for V<F> {
+        type Value = T;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a string")
+        }
+        fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<T, E> {
+            (self.0)(v).map_err(E::custom)
+        }
+    }
+    d.deserialize_str(V(check))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repo_paths_that_escape_are_rejected() {
+        for bad in [
+            "",
+            "/etc/passwd",
+            "../x",
+            "a/../../x",
+            "a//b",
+            "./a",
+            "a/.",
+            ".git/config",
+            "C:/x",
+            "a\\b",
+        ] {
+            assert!(RepoPath::new(bad).is_err(), "{bad:?} should be rejected");
+        }
+        for good in [
+            "Dockerfile",
+            ".github/workflows/ci.yml",
+            "deploy/k8s/hpa.yaml",
+            "..a",
+            ".gitignore",
+        ] {
+            assert_eq!(RepoPath::new(good).unwrap().as_str(), good);
+        }
+    }
+
+    #[test]
+    fn ancestors_are_outermost_first() {
+        let p = RepoPath::new("a/b/c.txt").unwrap();
+        let got: Vec<_> = p.ancestors().map(|a| a.to_string()).collect();
+        assert_eq!(got, ["a", "a/b"]);
+    }
+}

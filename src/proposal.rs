@@ -1,0 +1,181 @@
+//! The words of a proposal: title, body and commit message, from a
+//! repository's drift. Pure, and snapshot-tested: this is what reviewers
+//! read. The body carries a hidden marker by which drover finds its own
+//! proposals again, with the fingerprint of the content it proposes.
+
+use std::fmt::Write;
+
+use sha2::{Digest, Sha256};
+
+use crate::drift::{patch_of, FileDrift};
+
+/// Diffs longer than this many lines are folded in the body.
+const FOLD_LINES: usize = 40;
+/// Forges cap bodies (GitHub: 65,536 characters); stay well below.
+const MAX_DIFF_CHARS: usize = 50_000;
+
+/// What a proposal says, for one repository.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProposalText {
+    pub title: String,
+    pub body: String,
+    pub commit_message: String,
+    /// Digest of the proposed content: equal drift, equal fingerprint.
+    pub fingerprint: String,
+}
+
+/// The facts a proposal's words are made of.
+pub struct ProposalFacts<'a> {
+    /// The repository's name as fleet.yaml's overrides key it.
+    pub repo_name: &'a str,
+    pub full_name: &'a str,
+    pub language: &'a str,
+    /// Template revision: the policy fingerprint.
+    pub template_revision: &'a str,
+    pub drifts: &'a [FileDrift],
+}
+
+/// The fingerprint of a set of changes.
+pub fn fingerprint(drifts: &[FileDrift]) -> String {
+    let mut hasher = Sha256::new();
+    for d in drifts {
+        hasher.update(d.path.as_str());
+        hasher.update([0]);
+        match &d.after {
+            Some(bytes) => {
+                hasher.update([1]);
+                hasher.update(bytes);
+            }
+            None => hasher.update([2]),
+        }
+        hasher.update([0]);
+    }
+    hex::encode(hasher.finalize())
+}
+
+pub fn compose(facts: &ProposalFacts<'_>) -> ProposalText {
+    let fingerprint = fingerprint(facts.drifts);
+    let n = facts.drifts.len();
+    let title = match facts.drifts {
+        [one] => format!("drover: {} {}", verb(one), one.path),
+        _ => format!(
+            "drover: bring {n} managed files in line with the {} templates",
+            facts.language
+        ),
+    };
+    let revision = &facts.template_revision[..facts.template_revision.len().min(12)];
+
+    let mut body = String::new();
+    let _ = writeln!(
+        body,
+        "<!-- drover:proposal repo={} fingerprint={fingerprint} -->",
+        facts.full_name
+    );
+    let _ = writeln!(
+        body,
+        "`{}` differs from what drover's **{}** templates render for it in {n} managed file{}.\n",
+        facts.full_name,
+        facts.language,
+        if n == 1 { "" } else { "s" }
+    );
+    body.push_str("| File | Change | Mode | Why |\n|---|---|---|---|\n");
+    for d in facts.drifts {
+        let _ = writeln!(
+            body,
+            "| `{}` | {} | {} | {} |",
+            d.path,
+            verb(d),
+            d.mode.as_str(),
+            d.why.replace('|', "\\|")
+        );
+    }
+    let _ = writeln!(
+        body,
+        "\nTemplate revision: `{}@{revision}`.\n",
+        facts.language
+    );
+
+    let patch = patch_of(facts.drifts);
+    let lines = patch.lines().count();
+    let shown = if patch.len() > MAX_DIFF_CHARS {
+        let mut cut = MAX_DIFF_CHARS;
+        while !patch.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        format!(
+            "{}\n… (diff truncated; {lines} lines in all)\n",
+            &patch[..cut]
+        )
+    } else {
+        patch.clone()
+    };
+    let fence = if shown.contains("```") { "````" } else { "```" };
+    if lines > FOLD_LINES {
+        let _ = writeln!(body, "<details><summary>Diff ({lines} lines)</summary>\n\n{fence}diff\n{shown}{fence}\n\n</details>\n");
+    } else {
+        let _ = writeln!(body, "{fence}diff\n{shown}{fence}\n");
+    }
+
+    body.push_str("### Opting out\n\n");
+    let example = facts
+        .drifts
+        .first()
+        .map(|d| d.path.as_str())
+        .unwrap_or("PATH");
+    let _ = writeln!(
+        body,
+        "To keep this repository's own version of a file, add a skip to fleet.yaml \
+         (drover then leaves that file alone here):\n\n```yaml\nrepositories:\n  overrides:\n    {}:\n      skip:\n        - path: {example}\n          reason: <why this repository differs>\n```\n",
+        yaml_key(facts.repo_name)
+    );
+    body.push_str(
+        "To leave the whole repository alone, set `ignore: <reason>` there instead. \
+         Closing this proposal without merging also works: drover remembers and does not \
+         propose the same change again. If you push commits to this branch, drover stops touching it.\n",
+    );
+
+    let mut commit_message = format!("{title}\n\n");
+    for d in facts.drifts {
+        let _ = writeln!(
+            commit_message,
+            "- {} {} ({}): {}",
+            verb(d),
+            d.path,
+            d.mode.as_str(),
+            d.why
+        );
+    }
+    let _ = write!(
+        commit_message,
+        "\nTemplate revision: {}@{revision}\nDrover-Fingerprint: {fingerprint}\n",
+        facts.language
+    );
+    ProposalText {
+        title,
+        body,
+        commit_message,
+        fingerprint,
+    }
+}
+
+fn verb(d: &FileDrift) -> &'static str {
+    match d.change {
+        crate::drift::Change::Create => "create",
+        crate::drift::Change::Update => "update",
+        crate::drift::Change::Delete => "delete",
+    }
+}
+
+/// A repository name as a YAML mapping key (quoted when YAML would
+/// misread it).
+fn yaml_key(name: &str) -> String {
+    if name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_./".contains(c))
+        && !name.starts_with(['-', '.'])
+    {
+        name.to_owned()
+    } else {
+        format!("{name:?}")
+    }
+}

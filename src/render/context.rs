@@ -1,0 +1,139 @@
+//! The render context: what a template can see. This struct is
+//! load-bearing: its field names are the template language's vocabulary, so
+//! renaming one breaks every user's templates. It is documented in
+//! `docs/policy-and-context.md` and snapshot-tested.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use crate::config::{Config, Override};
+use crate::model::{CiFlavor, ForgeKind, RemoteRepo};
+
+/// Everything a template is rendered with.
+#[derive(Debug, Clone, Serialize)]
+pub struct RenderContext {
+    pub repo: RepoFacts,
+    pub forge: ForgeFacts,
+    pub defaults: DefaultFacts,
+    /// Policy variables, overridden by fleet defaults, overridden by the
+    /// repository's own.
+    pub vars: BTreeMap<String, serde_json::Value>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RepoFacts {
+    pub name: String,
+    pub full_name: String,
+    pub language: String,
+    pub default_branch: String,
+    /// `forge.registry/name`, where CI pushes this repository's image.
+    pub image: String,
+}
+
+/// What templates know of the forge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ForgeFacts {
+    pub kind: ForgeKind,
+    pub ci: CiFlavor,
+    pub host: String,
+    pub owner: String,
+    /// The forge's web root (not its API root).
+    pub url: String,
+    pub registry: String,
+    pub ci_path: String,
+}
+
+impl ForgeFacts {
+    /// Derives the facts from fleet.yaml's forge section, filling each
+    /// forge's public defaults.
+    pub fn from_config(config: &Config) -> ForgeFacts {
+        let forge = &config.fleet.forge;
+        let kind = forge.kind;
+        let ci = config.ci_flavor();
+        let owner = forge.owner.clone().unwrap_or_else(|| "local".into());
+        let (host, url) = match (kind, forge.url.as_deref()) {
+            (ForgeKind::Local, _) => ("localhost".to_owned(), "file://localhost".to_owned()),
+            (_, Some(api)) => {
+                let web = api
+                    .trim_end_matches('/')
+                    .trim_end_matches("/api/v3")
+                    .trim_end_matches("/api/v4")
+                    .replace("://api.github.com", "://github.com");
+                (host_of(&web), web)
+            }
+            (ForgeKind::Github, None) => ("github.com".into(), "https://github.com".into()),
+            (ForgeKind::Gitlab, None) => ("gitlab.com".into(), "https://gitlab.com".into()),
+            (ForgeKind::Sourcehut, None) => ("git.sr.ht".into(), "https://git.sr.ht".into()),
+        };
+        let registry = forge.registry.clone().unwrap_or_else(|| match kind {
+            ForgeKind::Github => format!("ghcr.io/{}", owner.to_lowercase()),
+            ForgeKind::Gitlab => format!("registry.{host}/{owner}"),
+            ForgeKind::Sourcehut => format!("docker.io/{}", owner.trim_start_matches('~')),
+            ForgeKind::Local => format!("localhost:5000/{owner}"),
+        });
+        ForgeFacts {
+            kind,
+            ci,
+            host,
+            owner,
+            url,
+            registry,
+            ci_path: ci.ci_path().into(),
+        }
+    }
+}
+
+fn host_of(url: &str) -> String {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    rest.split('/').next().unwrap_or(rest).to_owned()
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct DefaultFacts {
+    pub branch: String,
+    pub labels: Vec<String>,
+    pub reviewers: Vec<String>,
+}
+
+impl RenderContext {
+    /// The context for one repository of a given language.
+    pub fn new(
+        config: &Config,
+        forge: &ForgeFacts,
+        repo: &RemoteRepo,
+        language: &str,
+    ) -> RenderContext {
+        let defaults = &config.fleet.defaults;
+        let over: Option<&Override> = config.fleet.repositories.overrides.get(&repo.name);
+        let mut vars = config
+            .policy(language)
+            .map(|p| p.variables.clone())
+            .unwrap_or_default();
+        vars.extend(defaults.variables.clone());
+        if let Some(o) = over {
+            vars.extend(o.variables.clone());
+        }
+        let short = repo.name.rsplit('/').next().unwrap_or(&repo.name);
+        RenderContext {
+            repo: RepoFacts {
+                name: repo.name.clone(),
+                full_name: repo.full_name.clone(),
+                language: language.to_owned(),
+                default_branch: repo.default_branch.clone(),
+                image: format!("{}/{}", forge.registry, short.to_lowercase()),
+            },
+            forge: forge.clone(),
+            defaults: DefaultFacts {
+                branch: defaults.branch.as_str().to_owned(),
+                labels: over
+                    .and_then(|o| o.labels.clone())
+                    .unwrap_or_else(|| defaults.labels.clone()),
+                reviewers: over
+                    .and_then(|o| o.reviewers.clone())
+                    .unwrap_or_else(|| defaults.reviewers.clone()),
+            },
+            vars,
+        }
+    }
+}

@@ -1,0 +1,307 @@
+//! Templates × repository facts → desired files. Pure: no I/O, and the same
+//! inputs always give byte-identical output.
+//!
+//! A [`Renderer`] compiles every template once (a syntax error names the
+//! template and line) and renders a policy's managed files for one
+//! repository. An undefined variable is an error naming the template and
+//! the line that uses it.
+
+mod context;
+
+use std::collections::BTreeMap;
+
+use sha2::{Digest, Sha256};
+
+pub use context::{DefaultFacts, ForgeFacts, RenderContext, RepoFacts};
+
+use crate::config::{Markers, Policy, Skip, TemplateSources};
+use crate::model::{CiFlavor, Mode, RepoPath};
+
+/// A template that failed to compile or render.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{file}:{line}: {message}")]
+pub struct RenderError {
+    /// The template's path as the user knows it.
+    pub file: String,
+    pub line: usize,
+    pub message: String,
+}
+
+/// What a managed file should be in one repository.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DesiredFile {
+    pub path: RepoPath,
+    pub mode: Mode,
+    /// The rendering (the block's inside, for block mode); `None` for
+    /// absent files.
+    pub content: Option<String>,
+    pub why: String,
+    pub template: Option<String>,
+    pub markers: Markers,
+}
+
+/// A managed file the repository opted out of.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct SkippedFile {
+    pub path: RepoPath,
+    pub reason: String,
+}
+
+/// Compiled templates.
+pub struct Renderer {
+    tera: tera::Tera,
+    sources: TemplateSources,
+    fingerprint: String,
+}
+
+impl Renderer {
+    pub fn new(sources: &TemplateSources) -> Result<Renderer, RenderError> {
+        let mut tera = tera::Tera::default();
+        tera.autoescape_on(vec![]);
+        tera.add_raw_templates(sources.files.iter().map(|(n, t)| (n.as_str(), t.as_str())))
+            .map_err(|e| compile_error(sources, &e))?;
+        let mut hasher = Sha256::new();
+        hasher.update(env!("CARGO_PKG_VERSION"));
+        for (name, text) in &sources.files {
+            hasher.update([0]);
+            hasher.update(name);
+            hasher.update([0]);
+            hasher.update(text);
+        }
+        let fingerprint = hex::encode(hasher.finalize());
+        Ok(Renderer {
+            tera,
+            sources: sources.clone(),
+            fingerprint,
+        })
+    }
+
+    /// A digest of every template and of drover's version: what "the
+    /// templates changed" means.
+    pub fn templates_fingerprint(&self) -> &str {
+        &self.fingerprint
+    }
+
+    /// A digest of one policy over the templates: equal fingerprints render
+    /// equal files for equal contexts.
+    pub fn policy_fingerprint(&self, policy: &Policy) -> String {
+        let mut hasher = Sha256::new();
+        hasher.update(&self.fingerprint);
+        hasher.update(serde_json::to_vec(policy).expect("policy serialises"));
+        hex::encode(hasher.finalize())
+    }
+
+    /// Renders one template with a context.
+    pub fn render(&self, template: &str, ctx: &RenderContext) -> Result<String, RenderError> {
+        let context = tera::Context::from_serialize(ctx).expect("context serialises");
+        let text = self
+            .tera
+            .render(template, &context)
+            .map_err(|e| render_error(&self.sources, template, &e))?;
+        Ok(normalise(text))
+    }
+
+    /// The desired files of a policy for one repository, in policy order.
+    pub fn desired_files(
+        &self,
+        policy: &Policy,
+        ci: CiFlavor,
+        skips: &[Skip],
+        ctx: &RenderContext,
+    ) -> Result<(Vec<DesiredFile>, Vec<SkippedFile>), RenderError> {
+        let mut desired = Vec::new();
+        let mut skipped = Vec::new();
+        for file in policy.files.iter().filter(|f| f.applies_to(ci)) {
+            if let Some(skip) = skips.iter().find(|s| s.path == file.path) {
+                skipped.push(SkippedFile {
+                    path: file.path.clone(),
+                    reason: skip.reason.clone(),
+                });
+                continue;
+            }
+            let content = match &file.template {
+                Some(t) => Some(self.render(t, ctx)?),
+                None => None,
+            };
+            desired.push(DesiredFile {
+                path: file.path.clone(),
+                mode: file.mode,
+                content,
+                why: file.why.clone(),
+                template: file.template.clone(),
+                markers: file.markers(),
+            });
+        }
+        Ok((desired, skipped))
+    }
+}
+
+/// Exactly one final newline, and nothing else touched.
+fn normalise(text: String) -> String {
+    let trimmed = text.trim_end_matches(['\n', '\r']);
+    if trimmed.is_empty() {
+        return String::new();
+    }
+    let mut out = trimmed.to_owned();
+    out.push('\n');
+    out
+}
+
+/// The whole causal chain of a Tera error, one message per line.
+fn chain(err: &tera::Error) -> Vec<String> {
+    let mut out = vec![err.to_string()];
+    let mut source = std::error::Error::source(err);
+    while let Some(s) = source {
+        out.push(s.to_string());
+        source = s.source();
+    }
+    out
+}
+
+fn compile_error(sources: &TemplateSources, err: &tera::Error) -> RenderError {
+    let messages = chain(err);
+    let name = quoted_after(&messages[0], "Failed to parse '").unwrap_or_default();
+    let detail = messages.last().cloned().unwrap_or_default();
+    // pest reports ` --> L:C` followed by the offending line and the problem.
+    let line = detail
+        .split("--> ")
+        .nth(1)
+        .and_then(|r| r.split(':').next())
+        .and_then(|l| l.trim().parse().ok())
+        .unwrap_or(1);
+    let problem = detail
+        .lines()
+        .rev()
+        .find(|l| l.trim_start().starts_with('='))
+        .map(|l| l.trim_start().trim_start_matches('=').trim().to_owned())
+        .unwrap_or_else(|| {
+            detail
+                .lines()
+                .last()
+                .unwrap_or("syntax error")
+                .trim()
+                .to_owned()
+        });
+    RenderError {
+        file: sources.display_path(&name),
+        line,
+        message: format!("syntax error: {problem}"),
+    }
+}
+
+fn render_error(sources: &TemplateSources, template: &str, err: &tera::Error) -> RenderError {
+    let messages = chain(err);
+    let innermost = messages.last().cloned().unwrap_or_default();
+    // Errors inside an included template name that template.
+    let name = messages
+        .iter()
+        .rev()
+        .find_map(|m| {
+            quoted_after(m, "while rendering '").or_else(|| quoted_after(m, "Failed to render '"))
+        })
+        .unwrap_or_else(|| template.to_owned());
+    let text = sources.files.get(&name).map(String::as_str).unwrap_or("");
+    if let Some(var) = innermost
+        .strip_prefix("Variable `")
+        .and_then(|r| r.split('`').next())
+    {
+        return RenderError {
+            file: sources.display_path(&name),
+            line: line_using(text, var),
+            message: format!("variable `{var}` is not defined (use `{var} | default(value=...)` if it is optional)"),
+        };
+    }
+    RenderError {
+        file: sources.display_path(&name),
+        line: 1,
+        message: innermost,
+    }
+}
+
+fn quoted_after(message: &str, prefix: &str) -> Option<String> {
+    let rest = message.split(prefix).nth(1)?;
+    Some(rest.split('\'').next()?.to_owned())
+}
+
+/// The first line where a template expression mentions `var`.
+fn line_using(text: &str, var: &str) -> usize {
+    let mut in_tag = false;
+    for (n, line) in text.lines().enumerate() {
+        let mut rest = line;
+        loop {
+            if in_tag {
+                let end = rest
+                    .find("}}")
+                    .or_else(|| rest.find("%}"))
+                    .unwrap_or(rest.len());
+                if mentions(&rest[..end], var) {
+                    return n + 1;
+                }
+                if end == rest.len() {
+                    break;
+                }
+                in_tag = false;
+                rest = &rest[end + 2..];
+            } else {
+                match rest.find("{{").or_else(|| rest.find("{%")) {
+                    Some(start) => {
+                        in_tag = true;
+                        rest = &rest[start + 2..];
+                    }
+                    None => break,
+                }
+            }
+        }
+    }
+    1
+}
+
+fn mentions(expr: &str, var: &str) -> bool {
+    expr.match_indices(var).any(|(i, _)| {
+        let before = expr[..i].chars().next_back();
+        let after = expr[i + var.len()..].chars().next();
+        let ident =
+            |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '.');
+        !ident(before) && !ident(after)
+    })
+}
+
+/// Renders every file of every policy for a sample repository per CI
+/// flavour: used by `drover check` and by the template snapshot tests.
+pub fn sample_file_sets(
+    renderer: &Renderer,
+    policies: &[Policy],
+    forge_for: impl Fn(CiFlavor) -> ForgeFacts,
+    vars: &BTreeMap<String, serde_json::Value>,
+) -> Result<Vec<(String, CiFlavor, Vec<DesiredFile>)>, RenderError> {
+    let mut out = Vec::new();
+    for policy in policies {
+        for ci in CiFlavor::ALL {
+            let forge = forge_for(ci);
+            let mut all = policy.variables.clone();
+            all.extend(vars.clone());
+            let ctx = RenderContext {
+                repo: RepoFacts {
+                    name: "billing-api".into(),
+                    full_name: format!("{}/billing-api", forge.owner),
+                    language: policy.language.clone(),
+                    default_branch: "main".into(),
+                    image: format!("{}/billing-api", forge.registry),
+                },
+                defaults: DefaultFacts {
+                    branch: "drover/sync".into(),
+                    labels: vec!["drover".into()],
+                    reviewers: vec![],
+                },
+                forge,
+                vars: all,
+            };
+            let (files, _) = renderer.desired_files(policy, ci, &[], &ctx)?;
+            out.push((policy.language.clone(), ci, files));
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,351 @@
+//! The per-repository pipeline and the fleet-wide sweep:
+//! discover → snapshot → render → compare → propose.
+//!
+//! A sweep never fails as a whole once discovery has succeeded: every
+//! repository ends with its own outcome (in line, drifted, skipped with a
+//! reason, failed with a reason), and one repository's failure does not
+//! stop the others.
+
+mod select;
+
+use std::collections::BTreeSet;
+
+use futures::stream::{self, StreamExt};
+use serde::Serialize;
+
+pub use select::{detect_language, Selection};
+
+use crate::config::Config;
+use crate::drift::{self, FileDrift};
+use crate::forge::{FileChange, Forge, ForgeError, Proposal, Proposed};
+use crate::model::{RemoteRepo, RepoPath, Snapshot};
+use crate::proposal::{self, ProposalFacts};
+use crate::render::{ForgeFacts, RenderContext, Renderer, SkippedFile};
+
+/// How many repositories are snapshot in one forge call.
+const SNAPSHOT_BATCH: usize = 50;
+
+/// Knobs of one sweep.
+#[derive(Debug, Clone)]
+pub struct SweepOptions {
+    /// Compute and report, write nothing.
+    pub dry_run: bool,
+    /// Only this repository (by name).
+    pub only: Option<String>,
+    /// Repositories proposed to at once.
+    pub concurrency: usize,
+}
+
+impl Default for SweepOptions {
+    fn default() -> Self {
+        SweepOptions {
+            dry_run: true,
+            only: None,
+            concurrency: 8,
+        }
+    }
+}
+
+/// Where a repository stands after a sweep.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum RepoState {
+    InLine,
+    Drifted,
+    Skipped { reason: String },
+    Failed { reason: String },
+}
+
+impl RepoState {
+    pub fn label(&self) -> &'static str {
+        match self {
+            RepoState::InLine => "in line",
+            RepoState::Drifted => "drifted",
+            RepoState::Skipped { .. } => "skipped",
+            RepoState::Failed { .. } => "failed",
+        }
+    }
+}
+
+/// One repository's outcome.
+#[derive(Debug, Clone, Serialize)]
+pub struct RepoReport {
+    pub name: String,
+    pub full_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    #[serde(flatten)]
+    pub state: RepoState,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub head: Option<String>,
+    pub drift: Vec<FileDrift>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped_files: Vec<SkippedFile>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proposal: Option<Proposed>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
+    /// The proposal's words, kept for the forge step.
+    #[serde(skip)]
+    text: Option<proposal::ProposalText>,
+}
+
+impl RepoReport {
+    fn new(repo: &RemoteRepo, state: RepoState) -> RepoReport {
+        RepoReport {
+            name: repo.name.clone(),
+            full_name: repo.full_name.clone(),
+            language: None,
+            state,
+            head: None,
+            drift: Vec::new(),
+            skipped_files: Vec::new(),
+            proposal: None,
+            fingerprint: None,
+            text: None,
+        }
+    }
+}
+
+/// A whole sweep's outcome.
+#[derive(Debug, Clone, Serialize)]
+pub struct SweepReport {
+    pub forge: String,
+    pub dry_run: bool,
+    pub templates_fingerprint: String,
+    pub repositories: Vec<RepoReport>,
+    /// Forge requests this sweep made.
+    pub requests: u64,
+}
+
+/// Totals of a report, for the final line.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Totals {
+    pub in_line: usize,
+    pub drifted: usize,
+    pub skipped: usize,
+    pub failed: usize,
+}
+
+impl SweepReport {
+    pub fn totals(&self) -> Totals {
+        let mut t = Totals::default();
+        for r in &self.repositories {
+            match r.state {
+                RepoState::InLine => t.in_line += 1,
+                RepoState::Drifted => t.drifted += 1,
+                RepoState::Skipped { .. } => t.skipped += 1,
+                RepoState::Failed { .. } => t.failed += 1,
+            }
+        }
+        t
+    }
+}
+
+/// Runs a sweep: plans every repository and, unless `dry_run`, proposes
+/// for each drifted one. Fails only if the repositories cannot be listed.
+pub async fn run(
+    config: &Config,
+    renderer: &Renderer,
+    forge: &dyn Forge,
+    options: &SweepOptions,
+) -> Result<SweepReport, ForgeError> {
+    let start_requests = forge.requests();
+    let facts = ForgeFacts::from_config(config);
+    let selection = Selection::new(config);
+
+    let discovered = forge.discover().await?;
+    let mut reports: Vec<Option<RepoReport>> = Vec::new();
+    let mut to_read: Vec<(usize, RemoteRepo)> = Vec::new();
+    for repo in discovered {
+        if options.only.as_ref().is_some_and(|only| only != &repo.name) {
+            continue;
+        }
+        match selection.skip_reason(&repo) {
+            Some(reason) => {
+                reports.push(Some(RepoReport::new(&repo, RepoState::Skipped { reason })))
+            }
+            None => {
+                to_read.push((reports.len(), repo));
+                reports.push(None);
+            }
+        }
+    }
+
+    let paths = wanted_paths(config);
+    for batch in to_read.chunks(SNAPSHOT_BATCH) {
+        let repos: Vec<RemoteRepo> = batch.iter().map(|(_, r)| r.clone()).collect();
+        let snapshots = forge.snapshot(&repos, &paths).await;
+        for ((slot, repo), snapshot) in batch.iter().zip(snapshots) {
+            let report = match snapshot {
+                Ok(snapshot) => plan_repo(config, renderer, &facts, repo, &snapshot),
+                Err(e) => RepoReport::new(
+                    repo,
+                    RepoState::Failed {
+                        reason: format!("snapshot: {e}"),
+                    },
+                ),
+            };
+            reports[*slot] = Some(report);
+        }
+    }
+    let mut reports: Vec<RepoReport> = reports
+        .into_iter()
+        .map(|r| r.expect("every slot filled"))
+        .collect();
+
+    if !options.dry_run {
+        let by_name: std::collections::HashMap<&str, &RemoteRepo> =
+            to_read.iter().map(|(_, r)| (r.name.as_str(), r)).collect();
+        let jobs = reports
+            .iter_mut()
+            .filter(|r| r.state == RepoState::Drifted)
+            .map(|report| {
+                let repo = by_name[report.name.as_str()];
+                async move {
+                    let proposal = build_proposal(config, repo, report);
+                    match forge.propose(repo, &proposal).await {
+                        Ok(p) => report.proposal = Some(p),
+                        Err(e) => {
+                            report.state = RepoState::Failed {
+                                reason: format!("propose: {e}"),
+                            }
+                        }
+                    }
+                }
+            });
+        stream::iter(jobs)
+            .buffer_unordered(options.concurrency.max(1))
+            .collect::<()>()
+            .await;
+    }
+
+    Ok(SweepReport {
+        forge: config.fleet.forge.kind.to_string(),
+        dry_run: options.dry_run,
+        templates_fingerprint: renderer.templates_fingerprint().to_owned(),
+        repositories: reports,
+        requests: forge.requests().saturating_sub(start_requests),
+    })
+}
+
+/// Every path any policy could need: markers and managed destinations.
+pub fn wanted_paths(config: &Config) -> Vec<RepoPath> {
+    let ci = config.ci_flavor();
+    let mut paths = BTreeSet::new();
+    for policy in &config.policies {
+        paths.extend(policy.detect.markers.iter().cloned());
+        paths.extend(
+            policy
+                .files
+                .iter()
+                .filter(|f| f.applies_to(ci))
+                .map(|f| f.path.clone()),
+        );
+    }
+    paths.into_iter().collect()
+}
+
+/// Render and compare one repository against its snapshot. Pure.
+pub fn plan_repo(
+    config: &Config,
+    renderer: &Renderer,
+    facts: &ForgeFacts,
+    repo: &RemoteRepo,
+    snapshot: &Snapshot,
+) -> RepoReport {
+    let mut report = RepoReport::new(repo, RepoState::InLine);
+    report.head = snapshot.head.clone();
+    let over = config.fleet.repositories.overrides.get(&repo.name);
+    let language = match over.and_then(|o| o.language.clone()) {
+        Some(l) => l,
+        None => match detect_language(&config.policies, snapshot) {
+            Some(l) => l.to_owned(),
+            None => {
+                let markers: Vec<String> = config
+                    .policies
+                    .iter()
+                    .flat_map(|p| p.detect.markers.iter().map(|m| m.to_string()))
+                    .collect();
+                report.state = RepoState::Skipped {
+                    reason: format!(
+                        "no policy matches: none of {} found (set `language:` in its override to choose one)",
+                        markers.join(", ")
+                    ),
+                };
+                return report;
+            }
+        },
+    };
+    let policy = config
+        .policy(&language)
+        .expect("override languages are validated");
+    report.language = Some(language.clone());
+    let ctx = RenderContext::new(config, facts, repo, &language);
+    let skips = over.map(|o| o.skip.as_slice()).unwrap_or_default();
+    let (desired, skipped) = match renderer.desired_files(policy, facts.ci, skips, &ctx) {
+        Ok(d) => d,
+        Err(e) => {
+            report.state = RepoState::Failed {
+                reason: format!("render: {e}"),
+            };
+            return report;
+        }
+    };
+    report.skipped_files = skipped;
+    match drift::compare(&desired, snapshot) {
+        Ok(drifts) if drifts.is_empty() => {}
+        Ok(drifts) => {
+            let revision = renderer.policy_fingerprint(policy);
+            let text = proposal::compose(&ProposalFacts {
+                repo_name: &repo.name,
+                full_name: &repo.full_name,
+                language: &language,
+                template_revision: &revision,
+                drifts: &drifts,
+            });
+            report.fingerprint = Some(text.fingerprint.clone());
+            report.text = Some(text);
+            report.drift = drifts;
+            report.state = RepoState::Drifted;
+        }
+        Err(e) => {
+            report.state = RepoState::Failed {
+                reason: e.to_string(),
+            }
+        }
+    }
+    report
+}
+
+fn build_proposal(config: &Config, repo: &RemoteRepo, report: &RepoReport) -> Proposal {
+    let text = report
+        .text
+        .clone()
+        .expect("drifted reports carry their text");
+    let defaults = &config.fleet.defaults;
+    let over = config.fleet.repositories.overrides.get(&repo.name);
+    Proposal {
+        branch: defaults.branch.as_str().to_owned(),
+        title: text.title,
+        body: text.body,
+        commit_message: text.commit_message,
+        base: report.head.clone(),
+        changes: report
+            .drift
+            .iter()
+            .map(|d| FileChange {
+                path: d.path.clone(),
+                content: d.after.clone(),
+            })
+            .collect(),
+        patch: drift::patch_of(&report.drift),
+        author: defaults.author.clone(),
+        labels: over
+            .and_then(|o| o.labels.clone())
+            .unwrap_or_else(|| defaults.labels.clone()),
+        reviewers: over
+            .and_then(|o| o.reviewers.clone())
+            .unwrap_or_else(|| defaults.reviewers.clone()),
+    }
+}

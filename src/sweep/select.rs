@@ -1,0 +1,70 @@
+//! Which repositories a sweep works on, and which language each one is.
+
+use globset::GlobMatcher;
+
+use crate::config::{Config, Policy};
+use crate::model::{Actual, RemoteRepo, Snapshot};
+
+/// The fleet's include/exclude patterns and ignore overrides, compiled.
+pub struct Selection {
+    include: Vec<GlobMatcher>,
+    exclude: Vec<GlobMatcher>,
+    archived: bool,
+    forks: bool,
+    ignored: Vec<(String, String)>,
+}
+
+impl Selection {
+    pub fn new(config: &Config) -> Selection {
+        let repos = &config.fleet.repositories;
+        Selection {
+            include: repos.include.iter().map(|p| p.matcher()).collect(),
+            exclude: repos.exclude.iter().map(|p| p.matcher()).collect(),
+            archived: repos.archived,
+            forks: repos.forks,
+            ignored: repos
+                .overrides
+                .iter()
+                .filter_map(|(name, o)| o.ignore.clone().map(|why| (name.clone(), why)))
+                .collect(),
+        }
+    }
+
+    /// Why a repository is left out of this sweep, if it is.
+    pub fn skip_reason(&self, repo: &RemoteRepo) -> Option<String> {
+        if !self.include.is_empty() && !self.include.iter().any(|m| m.is_match(&repo.name)) {
+            return Some("not matched by repositories.include".into());
+        }
+        if let Some(m) = self.exclude.iter().find(|m| m.is_match(&repo.name)) {
+            return Some(format!("excluded by pattern `{}`", m.glob()));
+        }
+        if let Some((_, why)) = self.ignored.iter().find(|(n, _)| n == &repo.name) {
+            return Some(format!("ignored in fleet.yaml: {why}"));
+        }
+        if repo.archived && !self.archived {
+            return Some(
+                "archived (set repositories.archived: true to sweep archived repositories)".into(),
+            );
+        }
+        if repo.fork && !self.forks {
+            return Some("a fork (set repositories.forks: true to sweep forks)".into());
+        }
+        if repo.empty {
+            return Some("empty repository: no commit to base a proposal on".into());
+        }
+        None
+    }
+}
+
+/// The first policy (in name order) one of whose markers is a file.
+pub fn detect_language<'a>(policies: &'a [Policy], snapshot: &Snapshot) -> Option<&'a str> {
+    policies
+        .iter()
+        .find(|p| {
+            p.detect
+                .markers
+                .iter()
+                .any(|m| matches!(snapshot.get(m), Actual::File { .. }))
+        })
+        .map(|p| p.language.as_str())
+}
