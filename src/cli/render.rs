@@ -60,7 +60,7 @@ pub async fn run(global: &Global, args: RenderArgs) -> anyhow::Result<Exit> {
                 continue;
             };
             let text = match file.mode {
-                Mode::Block => crate::drift::block_file(&file.markers, content),
+                Mode::Block => crate::render::block_file_for(file, content),
                 _ => content.clone(),
             };
             let dest = out.join(file.path.as_str());

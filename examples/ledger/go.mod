@@ -1,0 +1,3 @@
+module example.com/acme/ledger
+
+go 1.22

@@ -1,0 +1,6 @@
+//! End-to-end tests of the `drover` binary on copies of the shipped
+//! examples: plan, render, check, and sweeps whose commits the `git` CLI
+//! verifies. One test binary; each test gets a fresh directory.
+
+mod harness;
+mod local;

@@ -1,0 +1,190 @@
+//! The shipped policies and templates: every language × forge file set is
+//! snapshot-tested (insta) and checked by the real validators of each
+//! format: actionlint and the GitHub workflow schema, the GitLab CI schema,
+//! the builds.sr.ht manifest schema, hadolint, and the Kubernetes schemas.
+//!
+//! The validators are installed by `scripts/install-validators.sh` (the
+//! README's test command runs it). They never skip: a missing validator
+//! fails the test with the command that installs it.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use drover::config::{parse_policies, TemplateSources};
+use drover::model::{CiFlavor, ForgeKind, Mode};
+use drover::render::{block_file_for, sample_file_sets, DesiredFile, ForgeFacts, Renderer};
+
+fn project() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn specs() -> PathBuf {
+    match std::env::var_os("DROVER_FORGE_SPECS") {
+        Some(p) => PathBuf::from(p),
+        None => project().join("../shared/forge-specs"),
+    }
+}
+
+fn forge_for(ci: CiFlavor) -> ForgeFacts {
+    let (kind, host, registry) = match ci {
+        CiFlavor::Github => (ForgeKind::Github, "github.com", "ghcr.io/acme"),
+        CiFlavor::Gitlab => (ForgeKind::Gitlab, "gitlab.example.com", "registry.gitlab.example.com/acme"),
+        CiFlavor::Sourcehut => (ForgeKind::Sourcehut, "git.sr.ht", "registry.example.com/acme"),
+    };
+    ForgeFacts {
+        kind,
+        ci,
+        host: host.into(),
+        owner: "acme".into(),
+        url: format!("https://{host}"),
+        registry: registry.into(),
+        ci_path: ci.ci_path().into(),
+    }
+}
+
+/// Every language × forge file set of the project's policies/templates.
+fn file_sets() -> Vec<(String, CiFlavor, Vec<DesiredFile>)> {
+    let mut files = BTreeMap::new();
+    let root = project().join("templates");
+    let mut stack = vec![root.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                let name = path.strip_prefix(&root).unwrap().to_string_lossy().replace('\\', "/");
+                files.insert(name, std::fs::read_to_string(&path).unwrap());
+            }
+        }
+    }
+    let templates = TemplateSources { files, origin: "templates".into() };
+    let policies: Vec<_> = std::fs::read_dir(project().join("policies"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).unwrap();
+            (PathBuf::from("policies").join(p.file_name().unwrap()), text)
+        })
+        .collect();
+    let policies = parse_policies(policies, &templates).unwrap();
+    let renderer = Renderer::new(&templates).unwrap();
+    sample_file_sets(&renderer, &policies, forge_for, &BTreeMap::new()).unwrap()
+}
+
+fn file_text(f: &DesiredFile) -> Option<String> {
+    let content = f.content.as_deref()?;
+    Some(match f.mode {
+        Mode::Block => block_file_for(f, content),
+        _ => content.to_owned(),
+    })
+}
+
+#[test]
+fn every_language_and_forge_renders_as_snapshotted() {
+    let sets = file_sets();
+    let languages: std::collections::BTreeSet<_> = sets.iter().map(|(l, _, _)| l.as_str()).collect();
+    for want in ["go", "node", "python", "rust"] {
+        assert!(languages.contains(want), "no policy for {want}");
+    }
+    for (language, ci, files) in sets {
+        let mut all = String::new();
+        for f in &files {
+            all.push_str(&format!("=== {} ({}) ===\n", f.path, f.mode.as_str()));
+            all.push_str(&file_text(f).unwrap_or_else(|| "(must be absent)\n".into()));
+        }
+        insta::assert_snapshot!(format!("{language}-{ci}"), all);
+    }
+}
+
+/// Where the validators are: the venv the test command made, else PATH.
+fn tool(name: &str) -> PathBuf {
+    let venv = std::env::var_os("DROVER_VALIDATORS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| project().join("target/validators"));
+    let candidate = venv.join("bin").join(name);
+    if candidate.is_file() {
+        return candidate;
+    }
+    let found = std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|d| d.join(name))
+        .find(|p| p.is_file());
+    found.unwrap_or_else(|| {
+        panic!("validator `{name}` is not installed; run `bash scripts/install-validators.sh` (the README's test command does)")
+    })
+}
+
+#[track_caller]
+fn validate(what: &str, cmd: &mut Command) {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: cannot run: {e}"));
+    assert!(
+        out.status.success(),
+        "{what} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+fn schema_check(schema: &Path, file: &Path) -> Command {
+    assert!(
+        schema.is_file() || std::env::var("CI").as_deref() != Ok("true"),
+        "missing spec {}",
+        schema.display()
+    );
+    assert!(schema.is_file(), "missing spec {} (set DROVER_FORGE_SPECS)", schema.display());
+    let mut cmd = Command::new(tool("check-jsonschema"));
+    cmd.arg("--schemafile").arg(schema).arg(file);
+    cmd
+}
+
+#[test]
+fn rendered_files_pass_the_real_validators() {
+    let specs = specs();
+    let dir = tempfile::tempdir().unwrap();
+    let mut checked = 0;
+    for (language, ci, files) in file_sets() {
+        let root = dir.path().join(&language).join(ci.as_str());
+        for f in &files {
+            let Some(text) = file_text(f) else { continue };
+            let path = root.join(f.path.as_str());
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, text).unwrap();
+            let what = format!("{language}/{ci}/{}", f.path);
+            let p = f.path.as_str();
+            if p.starts_with(".github/workflows/") {
+                validate(&what, Command::new(tool("actionlint")).arg(&path).current_dir(&root));
+                validate(&what, &mut schema_check(&specs.join("ci/github-workflow.schema.json"), &path));
+            } else if p == ".gitlab-ci.yml" {
+                validate(&what, &mut schema_check(&specs.join("ci/gitlab-ci.schema.json"), &path));
+            } else if p == ".build.yml" {
+                validate(&what, &mut schema_check(&specs.join("sourcehut/build-manifest.schema.json"), &path));
+            } else if p.ends_with("Dockerfile") {
+                validate(&what, Command::new(tool("hadolint")).arg(&path));
+            } else if let Some(schema) = kubernetes_schema(&path) {
+                validate(&what, &mut schema_check(&specs.join("kubernetes/v1.32.2-standalone-strict").join(schema), &path));
+            } else {
+                continue;
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 4 * 3 * 5, "only {checked} files were validated");
+}
+
+/// The strict schema for a manifest, by its `kind:`.
+fn kubernetes_schema(path: &Path) -> Option<&'static str> {
+    if !matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
+        return None;
+    }
+    let text = std::fs::read_to_string(path).ok()?;
+    let kind = text.lines().find_map(|l| l.strip_prefix("kind:"))?.trim();
+    match kind {
+        "Deployment" => Some("deployment-apps-v1.json"),
+        "Service" => Some("service-v1.json"),
+        "HorizontalPodAutoscaler" => Some("horizontalpodautoscaler-autoscaling-v2.json"),
+        _ => None,
+    }
+}
