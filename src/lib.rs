@@ -9,4 +9,5 @@ pub mod git;
 pub mod model;
 pub mod proposal;
 pub mod render;
+pub mod store;
 pub mod sweep;

@@ -188,6 +188,10 @@ pub struct RemoteRepo {
     /// `owner/name` as the forge spells it.
     pub full_name: String,
     pub default_branch: String,
+    /// The default branch's head commit, when discovery tells it (it does
+    /// on every forge drover batches): what lets an unchanged repository
+    /// be skipped without reading it.
+    pub head: Option<String>,
     pub archived: bool,
     pub fork: bool,
     /// No commits at all: nothing to compare against, nothing to base on.

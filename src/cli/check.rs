@@ -3,7 +3,7 @@
 
 use clap::Args;
 
-use super::{load, open_forge, Exit, Global};
+use super::{load, open_forge, open_store, Exit, Global};
 use crate::render::{sample_file_sets, ForgeFacts};
 use crate::sweep::{self, RepoState, SweepOptions};
 
@@ -25,7 +25,15 @@ pub async fn run(global: &Global, _args: CheckArgs) -> anyhow::Result<Exit> {
         &config.fleet.defaults.variables,
     )?;
     let forge = open_forge(&config)?;
-    let report = sweep::run(&config, &renderer, forge.as_ref(), &SweepOptions::default()).await?;
+    let store = open_store(&config, false).await?;
+    let report = sweep::run(
+        &config,
+        &renderer,
+        forge.as_ref(),
+        store.as_ref(),
+        &SweepOptions::default(),
+    )
+    .await?;
     let mut errors = 0;
     for r in &report.repositories {
         if let RepoState::Failed { reason } = &r.state {

@@ -18,6 +18,7 @@ use crate::config::Config;
 use crate::forge::{local::LocalForge, Forge};
 use crate::model::ForgeKind;
 use crate::render::Renderer;
+use crate::store::Store;
 
 /// Exit codes, documented in the README.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,6 +119,19 @@ pub(crate) async fn load(global: &Global) -> anyhow::Result<(Config, Renderer)> 
     })
     .await
     .context("configuration loader failed")?
+}
+
+/// Opens the state store. With `create: false` a missing store is `None`
+/// (a plan or dry run must not create state).
+pub(crate) async fn open_store(config: &Config, create: bool) -> anyhow::Result<Option<Store>> {
+    let dir = config.state_dir().join("store");
+    if !create && !dir.exists() {
+        return Ok(None);
+    }
+    let store = tokio::task::spawn_blocking(move || Store::open(&dir))
+        .await
+        .context("store opener failed")??;
+    Ok(Some(store))
 }
 
 /// The forge fleet.yaml names.

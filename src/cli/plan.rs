@@ -3,7 +3,7 @@
 
 use clap::Args;
 
-use super::{load, open_forge, output, Exit, Global};
+use super::{load, open_forge, open_store, output, Exit, Global};
 use crate::sweep::{self, SweepOptions};
 
 #[derive(Debug, Args)]
@@ -22,12 +22,13 @@ pub struct PlanArgs {
 pub async fn run(global: &Global, args: PlanArgs) -> anyhow::Result<Exit> {
     let (config, renderer) = load(global).await?;
     let forge = open_forge(&config)?;
+    let store = open_store(&config, false).await?;
     let options = SweepOptions {
         dry_run: true,
         only: args.repo.clone(),
         ..SweepOptions::default()
     };
-    let report = sweep::run(&config, &renderer, forge.as_ref(), &options).await?;
+    let report = sweep::run(&config, &renderer, forge.as_ref(), store.as_ref(), &options).await?;
     if let Some(name) = &args.repo {
         anyhow::ensure!(
             !report.repositories.is_empty(),

@@ -91,6 +91,19 @@ impl Renderer {
         hex::encode(hasher.finalize())
     }
 
+    /// A digest of everything that decides a repository's rendering: the
+    /// policy, the templates, the context and the skips.
+    pub fn render_key(&self, policy: &Policy, ctx: &RenderContext, skips: &[Skip]) -> String {
+        let mut hasher = Sha256::new();
+        hasher.update(self.policy_fingerprint(policy));
+        hasher.update(serde_json::to_vec(ctx).expect("context serialises"));
+        for s in skips {
+            hasher.update([0]);
+            hasher.update(s.path.as_str());
+        }
+        hex::encode(hasher.finalize())
+    }
+
     /// Renders one template with a context.
     pub fn render(&self, template: &str, ctx: &RenderContext) -> Result<String, RenderError> {
         let context = tera::Context::from_serialize(ctx).expect("context serialises");

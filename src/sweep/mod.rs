@@ -8,7 +8,7 @@
 
 mod select;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
@@ -21,6 +21,7 @@ use crate::forge::{FileChange, Forge, ForgeError, Proposal, Proposed};
 use crate::model::{RemoteRepo, RepoPath, Snapshot};
 use crate::proposal::{self, ProposalFacts};
 use crate::render::{ForgeFacts, RenderContext, Renderer, SkippedFile};
+use crate::store::{Outcome, RepoRecord, Store, StoreError};
 
 /// How many repositories are snapshot in one forge call.
 const SNAPSHOT_BATCH: usize = 50;
@@ -85,6 +86,12 @@ pub struct RepoReport {
     pub proposal: Option<Proposed>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fingerprint: Option<String>,
+    /// In line by the store's record: head and rendering unchanged since
+    /// the last sweep, so nothing was read.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub unchanged: bool,
+    #[serde(skip)]
+    render_key: Option<String>,
     /// The proposal's words, kept for the forge step.
     #[serde(skip)]
     text: Option<proposal::ProposalText>,
@@ -102,6 +109,8 @@ impl RepoReport {
             skipped_files: Vec::new(),
             proposal: None,
             fingerprint: None,
+            unchanged: false,
+            render_key: None,
             text: None,
         }
     }
@@ -148,23 +157,38 @@ pub async fn run(
     config: &Config,
     renderer: &Renderer,
     forge: &dyn Forge,
+    store: Option<&Store>,
     options: &SweepOptions,
-) -> Result<SweepReport, ForgeError> {
+) -> Result<SweepReport, SweepError> {
     let start_requests = forge.requests();
     let facts = ForgeFacts::from_config(config);
     let selection = Selection::new(config);
 
     let discovered = forge.discover().await?;
+    let records = match store {
+        Some(store) => load_records(store, &discovered).await?,
+        None => HashMap::new(),
+    };
     let mut reports: Vec<Option<RepoReport>> = Vec::new();
     let mut to_read: Vec<(usize, RemoteRepo)> = Vec::new();
+    let mut selected: Vec<RemoteRepo> = Vec::new();
     for repo in discovered {
         if options.only.as_ref().is_some_and(|only| only != &repo.name) {
             continue;
         }
-        match selection.skip_reason(&repo) {
-            Some(reason) => {
-                reports.push(Some(RepoReport::new(&repo, RepoState::Skipped { reason })))
-            }
+        if let Some(reason) = selection.skip_reason(&repo) {
+            reports.push(Some(RepoReport::new(&repo, RepoState::Skipped { reason })));
+            continue;
+        }
+        selected.push(repo.clone());
+        match unchanged_in_line(
+            config,
+            renderer,
+            &facts,
+            &repo,
+            records.get(&repo.full_name),
+        ) {
+            Some(report) => reports.push(Some(report)),
             None => {
                 to_read.push((reports.len(), repo));
                 reports.push(None);
@@ -195,7 +219,7 @@ pub async fn run(
         .collect();
 
     if !options.dry_run {
-        let by_name: std::collections::HashMap<&str, &RemoteRepo> =
+        let by_name: HashMap<&str, &RemoteRepo> =
             to_read.iter().map(|(_, r)| (r.name.as_str(), r)).collect();
         let jobs = reports
             .iter_mut()
@@ -218,6 +242,9 @@ pub async fn run(
             .buffer_unordered(options.concurrency.max(1))
             .collect::<()>()
             .await;
+        if let Some(store) = store {
+            save_records(store, &selected, &reports).await?;
+        }
     }
 
     Ok(SweepReport {
@@ -227,6 +254,111 @@ pub async fn run(
         repositories: reports,
         requests: forge.requests().saturating_sub(start_requests),
     })
+}
+
+/// A sweep that could not run at all.
+#[derive(Debug, thiserror::Error)]
+pub enum SweepError {
+    #[error("listing repositories: {0}")]
+    Discover(#[from] ForgeError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+async fn load_records(
+    store: &Store,
+    repos: &[RemoteRepo],
+) -> Result<HashMap<String, RepoRecord>, SweepError> {
+    let store = store.clone();
+    let names: Vec<String> = repos.iter().map(|r| r.full_name.clone()).collect();
+    let records = tokio::task::spawn_blocking(move || -> Result<_, StoreError> {
+        let mut out = HashMap::new();
+        for name in names {
+            if let Some(record) = store.repo(&name)? {
+                out.insert(name, record);
+            }
+        }
+        Ok(out)
+    })
+    .await
+    .expect("store reader panicked")?;
+    Ok(records)
+}
+
+async fn save_records(
+    store: &Store,
+    repos: &[RemoteRepo],
+    reports: &[RepoReport],
+) -> Result<(), SweepError> {
+    let names: std::collections::HashSet<&str> =
+        repos.iter().map(|r| r.full_name.as_str()).collect();
+    let now = crate::store::now();
+    let records: Vec<(String, RepoRecord)> = reports
+        .iter()
+        .filter(|r| names.contains(r.full_name.as_str()))
+        .map(|r| {
+            let outcome = match r.state {
+                RepoState::InLine => Outcome::InLine,
+                RepoState::Drifted => Outcome::Drifted,
+                RepoState::Skipped { .. } => Outcome::Skipped,
+                RepoState::Failed { .. } => Outcome::Failed,
+            };
+            let record = RepoRecord {
+                // A failure must be retried in full next time.
+                head: if outcome == Outcome::Failed {
+                    None
+                } else {
+                    r.head.clone()
+                },
+                language: r.language.clone(),
+                render_key: r.render_key.clone(),
+                outcome,
+                updated_at: now,
+            };
+            (r.full_name.clone(), record)
+        })
+        .collect();
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || store.put_repos(&records))
+        .await
+        .expect("store writer panicked")?;
+    Ok(())
+}
+
+/// A report without reading anything, when the store says the repository
+/// was in line at this very head with this very rendering.
+fn unchanged_in_line(
+    config: &Config,
+    renderer: &Renderer,
+    facts: &ForgeFacts,
+    repo: &RemoteRepo,
+    record: Option<&RepoRecord>,
+) -> Option<RepoReport> {
+    let record = record?;
+    if record.outcome != Outcome::InLine || repo.head.is_none() || record.head != repo.head {
+        return None;
+    }
+    let language = record.language.as_deref()?;
+    let over = config.fleet.repositories.overrides.get(&repo.name);
+    if over
+        .and_then(|o| o.language.as_deref())
+        .is_some_and(|l| l != language)
+    {
+        return None;
+    }
+    let policy = config.policy(language)?;
+    let ctx = RenderContext::new(config, facts, repo, language);
+    let skips = over.map(|o| o.skip.as_slice()).unwrap_or_default();
+    let key = renderer.render_key(policy, &ctx, skips);
+    if record.render_key.as_deref() != Some(&key) {
+        return None;
+    }
+    let mut report = RepoReport::new(repo, RepoState::InLine);
+    report.language = Some(language.to_owned());
+    report.head = repo.head.clone();
+    report.render_key = Some(key);
+    report.unchanged = true;
+    Some(report)
 }
 
 /// Every path any policy could need: markers and managed destinations.
@@ -292,6 +424,7 @@ pub fn plan_repo(
             return report;
         }
     };
+    report.render_key = Some(renderer.render_key(policy, &ctx, skips));
     report.skipped_files = skipped;
     match drift::compare(&desired, snapshot) {
         Ok(drifts) if drifts.is_empty() => {}
