@@ -1,0 +1,148 @@
+//! The emulator's own JSON API under `/_emulator/` (on every listener), for
+//! the binary's users and for tests in other languages: seeding, inspection,
+//! counters, exchanges, faults and violations. These requests bypass
+//! recording, faults and rate limits.
+
+use std::collections::BTreeMap;
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::error::Error;
+use crate::faults::FaultRule;
+use crate::gitstore;
+use crate::seed::{self, SeedFile};
+use crate::server::AppState;
+use crate::world::Forge;
+
+/// Routes nested under `/_emulator`.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/urls", get(urls))
+        .route("/seed", post(seed_world))
+        .route("/repos", get(repos))
+        .route("/refs", get(refs))
+        .route("/file", get(file))
+        .route("/proposals", get(proposals))
+        .route("/counters", get(counters))
+        .route("/counters/reset", post(reset_counters))
+        .route("/exchanges", get(exchanges))
+        .route("/faults", get(faults).put(set_faults).delete(clear_faults))
+        .route("/faults/injected", get(injected))
+        .route("/violations", get(violations))
+        .with_state(state)
+}
+
+fn error(e: Error) -> Response {
+    let status = match e {
+        Error::NotFound(_) => StatusCode::NOT_FOUND,
+        Error::Conflict(_) => StatusCode::CONFLICT,
+        Error::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    (status, Json(json!({ "error": e.to_string() }))).into_response()
+}
+
+async fn urls(State(st): State<AppState>) -> Response {
+    Json(&st.urls).into_response()
+}
+
+async fn seed_world(State(st): State<AppState>, Json(seed): Json<SeedFile>) -> Response {
+    match seed::apply(&mut st.world.lock(), &seed) {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => error(e),
+    }
+}
+
+async fn repos(State(st): State<AppState>) -> Response {
+    let world = st.world.lock();
+    Json(world.repos.values().collect::<Vec<_>>()).into_response()
+}
+
+#[derive(Deserialize)]
+struct RepoQuery {
+    forge: Forge,
+    path: String,
+    #[serde(rename = "ref")]
+    rev: Option<String>,
+    file: Option<String>,
+}
+
+async fn refs(State(st): State<AppState>, Query(q): Query<RepoQuery>) -> Response {
+    match seed::refs(&st.world.lock(), q.forge, &q.path) {
+        Ok(r) => Json(r).into_response(),
+        Err(e) => error(e),
+    }
+}
+
+async fn file(State(st): State<AppState>, Query(q): Query<RepoQuery>) -> Response {
+    let world = st.world.lock();
+    let repo = match world.require_repo(q.forge, &q.path) {
+        Ok(r) => r,
+        Err(e) => return error(e),
+    };
+    let rev = q.rev.unwrap_or_else(|| repo.default_branch.clone());
+    let Some(file) = q.file else {
+        return error(Error::Invalid("query parameter `file` is required".into()));
+    };
+    match gitstore::read_file(&repo.git_dir, &rev, &file) {
+        Ok(Some(bytes)) => bytes.into_response(),
+        Ok(None) => error(Error::NotFound(format!("{file} at {rev}"))),
+        Err(e) => error(e),
+    }
+}
+
+async fn proposals(State(st): State<AppState>, Query(q): Query<RepoQuery>) -> Response {
+    let world = st.world.lock();
+    match world.require_repo(q.forge, &q.path) {
+        Ok(repo) => Json(world.proposals_of(repo.id)).into_response(),
+        Err(e) => error(e),
+    }
+}
+
+async fn counters(State(st): State<AppState>) -> Response {
+    let mut per_site: BTreeMap<String, BTreeMap<String, u64>> = BTreeMap::new();
+    for ((site, route), n) in st.recorder.counts() {
+        per_site
+            .entry(site.as_str().to_string())
+            .or_default()
+            .insert(route, n);
+    }
+    Json(json!({ "total": st.recorder.total(), "routes": per_site })).into_response()
+}
+
+async fn reset_counters(State(st): State<AppState>) -> Response {
+    st.recorder.reset();
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn exchanges(State(st): State<AppState>) -> Response {
+    Json(st.recorder.exchanges()).into_response()
+}
+
+async fn faults(State(st): State<AppState>) -> Response {
+    Json(st.faults.rules()).into_response()
+}
+
+async fn set_faults(State(st): State<AppState>, Json(rules): Json<Vec<FaultRule>>) -> Response {
+    st.faults.set(rules);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn clear_faults(State(st): State<AppState>) -> Response {
+    st.faults.clear();
+    StatusCode::NO_CONTENT.into_response()
+}
+
+async fn injected(State(st): State<AppState>) -> Response {
+    Json(st.faults.injected()).into_response()
+}
+
+async fn violations(State(st): State<AppState>) -> Response {
+    Json(st.violations.lock().clone()).into_response()
+}

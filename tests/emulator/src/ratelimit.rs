@@ -1,0 +1,236 @@
+//! Primary rate limits: a per-caller budget per site and resource that
+//! decrements on every API request, and the headers that report it.
+//!
+//! GitHub: `X-RateLimit-Limit/Remaining/Reset/Used/Resource` on every
+//! response (resource `core` for REST, `graphql` for GraphQL); an exhausted
+//! budget answers 403 with GitHub's message. GitLab: `RateLimit-Limit/
+//! Remaining/Reset/Observed/ResetTime`; exhausted answers 429 with
+//! `Retry-After`. sourcehut sends no rate-limit headers. Git smart HTTP is
+//! not counted, and GitHub's `GET /rate_limit` does not cost anything (as
+//! documented). Budgets reset when their window ends.
+
+use std::collections::HashMap;
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use parking_lot::Mutex;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::auth::Caller;
+use crate::server::{Site, SiteState};
+
+/// Budget sizes. Defaults are the forges' documented limits.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RateLimitConfig {
+    /// GitHub REST (`core`) requests per window for a token.
+    pub github_core: u64,
+    /// GitHub GraphQL requests per window for a token (points in reality).
+    pub github_graphql: u64,
+    /// GitLab requests per window for a token.
+    pub gitlab: u64,
+    /// Requests per window without a token, on either forge.
+    pub anonymous: u64,
+    pub window_secs: u64,
+}
+
+impl Default for RateLimitConfig {
+    fn default() -> Self {
+        RateLimitConfig {
+            github_core: 5000,
+            github_graphql: 5000,
+            gitlab: 2000,
+            anonymous: 60,
+            window_secs: 3600,
+        }
+    }
+}
+
+/// One budget's state, as `/rate_limit` reports it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Budget {
+    pub limit: u64,
+    pub used: u64,
+    /// Epoch seconds when the budget resets.
+    pub reset: i64,
+}
+
+impl Budget {
+    pub fn remaining(&self) -> u64 {
+        self.limit.saturating_sub(self.used)
+    }
+}
+
+/// All budgets of an emulator.
+pub struct RateLimits {
+    config: Mutex<RateLimitConfig>,
+    budgets: Mutex<HashMap<(Site, String, &'static str), Budget>>,
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+impl RateLimits {
+    pub fn new(config: RateLimitConfig) -> Self {
+        RateLimits {
+            config: Mutex::new(config),
+            budgets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Changes the limits and resets every budget.
+    pub fn configure(&self, config: RateLimitConfig) {
+        *self.config.lock() = config;
+        self.budgets.lock().clear();
+    }
+
+    /// Resets every budget to full.
+    pub fn reset(&self) {
+        self.budgets.lock().clear();
+    }
+
+    fn limit(&self, site: Site, caller: &Caller, resource: &str) -> u64 {
+        let c = self.config.lock();
+        if caller.user.is_none() {
+            return c.anonymous;
+        }
+        match (site, resource) {
+            (Site::Github, "graphql") => c.github_graphql,
+            (Site::Github, _) => c.github_core,
+            _ => c.gitlab,
+        }
+    }
+
+    /// The current budget of `caller` for `resource`, without spending.
+    pub fn peek(&self, site: Site, caller: &Caller, resource: &'static str) -> Budget {
+        self.spend(site, caller, resource, 0)
+    }
+
+    /// Spends `cost` from the budget (saturating) and returns its state.
+    pub fn spend(&self, site: Site, caller: &Caller, resource: &'static str, cost: u64) -> Budget {
+        let limit = self.limit(site, caller, resource);
+        let window = self.config.lock().window_secs as i64;
+        let now = now();
+        let mut budgets = self.budgets.lock();
+        let budget = budgets
+            .entry((site, caller.budget_key(), resource))
+            .or_insert_with(|| Budget {
+                limit,
+                used: 0,
+                reset: now + window,
+            });
+        if budget.reset <= now {
+            *budget = Budget {
+                limit,
+                used: 0,
+                reset: now + window,
+            };
+        }
+        budget.used = (budget.used + cost).min(budget.limit);
+        budget.clone()
+    }
+
+    /// Sets how much of a budget is used (to test exhaustion).
+    pub fn set_used(&self, site: Site, caller: &Caller, resource: &'static str, used: u64) {
+        self.spend(site, caller, resource, 0);
+        if let Some(b) = self
+            .budgets
+            .lock()
+            .get_mut(&(site, caller.budget_key(), resource))
+        {
+            b.used = used.min(b.limit);
+        }
+    }
+}
+
+fn set(headers: &mut HeaderMap, name: &'static str, value: impl ToString) {
+    if let Ok(v) = HeaderValue::from_str(&value.to_string()) {
+        headers.insert(HeaderName::from_static(name), v);
+    }
+}
+
+/// Writes GitHub's rate-limit headers.
+pub fn github_headers(headers: &mut HeaderMap, budget: &Budget, resource: &str) {
+    set(headers, "x-ratelimit-limit", budget.limit);
+    set(headers, "x-ratelimit-remaining", budget.remaining());
+    set(headers, "x-ratelimit-reset", budget.reset);
+    set(headers, "x-ratelimit-used", budget.used);
+    set(headers, "x-ratelimit-resource", resource);
+}
+
+/// Writes GitLab's rate-limit headers.
+pub fn gitlab_headers(headers: &mut HeaderMap, budget: &Budget) {
+    set(headers, "ratelimit-limit", budget.limit);
+    set(headers, "ratelimit-observed", budget.used);
+    set(headers, "ratelimit-remaining", budget.remaining());
+    set(headers, "ratelimit-reset", budget.reset);
+    let reset = std::time::UNIX_EPOCH + std::time::Duration::from_secs(budget.reset.max(0) as u64);
+    set(
+        headers,
+        "ratelimit-resettime",
+        humantime::format_rfc3339_seconds(reset),
+    );
+}
+
+/// Middleware: spends from the caller's budget and reports it.
+pub async fn layer(State(st): State<SiteState>, request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    let counted_site = matches!(st.site, Site::Github | Site::Gitlab);
+    if !counted_site || crate::githttp::match_path(st.site, path).is_some() {
+        return next.run(request).await;
+    }
+    let Some(caller) = request.extensions().get::<Caller>().cloned() else {
+        return next.run(request).await;
+    };
+    let graphql = path == "/graphql" || path == "/api/graphql";
+    let resource = if graphql { "graphql" } else { "core" };
+    let free = st.site == Site::Github && (path == "/rate_limit" || path == "/api/v3/rate_limit");
+    let before = st.shared.rate_limits.peek(st.site, &caller, resource);
+    if before.remaining() == 0 && !free {
+        return exhausted(st.site, &caller, &before, resource);
+    }
+    let budget = st
+        .shared
+        .rate_limits
+        .spend(st.site, &caller, resource, u64::from(!free));
+    let mut response = next.run(request).await;
+    match st.site {
+        Site::Github => github_headers(response.headers_mut(), &budget, resource),
+        _ => gitlab_headers(response.headers_mut(), &budget),
+    }
+    response
+}
+
+fn exhausted(site: Site, caller: &Caller, budget: &Budget, resource: &str) -> Response {
+    let wait = (budget.reset - now()).max(1);
+    let mut response = match site {
+        Site::Github => {
+            let who = caller.user.as_deref().unwrap_or("127.0.0.1");
+            (
+                StatusCode::FORBIDDEN,
+                axum::Json(json!({
+                    "message": format!("API rate limit exceeded for {who}."),
+                    "documentation_url": "https://docs.github.com/rest/overview/resources-in-the-rest-api#rate-limiting"
+                })),
+            )
+                .into_response()
+        }
+        _ => (StatusCode::TOO_MANY_REQUESTS, "Retry later\n").into_response(),
+    };
+    let headers = response.headers_mut();
+    match site {
+        Site::Github => github_headers(headers, budget, resource),
+        _ => {
+            gitlab_headers(headers, budget);
+            headers.insert(header::RETRY_AFTER, HeaderValue::from(wait));
+        }
+    }
+    response
+}
