@@ -36,17 +36,30 @@ pub struct GraphqlSchema {
     pub load_errors: Vec<String>,
 }
 
+impl std::fmt::Debug for GraphqlSchema {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GraphqlSchema")
+            .field("name", &self.name)
+            .field("types", &self.schema.types.len())
+            .field("load_errors", &self.load_errors)
+            .finish()
+    }
+}
+
 impl GraphqlSchema {
     /// Parses SDL, keeping whatever apollo-compiler could build on errors.
     pub fn parse_lenient(sdl: &str, name: &str) -> Self {
         let (schema, mut load_errors) = match Schema::parse(sdl, name) {
             Ok(s) => (s, Vec::new()),
-            Err(e) => (e.partial, e.errors.iter().map(|d| d.to_string()).collect()),
+            Err(e) => (
+                e.partial,
+                e.errors.iter().map(|d| headline(&d.to_string())).collect(),
+            ),
         };
         let schema = match schema.validate() {
             Ok(valid) => valid,
             Err(e) => {
-                load_errors.extend(e.errors.iter().map(|d| d.to_string()));
+                load_errors.extend(e.errors.iter().map(|d| headline(&d.to_string())));
                 Valid::assume_valid(e.partial)
             }
         };
@@ -67,6 +80,12 @@ impl GraphqlSchema {
         ExecutableDocument::parse_and_validate(&self.schema, query, "request.graphql")
             .map_err(|e| e.errors.iter().map(|d| d.to_json()).collect())
     }
+}
+
+/// The first line of a diagnostic report, without the `Error: ` prefix.
+fn headline(report: &str) -> String {
+    let first = report.lines().next().unwrap_or(report);
+    first.trim_start_matches("Error: ").to_string()
 }
 
 /// The body of a GraphQL POST.

@@ -191,7 +191,10 @@ pub fn app(shared: AppState, site: Site) -> Router {
         Site::SrhtGit => crate::sourcehut::git_router(shared.clone()),
         Site::SrhtLists => crate::sourcehut::lists_router(shared.clone()),
     };
-    let forge_router = forge_router.route_layer(middleware::from_fn(expose_route));
+    // GitHub accepts blobs up to 100 MB; axum's default body limit is 2 MB.
+    let forge_router = forge_router
+        .route_layer(middleware::from_fn(expose_route))
+        .layer(axum::extract::DefaultBodyLimit::max(100 * 1024 * 1024));
     let st = SiteState {
         shared: shared.clone(),
         site,

@@ -39,9 +39,19 @@ impl Specs {
     /// Locates the spec directory: `explicit`, else `DROVER_FORGE_SPECS`, else
     /// [`default_dir`]. Under `CI=true`, not finding it is an error.
     pub fn locate(explicit: Option<&Path>) -> Result<Specs> {
+        let from_env = std::env::var_os("DROVER_FORGE_SPECS").map(PathBuf::from);
+        Self::locate_with(explicit, from_env, ci())
+    }
+
+    /// [`Specs::locate`] with the environment passed in.
+    pub fn locate_with(
+        explicit: Option<&Path>,
+        from_env: Option<PathBuf>,
+        ci: bool,
+    ) -> Result<Specs> {
         let candidate = explicit
             .map(Path::to_path_buf)
-            .or_else(|| std::env::var_os("DROVER_FORGE_SPECS").map(PathBuf::from))
+            .or(from_env)
             .unwrap_or_else(default_dir);
         if candidate.is_dir() {
             let dir = candidate.canonicalize().unwrap_or(candidate.clone());
@@ -50,7 +60,7 @@ impl Specs {
                 looked_in: candidate,
             });
         }
-        if ci() {
+        if ci {
             return Err(Error::Spec {
                 path: candidate.display().to_string(),
                 message: "forge specs directory not found (CI=true makes this an error; \
@@ -141,4 +151,25 @@ fn load_schema(path: &Path) -> Result<Arc<GraphqlSchema>> {
         path: path.display().to_string(),
         message,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_missing_spec_dir_fails_only_under_ci() {
+        let missing = Path::new("/nonexistent/forge-specs");
+        assert!(Specs::locate_with(Some(missing), None, true).is_err());
+        let lenient = Specs::locate_with(Some(missing), None, false).unwrap();
+        assert!(lenient.dir().is_none());
+        let err = lenient
+            .graphql_schema(Site::Github)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("DROVER_FORGE_SPECS"), "{err}");
+        let here = tempfile::tempdir().unwrap();
+        let found = Specs::locate_with(None, Some(here.path().to_path_buf()), true).unwrap();
+        assert!(found.dir().is_some());
+    }
 }

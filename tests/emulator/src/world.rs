@@ -10,6 +10,7 @@
 //! Ids are unique across the whole world (one counter), which keeps lookups
 //! simple and matches how forges hand out globally unique database ids.
 
+use std::any::{Any, TypeId};
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -256,6 +257,9 @@ pub struct World {
     pub patchsets: BTreeMap<u64, Patchset>,
     /// Mail received over SMTP not (yet) attached to a patchset.
     pub inbox: Vec<Mail>,
+    /// State a forge module keeps for itself, one value per type (see
+    /// [`World::ext_mut`]), so forge modules need not edit this file.
+    extensions: HashMap<TypeId, Box<dyn Any + Send>>,
 }
 
 impl World {
@@ -272,7 +276,24 @@ impl World {
             lists: BTreeMap::new(),
             patchsets: BTreeMap::new(),
             inbox: Vec::new(),
+            extensions: HashMap::new(),
         }
+    }
+
+    /// A forge module's own state of type `T`, created on first use.
+    pub fn ext_mut<T: Default + Send + 'static>(&mut self) -> &mut T {
+        self.extensions
+            .entry(TypeId::of::<T>())
+            .or_insert_with(|| Box::new(T::default()))
+            .downcast_mut()
+            .expect("extension stored under its own TypeId")
+    }
+
+    /// A forge module's own state of type `T`, if it was ever created.
+    pub fn ext<T: 'static>(&self) -> Option<&T> {
+        self.extensions
+            .get(&TypeId::of::<T>())
+            .and_then(|b| b.downcast_ref())
     }
 
     /// Where the bare repositories of `forge` live (the CGI project root).
