@@ -188,6 +188,17 @@ async fn pushing_into_an_empty_repository_creates_the_default_branch() {
         let dir = tempfile::tempdir().unwrap();
         git_ok(dir.path(), &["clone", "--quiet", &url, "fresh"]);
         let work = dir.path().join("fresh");
+        // Incompressible and over git's 1 MiB post buffer: a chunked push.
+        let mut x: u64 = 0x9e3779b97f4a7c15;
+        let big: Vec<u8> = (0..3 << 20)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                x as u8
+            })
+            .collect();
+        std::fs::write(work.join("big.bin"), &big).unwrap();
         std::fs::write(work.join("a.txt"), "a").unwrap();
         git_ok(&work, &["add", "."]);
         git_ok(&work, &["commit", "--quiet", "-m", "first"]);
