@@ -40,13 +40,30 @@ impl ConfigError {
             .location()
             .map(|l| (l.line(), l.column()))
             .unwrap_or((1, 1));
-        let text = err.to_string();
-        let message = match text.rfind(" at line ") {
-            Some(i) => text[..i].to_owned(),
-            None => text,
-        };
-        Self::at(file, line, column, message)
+        Self::at(file, line, column, strip_positions(&err.to_string()))
     }
+}
+
+/// Removes every " at line N column M" from a serde_yaml message: the
+/// location is said once, in front.
+fn strip_positions(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(" at line ") {
+        out.push_str(&rest[..i]);
+        let tail = &rest[i + " at line ".len()..];
+        let digits = |s: &str| s.len() - s.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+        let n = digits(tail);
+        match tail[n..].strip_prefix(" column ") {
+            Some(after) if n > 0 && digits(after) > 0 => rest = &after[digits(after)..],
+            _ => {
+                out.push_str(" at line ");
+                rest = tail;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Finds where a key (or a key holding a given scalar) sits in block-style

@@ -112,7 +112,9 @@ fn discover(root: &Path) -> Result<Vec<RemoteRepo>, ForgeError> {
             Ok(None) => RemoteRepo {
                 full_name: format!("local/{name}"),
                 name,
-                default_branch: String::new(),
+                // What `git init` would name it; templates render it into CI
+                // triggers, so it must be a real branch name.
+                default_branch: "main".into(),
                 head: None,
                 archived: false,
                 fork: false,

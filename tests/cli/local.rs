@@ -10,7 +10,12 @@ fn plan_json(fleet: &Fleet) -> Value {
 }
 
 fn repo<'a>(plan: &'a Value, name: &str) -> &'a Value {
-    plan["repositories"].as_array().unwrap().iter().find(|r| r["name"] == name).unwrap()
+    plan["repositories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == name)
+        .unwrap()
 }
 
 fn drifted_paths(plan: &Value, name: &str) -> Vec<(String, String)> {
@@ -18,7 +23,12 @@ fn drifted_paths(plan: &Value, name: &str) -> Vec<(String, String)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|d| (d["path"].as_str().unwrap().to_owned(), d["change"].as_str().unwrap().to_owned()))
+        .map(|d| {
+            (
+                d["path"].as_str().unwrap().to_owned(),
+                d["change"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect()
 }
 
@@ -32,37 +42,70 @@ fn plan_shows_how_each_example_has_drifted() {
     assert_eq!(state("web-frontend"), "drifted");
     assert_eq!(state("inventory"), "in_line");
     assert_eq!(state("design-docs"), "skipped");
-    assert!(repo(&plan, "design-docs")["reason"].as_str().unwrap().contains("no policy matches"));
+    assert!(repo(&plan, "design-docs")["reason"]
+        .as_str()
+        .unwrap()
+        .contains("no policy matches"));
 
     assert!(drifted_paths(&plan, "billing-api").contains(&("Dockerfile".into(), "create".into())));
     let skipped = &repo(&plan, "billing-api")["skipped_files"][0];
     assert_eq!(skipped["path"], "deploy/k8s/hpa.yaml");
     assert!(skipped["reason"].as_str().unwrap().contains("KEDA"));
-    assert_eq!(drifted_paths(&plan, "ledger"), [(".gitlab-ci.yml".to_owned(), "delete".to_owned())]);
-    assert_eq!(drifted_paths(&plan, "web-frontend"), [(".dockerignore".to_owned(), "update".to_owned())]);
+    assert_eq!(
+        drifted_paths(&plan, "ledger"),
+        [(".gitlab-ci.yml".to_owned(), "delete".to_owned())]
+    );
+    assert_eq!(
+        drifted_paths(&plan, "web-frontend"),
+        [(".dockerignore".to_owned(), "update".to_owned())]
+    );
 
     // The human form: a table, then the diffs, then totals.
     let text = fleet.drover(&["plan"]).ok().stdout;
     assert!(text.starts_with("REPOSITORY"), "{text}");
     assert!(text.contains("── local/ledger ──"), "{text}");
     assert!(text.contains("deleted file mode 100644"), "{text}");
-    assert!(text.contains("5 repositories: 1 in line, 3 drifted, 1 skipped, 0 failed"), "{text}");
-    assert!(!text.contains('\u{1b}'), "no colours when not on a terminal");
+    assert!(
+        text.contains("5 repositories: 1 in line, 3 drifted, 1 skipped, 0 failed"),
+        "{text}"
+    );
+    assert!(
+        !text.contains('\u{1b}'),
+        "no colours when not on a terminal"
+    );
 
     assert_eq!(fleet.drover(&["plan", "--exit-code"]).code, 2);
-    assert_eq!(fleet.drover(&["plan", "--exit-code", "--repo", "inventory"]).code, 0);
+    assert_eq!(
+        fleet
+            .drover(&["plan", "--exit-code", "--repo", "inventory"])
+            .code,
+        0
+    );
     let run = fleet.drover(&["plan", "--repo", "nope"]);
     assert_eq!(run.code, 1);
-    assert!(run.stderr.contains("no repository named `nope`"), "{}", run.stderr);
+    assert!(
+        run.stderr.contains("no repository named `nope`"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
 fn the_block_edit_diff_touches_only_the_block() {
     let fleet = Fleet::plain();
     let plan = plan_json(&fleet);
-    let diff = repo(&plan, "web-frontend")["drift"][0]["diff"].as_str().unwrap().to_owned();
-    for line in diff.lines().filter(|l| l.starts_with(['+', '-']) && !l.starts_with("+++") && !l.starts_with("---")) {
-        assert!(!line.contains("coverage-reports"), "the repository's own lines are not ours: {diff}");
+    let diff = repo(&plan, "web-frontend")["drift"][0]["diff"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for line in diff
+        .lines()
+        .filter(|l| l.starts_with(['+', '-']) && !l.starts_with("+++") && !l.starts_with("---"))
+    {
+        assert!(
+            !line.contains("coverage-reports"),
+            "the repository's own lines are not ours: {diff}"
+        );
     }
 }
 
@@ -73,57 +116,124 @@ fn sweep_commits_once_on_drovers_branch_and_a_second_sweep_is_a_no_op() {
     let heads: Vec<(String, String)> = fleet
         .repos()
         .iter()
-        .map(|r| (r.file_name().unwrap().to_string_lossy().into_owned(), git(r, &["rev-parse", "main"])))
+        .map(|r| {
+            (
+                r.file_name().unwrap().to_string_lossy().into_owned(),
+                git(r, &["rev-parse", "main"]),
+            )
+        })
         .collect();
 
     let run = fleet.drover(&["sweep"]).ok();
-    assert!(run.stdout.contains("billing-api: drifted"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("billing-api: drifted"),
+        "{}",
+        run.stdout
+    );
     assert!(run.stdout.contains("opened"), "{}", run.stdout);
 
     for (name, head) in &heads {
         let dir = fleet.repo(name);
-        assert_eq!(&git(&dir, &["rev-parse", "main"]), head, "{name}: the default branch was written");
-        assert_eq!(git(&dir, &["status", "--porcelain"]), "", "{name}: the work tree was touched");
+        assert_eq!(
+            &git(&dir, &["rev-parse", "main"]),
+            head,
+            "{name}: the default branch was written"
+        );
+        assert_eq!(
+            git(&dir, &["status", "--porcelain"]),
+            "",
+            "{name}: the work tree was touched"
+        );
         assert_eq!(git(&dir, &["symbolic-ref", "HEAD"]), "refs/heads/main");
         let drift = drifted_paths(&plan, name);
         if drift.is_empty() {
-            assert_eq!(git(&dir, &["branch", "--list", "drover/sync"]), "", "{name}: no branch when in line");
+            assert_eq!(
+                git(&dir, &["branch", "--list", "drover/sync"]),
+                "",
+                "{name}: no branch when in line"
+            );
             continue;
         }
-        assert_eq!(git(&dir, &["rev-list", "--count", "main..drover/sync"]), "1", "{name}: one commit");
-        assert_eq!(&git(&dir, &["rev-parse", "drover/sync^"]), head, "{name}: based on the default branch head");
-        assert_eq!(git(&dir, &["log", "-1", "--format=%an <%ae>", "drover/sync"]), "drover <drover@users.noreply.localhost>");
+        assert_eq!(
+            git(&dir, &["rev-list", "--count", "main..drover/sync"]),
+            "1",
+            "{name}: one commit"
+        );
+        assert_eq!(
+            &git(&dir, &["rev-parse", "drover/sync^"]),
+            head,
+            "{name}: based on the default branch head"
+        );
+        assert_eq!(
+            git(&dir, &["log", "-1", "--format=%an <%ae>", "drover/sync"]),
+            "drover <drover@users.noreply.localhost>"
+        );
         let changed = git(&dir, &["diff", "--name-status", "main", "drover/sync"]);
         let mut got: Vec<(String, String)> = changed
             .lines()
             .map(|l| {
                 let (s, p) = l.split_once('\t').unwrap();
-                let change = match s { "A" => "create", "M" => "update", "D" => "delete", other => other };
+                let change = match s {
+                    "A" => "create",
+                    "M" => "update",
+                    "D" => "delete",
+                    other => other,
+                };
                 (p.to_owned(), change.to_owned())
             })
             .collect();
         got.sort();
         let mut want = drift.clone();
         want.sort();
-        assert_eq!(got, want, "{name}: the commit changes exactly the drifted files");
+        assert_eq!(
+            got, want,
+            "{name}: the commit changes exactly the drifted files"
+        );
         let message = git(&dir, &["log", "-1", "--format=%B", "drover/sync"]);
         assert!(message.contains("Template revision:"), "{message}");
     }
 
     // The branch now holds the desired files: rendering them again matches.
-    let dockerfile = git(&fleet.repo("billing-api"), &["show", "drover/sync:Dockerfile"]);
+    let dockerfile = git(
+        &fleet.repo("billing-api"),
+        &["show", "drover/sync:Dockerfile"],
+    );
     let rendered = fleet.root().join("rendered");
-    fleet.drover(&["render", "--repo", "billing-api", "--out", rendered.to_str().unwrap()]).ok();
-    assert_eq!(dockerfile, std::fs::read_to_string(rendered.join("Dockerfile")).unwrap().trim_end());
+    fleet
+        .drover(&[
+            "render",
+            "--repo",
+            "billing-api",
+            "--out",
+            rendered.to_str().unwrap(),
+        ])
+        .ok();
+    assert_eq!(
+        dockerfile,
+        std::fs::read_to_string(rendered.join("Dockerfile"))
+            .unwrap()
+            .trim_end()
+    );
 
     let tips = |f: &Fleet| -> Vec<String> {
-        f.repos().iter().map(|r| git(r, &["for-each-ref", "--format=%(refname) %(objectname)"])).collect()
+        f.repos()
+            .iter()
+            .map(|r| git(r, &["for-each-ref", "--format=%(refname) %(objectname)"]))
+            .collect()
     };
     let before = tips(&fleet);
     let run = fleet.drover(&["sweep"]).ok();
-    assert!(!run.stdout.contains("opened") && !run.stdout.contains("updated"), "{}", run.stdout);
+    assert!(
+        !run.stdout.contains("opened") && !run.stdout.contains("updated"),
+        "{}",
+        run.stdout
+    );
     assert!(run.stdout.contains("unchanged"), "{}", run.stdout);
-    assert_eq!(tips(&fleet), before, "a second sweep with the same drift wrote nothing");
+    assert_eq!(
+        tips(&fleet),
+        before,
+        "a second sweep with the same drift wrote nothing"
+    );
 }
 
 #[test]
@@ -140,8 +250,16 @@ fn commits_by_someone_else_on_drovers_branch_mean_hands_off() {
     // New drift in the same repository would normally update the branch.
     std::fs::write(dir.join("go.sum"), "").unwrap();
     let run = fleet.drover(&["sweep"]).ok();
-    assert!(run.stdout.contains("ledger: drifted (1 files) → hands off"), "{}", run.stdout);
-    assert!(run.stdout.contains("Dev <dev@example.com>"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("ledger: drifted (1 files) → hands off"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("Dev <dev@example.com>"),
+        "{}",
+        run.stdout
+    );
     assert_eq!(git(&dir, &["rev-parse", "drover/sync"]), tip);
 }
 
@@ -161,7 +279,11 @@ fn sweep_writes_patches_that_git_apply_accepts_for_plain_directories() {
             .current_dir(&dir)
             .output()
             .unwrap();
-        assert!(out.status.success(), "{name}: git apply: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{name}: git apply: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     assert!(!patches.join("inventory.patch").exists());
     // Applied, every repository is in line; the next sweep proposes nothing.
@@ -179,7 +301,10 @@ fn a_second_plain_sweep_leaves_patches_alone() {
     let before = std::fs::metadata(&patch).unwrap().modified().unwrap();
     let run = fleet.drover(&["sweep"]).ok();
     assert!(!run.stdout.contains("opened"), "{}", run.stdout);
-    assert_eq!(std::fs::metadata(&patch).unwrap().modified().unwrap(), before);
+    assert_eq!(
+        std::fs::metadata(&patch).unwrap().modified().unwrap(),
+        before
+    );
 }
 
 #[test]
@@ -200,9 +325,22 @@ fn check_passes_on_the_examples_and_fails_on_bad_input() {
     assert!(run.stdout.contains("0 with errors"), "{}", run.stdout);
 
     let bad = [
-        ("forge:\n  kind: local\n  path: examples\n  colour: blue\n", "fleet.yaml:4:3: unknown field `colour`"),
-        ("forge:\n  kind: github\n  owner: acme\n  token: ghp_abc123\n", "fleet.yaml:4:10: forge.token: a literal secret"),
-        ("forge: [\n", "fleet.yaml:2:1:"),
+        (
+            "forge:\n  kind: local\n  path: examples\n  colour: blue\n",
+            "fleet.yaml:4:3: forge: unknown field `colour`",
+        ),
+        (
+            "forge:\n  kind: github\n  owner: acme\n  token: ghp_abc123\n",
+            "fleet.yaml:4:10: forge.token: a literal secret",
+        ),
+        (
+            "forge: [\n",
+            "fleet.yaml:1:8: forge: invalid type: sequence, expected struct ForgeSection",
+        ),
+        (
+            "forge:\n  kind: local\n  path: \"unterminated\n",
+            "fleet.yaml:4:1: found unexpected end of stream, while scanning a quoted scalar",
+        ),
     ];
     for (text, want) in bad {
         std::fs::write(fleet.root().join("fleet.yaml"), text).unwrap();
@@ -210,7 +348,12 @@ fn check_passes_on_the_examples_and_fails_on_bad_input() {
         assert_eq!(run.code, 1, "{text}");
         assert!(run.stderr.contains(want), "{text}\n→ {}", run.stderr);
         assert!(!run.stderr.contains("ghp_abc123"));
-        assert_eq!(run.stderr.lines().count(), 1, "one clear error line: {}", run.stderr);
+        assert_eq!(
+            run.stderr.lines().count(),
+            1,
+            "one clear error line: {}",
+            run.stderr
+        );
     }
 }
 
@@ -218,17 +361,29 @@ fn check_passes_on_the_examples_and_fails_on_bad_input() {
 fn bad_templates_and_policies_are_reported_with_file_and_line() {
     let fleet = Fleet::plain();
     let root = fleet.root();
-    crate::harness::copy_dir(&crate::harness::project().join("policies"), &root.join("policies"));
-    crate::harness::copy_dir(&crate::harness::project().join("templates"), &root.join("templates"));
+    crate::harness::copy_dir(
+        &crate::harness::project().join("policies"),
+        &root.join("policies"),
+    );
+    crate::harness::copy_dir(
+        &crate::harness::project().join("templates"),
+        &root.join("templates"),
+    );
     let dockerfile = root.join("templates/rust/Dockerfile");
     let original = std::fs::read_to_string(&dockerfile).unwrap();
 
-    std::fs::write(&dockerfile, format!("{original}\nLABEL x={{{{ vars.not_there }}}}\n")).unwrap();
+    std::fs::write(
+        &dockerfile,
+        format!("{original}\nLABEL x={{{{ vars.not_there }}}}\n"),
+    )
+    .unwrap();
     let run = fleet.drover(&["check"]);
     assert_eq!(run.code, 1);
     let line = original.lines().count() + 2;
     assert!(
-        run.stderr.contains(&format!("templates/rust/Dockerfile:{line}: variable `vars.not_there` is not defined")),
+        run.stderr.contains(&format!(
+            "templates/rust/Dockerfile:{line}: variable `vars.not_there` is not defined"
+        )),
         "{}",
         run.stderr
     );
@@ -236,16 +391,38 @@ fn bad_templates_and_policies_are_reported_with_file_and_line() {
     std::fs::write(&dockerfile, &original).unwrap();
     let policy = root.join("policies/rust.yaml");
     let text = std::fs::read_to_string(&policy).unwrap();
-    std::fs::write(&policy, text.replacen("template: rust/Dockerfile", "template: rust/Dockerfile.missing", 1)).unwrap();
+    std::fs::write(
+        &policy,
+        text.replacen(
+            "template: rust/Dockerfile",
+            "template: rust/Dockerfile.missing",
+            1,
+        ),
+    )
+    .unwrap();
     let run = fleet.drover(&["check"]);
     assert_eq!(run.code, 1);
     assert!(run.stderr.contains("policies/rust.yaml:"), "{}", run.stderr);
-    assert!(run.stderr.contains("template `rust/Dockerfile.missing` not found"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("template `rust/Dockerfile.missing` not found"),
+        "{}",
+        run.stderr
+    );
 
-    std::fs::write(&policy, text.replacen("path: Dockerfile", "path: ../Dockerfile", 1)).unwrap();
+    std::fs::write(
+        &policy,
+        text.replacen("path: Dockerfile", "path: ../Dockerfile", 1),
+    )
+    .unwrap();
     let run = fleet.drover(&["check"]);
     assert_eq!(run.code, 1);
-    assert!(run.stderr.contains("may not leave or re-enter the repository"), "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("may not leave or re-enter the repository"),
+        "{}",
+        run.stderr
+    );
 }
 
 #[test]
@@ -253,10 +430,21 @@ fn symlinked_destinations_fail_that_repository_only() {
     let fleet = Fleet::plain();
     let outside = fleet.root().join("outside");
     std::fs::create_dir_all(&outside).unwrap();
-    std::os::unix::fs::symlink(&outside, fleet.repo("billing-api").join("deploy")).unwrap();
+    let deploy = fleet.repo("billing-api").join("deploy");
+    std::fs::remove_dir_all(&deploy).unwrap();
+    std::os::unix::fs::symlink(&outside, &deploy).unwrap();
     let run = fleet.drover(&["sweep"]);
     assert_eq!(run.code, 3, "some repositories failed: {}", run.stdout);
-    assert!(run.stdout.contains("refusing to write through symlink `deploy`"), "{}", run.stdout);
+    assert!(
+        run.stdout
+            .contains("refusing to write through symlink `deploy`"),
+        "{}",
+        run.stdout
+    );
     assert!(run.stdout.contains("ledger: drifted"), "{}", run.stdout);
-    assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 0, "nothing written outside");
+    assert_eq!(
+        std::fs::read_dir(&outside).unwrap().count(),
+        0,
+        "nothing written outside"
+    );
 }
