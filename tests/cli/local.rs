@@ -234,6 +234,21 @@ fn sweep_commits_once_on_drovers_branch_and_a_second_sweep_is_a_no_op() {
         before,
         "a second sweep with the same drift wrote nothing"
     );
+
+    // The store remembers: the in-line repository, unchanged since, is not read again.
+    let run = fleet.drover(&["sweep", "--json"]).ok();
+    let report: Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(
+        repo(&report, "inventory")["unchanged"],
+        true,
+        "{}",
+        run.stdout
+    );
+    assert!(
+        repo(&report, "ledger").get("unchanged").is_none(),
+        "drifted repositories are re-read"
+    );
+    assert_eq!(tips(&fleet), before);
 }
 
 #[test]
