@@ -29,8 +29,16 @@ fn specs() -> PathBuf {
 fn forge_for(ci: CiFlavor) -> ForgeFacts {
     let (kind, host, registry) = match ci {
         CiFlavor::Github => (ForgeKind::Github, "github.com", "ghcr.io/acme"),
-        CiFlavor::Gitlab => (ForgeKind::Gitlab, "gitlab.example.com", "registry.gitlab.example.com/acme"),
-        CiFlavor::Sourcehut => (ForgeKind::Sourcehut, "git.sr.ht", "registry.example.com/acme"),
+        CiFlavor::Gitlab => (
+            ForgeKind::Gitlab,
+            "gitlab.example.com",
+            "registry.gitlab.example.com/acme",
+        ),
+        CiFlavor::Sourcehut => (
+            ForgeKind::Sourcehut,
+            "git.sr.ht",
+            "registry.example.com/acme",
+        ),
     };
     ForgeFacts {
         kind,
@@ -54,12 +62,19 @@ fn file_sets() -> Vec<(String, CiFlavor, Vec<DesiredFile>)> {
             if path.is_dir() {
                 stack.push(path);
             } else {
-                let name = path.strip_prefix(&root).unwrap().to_string_lossy().replace('\\', "/");
+                let name = path
+                    .strip_prefix(&root)
+                    .unwrap()
+                    .to_string_lossy()
+                    .replace('\\', "/");
                 files.insert(name, std::fs::read_to_string(&path).unwrap());
             }
         }
     }
-    let templates = TemplateSources { files, origin: "templates".into() };
+    let templates = TemplateSources {
+        files,
+        origin: "templates".into(),
+    };
     let policies: Vec<_> = std::fs::read_dir(project().join("policies"))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -84,7 +99,8 @@ fn file_text(f: &DesiredFile) -> Option<String> {
 #[test]
 fn every_language_and_forge_renders_as_snapshotted() {
     let sets = file_sets();
-    let languages: std::collections::BTreeSet<_> = sets.iter().map(|(l, _, _)| l.as_str()).collect();
+    let languages: std::collections::BTreeSet<_> =
+        sets.iter().map(|(l, _, _)| l.as_str()).collect();
     for want in ["go", "node", "python", "rust"] {
         assert!(languages.contains(want), "no policy for {want}");
     }
@@ -119,7 +135,9 @@ fn tool(name: &str) -> PathBuf {
 
 #[track_caller]
 fn validate(what: &str, cmd: &mut Command) {
-    let out = cmd.output().unwrap_or_else(|e| panic!("{what}: cannot run: {e}"));
+    let out = cmd
+        .output()
+        .unwrap_or_else(|e| panic!("{what}: cannot run: {e}"));
     assert!(
         out.status.success(),
         "{what} failed:\n{}\n{}",
@@ -134,7 +152,11 @@ fn schema_check(schema: &Path, file: &Path) -> Command {
         "missing spec {}",
         schema.display()
     );
-    assert!(schema.is_file(), "missing spec {} (set DROVER_FORGE_SPECS)", schema.display());
+    assert!(
+        schema.is_file(),
+        "missing spec {} (set DROVER_FORGE_SPECS)",
+        schema.display()
+    );
     let mut cmd = Command::new(tool("check-jsonschema"));
     cmd.arg("--schemafile").arg(schema).arg(file);
     cmd
@@ -155,16 +177,38 @@ fn rendered_files_pass_the_real_validators() {
             let what = format!("{language}/{ci}/{}", f.path);
             let p = f.path.as_str();
             if p.starts_with(".github/workflows/") {
-                validate(&what, Command::new(tool("actionlint")).arg(&path).current_dir(&root));
-                validate(&what, &mut schema_check(&specs.join("ci/github-workflow.schema.json"), &path));
+                // actionlint checks `run:` scripts only when shellcheck is on PATH.
+                let path_var = std::env::join_paths(
+                    std::iter::once(tool("shellcheck").parent().unwrap().to_path_buf()).chain(
+                        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
+                    ),
+                )
+                .unwrap();
+                let mut actionlint = Command::new(tool("actionlint"));
+                actionlint
+                    .arg(&path)
+                    .current_dir(&root)
+                    .env("PATH", path_var);
+                validate(&what, &mut actionlint);
+                let schema = specs.join("ci/github-workflow.schema.json");
+                validate(&what, &mut schema_check(&schema, &path));
             } else if p == ".gitlab-ci.yml" {
-                validate(&what, &mut schema_check(&specs.join("ci/gitlab-ci.schema.json"), &path));
+                let schema = specs.join("ci/gitlab-ci.schema.json");
+                validate(&what, &mut schema_check(&schema, &path));
             } else if p == ".build.yml" {
-                validate(&what, &mut schema_check(&specs.join("sourcehut/build-manifest.schema.json"), &path));
+                let schema = specs.join("sourcehut/build-manifest.schema.json");
+                validate(&what, &mut schema_check(&schema, &path));
             } else if p.ends_with("Dockerfile") {
                 validate(&what, Command::new(tool("hadolint")).arg(&path));
             } else if let Some(schema) = kubernetes_schema(&path) {
-                validate(&what, &mut schema_check(&specs.join("kubernetes/v1.32.2-standalone-strict").join(schema), &path));
+                let schema = specs
+                    .join("kubernetes/v1.32.2-standalone-strict")
+                    .join(schema);
+                validate(&what, &mut schema_check(&schema, &path));
+                let mut kv = Command::new(tool("kubernetes-validate"));
+                kv.args(["--strict", "--kubernetes-version", "1.32.0"])
+                    .arg(&path);
+                validate(&what, &mut kv);
             } else {
                 continue;
             }
@@ -176,7 +220,10 @@ fn rendered_files_pass_the_real_validators() {
 
 /// The strict schema for a manifest, by its `kind:`.
 fn kubernetes_schema(path: &Path) -> Option<&'static str> {
-    if !matches!(path.extension().and_then(|e| e.to_str()), Some("yaml" | "yml")) {
+    if !matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("yaml" | "yml")
+    ) {
         return None;
     }
     let text = std::fs::read_to_string(path).ok()?;

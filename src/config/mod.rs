@@ -35,7 +35,7 @@ pub struct Config {
     /// The directory holding fleet.yaml; relative paths start here.
     pub base_dir: PathBuf,
     pub fleet: Fleet,
-    /// Sorted by language name: detection tries them in this order.
+    /// In detection order: highest `detect.priority` first, then by name.
     pub policies: Vec<Policy>,
     pub templates: TemplateSources,
 }
@@ -314,7 +314,12 @@ pub fn parse_policies(
     for (path, text) in sources {
         policies.push(parse_policy(&path, &text, templates)?);
     }
-    policies.sort_by(|a, b| a.language.cmp(&b.language));
+    policies.sort_by(|a, b| {
+        b.detect
+            .priority
+            .cmp(&a.detect.priority)
+            .then_with(|| a.language.cmp(&b.language))
+    });
     Ok(policies)
 }
 

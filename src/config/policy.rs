@@ -29,6 +29,9 @@ pub struct Policy {
 pub struct Detect {
     /// Paths relative to the repository root; any one present is enough.
     pub markers: Vec<RepoPath>,
+    /// Policies are tried highest priority first, then by name.
+    #[serde(default)]
+    pub priority: i32,
 }
 
 /// A file the policy manages.

@@ -56,7 +56,7 @@ impl Selection {
     }
 }
 
-/// The first policy (in name order) one of whose markers is a file.
+/// The first policy (in detection order) one of whose markers is a file.
 pub fn detect_language<'a>(policies: &'a [Policy], snapshot: &Snapshot) -> Option<&'a str> {
     policies
         .iter()
