@@ -179,3 +179,81 @@ fn yaml_key(name: &str) -> String {
         format!("{name:?}")
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::drift::{git_diff, Change};
+    use crate::model::{Mode, RepoPath};
+
+    fn drift(path: &str, change: Change, before: Option<&str>, after: Option<&str>) -> FileDrift {
+        let path = RepoPath::new(path).unwrap();
+        FileDrift {
+            diff: git_diff(&path, before.map(str::as_bytes), after.map(str::as_bytes)),
+            path,
+            mode: if after.is_none() {
+                Mode::Absent
+            } else {
+                Mode::Whole
+            },
+            change,
+            why: "keeps CI | in one place".into(),
+            template: None,
+            after: after.map(|a| a.as_bytes().to_vec()),
+        }
+    }
+
+    #[test]
+    fn a_proposal_explains_itself() {
+        let drifts = [
+            drift("Dockerfile", Change::Create, None, Some("FROM scratch\n")),
+            drift(
+                ".gitlab-ci.yml",
+                Change::Delete,
+                Some("stages: [test]\n"),
+                None,
+            ),
+        ];
+        let text = compose(&ProposalFacts {
+            repo_name: "billing-api",
+            full_name: "acme/billing-api",
+            language: "rust",
+            template_revision: "0123456789abcdef0123",
+            drifts: &drifts,
+        });
+        let fp = text.fingerprint.clone();
+        let redact = |s: &str| s.replace(&fp, "[fingerprint]");
+        insta::assert_snapshot!("title", text.title);
+        insta::assert_snapshot!("body", redact(&text.body));
+        insta::assert_snapshot!("commit_message", redact(&text.commit_message));
+    }
+
+    #[test]
+    fn long_diffs_are_folded_and_fingerprints_follow_content() {
+        let long: String = (0..100).map(|i| format!("line {i}\n")).collect();
+        let drifts = [drift("big.txt", Change::Create, None, Some(&long))];
+        let facts = ProposalFacts {
+            repo_name: "a b",
+            full_name: "acme/a b",
+            language: "go",
+            template_revision: "ff",
+            drifts: &drifts,
+        };
+        let text = compose(&facts);
+        assert!(
+            text.body
+                .contains("<details><summary>Diff (105 lines)</summary>"),
+            "{}",
+            text.body
+        );
+        assert!(
+            text.body.contains("    \"a b\":\n"),
+            "quoted YAML key: {}",
+            text.body
+        );
+        assert_eq!(text.title, "drover: create big.txt");
+        let other = [drift("big.txt", Change::Create, None, Some("x\n"))];
+        assert_ne!(fingerprint(&drifts), fingerprint(&other));
+        assert_eq!(fingerprint(&drifts), compose(&facts).fingerprint);
+    }
+}
