@@ -223,12 +223,67 @@ pub enum Actual {
     },
 }
 
-/// The default branch's head and the content of the paths drover asked for.
+/// The default branch's head and the content of the paths drover asked for,
+/// with drover's own branch and proposals when the forge read them in the
+/// same batch.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Snapshot {
     /// Commit id of the default branch head; `None` for a plain directory.
     pub head: Option<String>,
+    /// The head commit's root tree, where the forge tells it (a base for
+    /// API-side commits).
+    pub head_tree: Option<String>,
     pub files: BTreeMap<RepoPath, Actual>,
+    /// The tip of drover's branch, if it exists.
+    pub branch: Option<BranchTip>,
+    /// Proposals from drover's branch, newest first.
+    pub proposals: Vec<ExistingProposal>,
+}
+
+/// The tip commit of drover's branch on the forge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BranchTip {
+    pub commit: String,
+    pub parents: Vec<String>,
+    pub author_email: Option<String>,
+    pub committer_email: Option<String>,
+    pub message: String,
+}
+
+impl BranchTip {
+    /// The `Drover-Fingerprint:` trailer of the tip's message.
+    pub fn fingerprint(&self) -> Option<&str> {
+        self.message
+            .lines()
+            .rev()
+            .find_map(|l| l.strip_prefix("Drover-Fingerprint: "))
+            .map(str::trim)
+    }
+
+    /// Whether drover made this commit (author and committer are its own).
+    pub fn is_by(&self, email: &str) -> bool {
+        self.author_email.as_deref() == Some(email)
+            && self.committer_email.as_deref().is_none_or(|c| c == email)
+    }
+}
+
+/// Where a proposal stands on the forge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProposalState {
+    Open,
+    Closed,
+    Merged,
+}
+
+/// A proposal drover made earlier, as the forge reports it now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExistingProposal {
+    pub number: u64,
+    pub url: String,
+    pub state: ProposalState,
+    /// The branch commit the proposal carries (its last known head).
+    pub head: Option<String>,
 }
 
 impl Snapshot {

@@ -15,6 +15,8 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::Config;
+use crate::forge::github::GithubForge;
+use crate::forge::http::RetryPolicy;
 use crate::forge::{local::LocalForge, Forge};
 use crate::model::ForgeKind;
 use crate::render::Renderer;
@@ -148,6 +150,27 @@ pub(crate) fn open_forge(config: &Config) -> anyhow::Result<Box<dyn Forge>> {
                 config.base_dir.join(path),
                 config.state_dir().join("patches"),
             )))
+        }
+        ForgeKind::Github => {
+            let forge = &config.fleet.forge;
+            let token = forge
+                .token
+                .as_ref()
+                .expect("validated: remote forges have a token")
+                .resolve(&config.base_dir)
+                .context("forge.token")?;
+            let api = forge.url.as_deref().unwrap_or("https://api.github.com");
+            let owner = forge
+                .owner
+                .as_deref()
+                .expect("validated: remote forges have an owner");
+            Ok(Box::new(GithubForge::new(
+                api,
+                owner,
+                config.fleet.defaults.branch.as_str(),
+                &token,
+                RetryPolicy::default(),
+            )?))
         }
         other => anyhow::bail!("the {other} forge is not supported by this build yet"),
     }

@@ -144,6 +144,7 @@ fn outcome_line(r: &RepoReport, dry_run: bool) -> String {
                 Proposed::Updated { url } => format!("updated {url}"),
                 Proposed::Unchanged { url } => format!("unchanged {url}"),
                 Proposed::HandsOff { url, reason } => format!("hands off {url}: {reason}"),
+                Proposed::Declined { url } => format!("declined earlier, not proposed again {url}"),
             };
             format!("{}: {state} ({} files) → {what}", r.name, r.drift.len())
         }

@@ -6,13 +6,15 @@
 //! (snapshot, batched), and open or update one proposal per repository
 //! (propose), idempotently: the same proposal twice changes nothing.
 
+pub mod github;
+pub mod http;
 pub mod local;
 
 use async_trait::async_trait;
 use serde::Serialize;
 
 use crate::config::Author;
-use crate::model::{RemoteRepo, RepoPath, Snapshot};
+use crate::model::{BranchTip, ExistingProposal, RemoteRepo, RepoPath, Snapshot};
 
 /// A forge that failed. `is_transient` drives retries.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -27,6 +29,9 @@ pub enum ForgeError {
     RateLimited { retry_after_secs: u64 },
     #[error("network: {0}")]
     Network(String),
+    /// A body that did not parse: truncated or garbled on the way.
+    #[error("malformed response: {0}")]
+    Malformed(String),
     #[error("git: {0}")]
     Git(String),
     #[error("{0}")]
@@ -40,8 +45,23 @@ impl ForgeError {
     pub fn is_transient(&self) -> bool {
         match self {
             ForgeError::Api { status, .. } => matches!(status, Some(500..=599) | Some(429)),
-            ForgeError::RateLimited { .. } | ForgeError::Network(_) => true,
+            ForgeError::RateLimited { .. } | ForgeError::Network(_) | ForgeError::Malformed(_) => {
+                true
+            }
             _ => false,
+        }
+    }
+
+    /// Prefixes the message with what was being done (`GET /repos/a/b`).
+    pub fn context(self, what: &str) -> ForgeError {
+        match self {
+            ForgeError::Api { status, message } => ForgeError::Api {
+                status,
+                message: format!("{what}: {message}"),
+            },
+            ForgeError::Network(m) => ForgeError::Network(format!("{what}: {m}")),
+            ForgeError::Malformed(m) => ForgeError::Malformed(format!("{what}: {m}")),
+            other => other,
         }
     }
 }
@@ -62,6 +82,8 @@ pub struct Proposal {
     pub commit_message: String,
     /// The default-branch head the changes were computed against.
     pub base: Option<String>,
+    /// Its root tree, when the snapshot knew it.
+    pub base_tree: Option<String>,
     pub changes: Vec<FileChange>,
     /// The same changes as a patch (`git apply` form), for forges that
     /// propose by patch file or mail.
@@ -69,6 +91,14 @@ pub struct Proposal {
     pub author: Author,
     pub labels: Vec<String>,
     pub reviewers: Vec<String>,
+    /// The fingerprint of `changes` (also in the body's marker and the
+    /// commit's `Drover-Fingerprint:` trailer).
+    pub fingerprint: String,
+    pub default_branch: String,
+    /// drover's branch as the snapshot saw it.
+    pub branch_tip: Option<BranchTip>,
+    /// Proposals from drover's branch as the snapshot saw them, newest first.
+    pub existing: Vec<ExistingProposal>,
 }
 
 /// What became of a proposal.
@@ -83,6 +113,9 @@ pub enum Proposed {
     Unchanged { url: String },
     /// Someone else committed to drover's branch; drover leaves it alone.
     HandsOff { url: String, reason: String },
+    /// A person closed this very change without merging it; drover does not
+    /// propose it again.
+    Declined { url: String },
 }
 
 impl Proposed {
@@ -91,7 +124,8 @@ impl Proposed {
             Proposed::Opened { url }
             | Proposed::Updated { url }
             | Proposed::Unchanged { url }
-            | Proposed::HandsOff { url, .. } => url,
+            | Proposed::HandsOff { url, .. }
+            | Proposed::Declined { url } => url,
         }
     }
 }

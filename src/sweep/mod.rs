@@ -92,6 +92,13 @@ pub struct RepoReport {
     pub unchanged: bool,
     #[serde(skip)]
     render_key: Option<String>,
+    /// drover's branch and proposals, as the snapshot saw them.
+    #[serde(skip)]
+    branch_tip: Option<crate::model::BranchTip>,
+    #[serde(skip)]
+    existing: Vec<crate::model::ExistingProposal>,
+    #[serde(skip)]
+    head_tree: Option<String>,
     /// The proposal's words, kept for the forge step.
     #[serde(skip)]
     text: Option<proposal::ProposalText>,
@@ -111,6 +118,9 @@ impl RepoReport {
             fingerprint: None,
             unchanged: false,
             render_key: None,
+            branch_tip: None,
+            existing: Vec::new(),
+            head_tree: None,
             text: None,
         }
     }
@@ -388,6 +398,9 @@ pub fn plan_repo(
 ) -> RepoReport {
     let mut report = RepoReport::new(repo, RepoState::InLine);
     report.head = snapshot.head.clone();
+    report.branch_tip = snapshot.branch.clone();
+    report.existing = snapshot.proposals.clone();
+    report.head_tree = snapshot.head_tree.clone();
     let over = config.fleet.repositories.overrides.get(&repo.name);
     let language = match over.and_then(|o| o.language.clone()) {
         Some(l) => l,
@@ -464,6 +477,7 @@ fn build_proposal(config: &Config, repo: &RemoteRepo, report: &RepoReport) -> Pr
         body: text.body,
         commit_message: text.commit_message,
         base: report.head.clone(),
+        base_tree: report.head_tree.clone(),
         changes: report
             .drift
             .iter()
@@ -480,5 +494,9 @@ fn build_proposal(config: &Config, repo: &RemoteRepo, report: &RepoReport) -> Pr
         reviewers: over
             .and_then(|o| o.reviewers.clone())
             .unwrap_or_else(|| defaults.reviewers.clone()),
+        fingerprint: report.fingerprint.clone().unwrap_or_default(),
+        default_branch: repo.default_branch.clone(),
+        branch_tip: report.branch_tip.clone(),
+        existing: report.existing.clone(),
     }
 }

@@ -1,0 +1,356 @@
+//! The GitHub forge: discovery and snapshots through GraphQL (100
+//! repositories per discovery page, heads included; 25 repositories per
+//! snapshot query), proposals through REST git data and pulls. Requests go
+//! through octocrab; GitHub Enterprise is supported by pointing `forge.url`
+//! at `https://HOST/api/v3` (GraphQL then goes to `https://HOST/api/graphql`,
+//! not under `/api/v3`).
+
+mod graphql;
+pub mod rest;
+
+use async_trait::async_trait;
+use http::Method;
+use octocrab::Octocrab;
+use serde_json::{json, Value};
+
+use super::http::{RawResponse, RetryPolicy, Transport};
+use super::{Forge, ForgeError, Proposal, Proposed};
+use crate::config::Secret;
+use crate::model::{Actual, ProposalState, RemoteRepo, RepoPath, Snapshot};
+
+pub use graphql::{snapshot_query, DISCOVER};
+
+/// Repositories per snapshot query.
+const SNAPSHOT_BATCH: usize = 25;
+
+pub struct GithubForge {
+    rest: Octocrab,
+    graphql: Octocrab,
+    owner: String,
+    branch: String,
+    transport: Transport,
+}
+
+/// The GraphQL root for an API root: `https://api.github.com` →
+/// `https://api.github.com`, `https://HOST/api/v3` → `https://HOST/api`
+/// (octocrab posts to `{root}/graphql`).
+pub fn graphql_root(api: &str) -> String {
+    let api = api.trim_end_matches('/');
+    match api.strip_suffix("/v3") {
+        Some(root) if root.ends_with("/api") => root.to_owned(),
+        _ => api.to_owned(),
+    }
+}
+
+impl GithubForge {
+    pub fn new(
+        api: &str,
+        owner: &str,
+        branch: &str,
+        token: &Secret,
+        policy: RetryPolicy,
+    ) -> Result<GithubForge, ForgeError> {
+        let build = |base: &str| -> Result<Octocrab, ForgeError> {
+            Octocrab::builder()
+                .base_uri(base)
+                .map_err(|e| ForgeError::Api {
+                    status: None,
+                    message: format!("bad forge.url `{base}`: {e}"),
+                })?
+                .personal_token(token.expose().to_owned())
+                .add_retry_config(octocrab::service::middleware::retry::RetryConfig::None)
+                .build()
+                .map_err(|e| ForgeError::Api {
+                    status: None,
+                    message: format!("cannot build the GitHub client: {e}"),
+                })
+        };
+        Ok(GithubForge {
+            rest: build(api)?,
+            graphql: build(&graphql_root(api))?,
+            owner: owner.to_owned(),
+            branch: branch.to_owned(),
+            transport: Transport::new(policy),
+        })
+    }
+
+    /// One REST or GraphQL call with retries. `client` picks the base.
+    async fn call(
+        &self,
+        graphql: bool,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<RawResponse, ForgeError> {
+        let client = if graphql { &self.graphql } else { &self.rest };
+        let what = format!("{method} {path}");
+        self.transport
+            .send(&what, || {
+                let method = method.clone();
+                let body = body.clone();
+                async move {
+                    let sent = match method {
+                        Method::GET => client._get(path).await,
+                        Method::POST => client._post(path, body.as_ref()).await,
+                        Method::PATCH => client._patch(path, body.as_ref()).await,
+                        Method::PUT => client._put(path, body.as_ref()).await,
+                        Method::DELETE => client._delete(path, body.as_ref()).await,
+                        other => unreachable!("drover sends no {other}"),
+                    };
+                    let response = sent.map_err(|e| ForgeError::Network(e.to_string()))?;
+                    let status = response.status();
+                    let headers = response.headers().clone();
+                    let text = client
+                        .body_to_string(response)
+                        .await
+                        .map_err(|e| ForgeError::Network(e.to_string()))?;
+                    Ok(RawResponse {
+                        status,
+                        headers,
+                        body: text.into(),
+                    })
+                }
+            })
+            .await
+    }
+
+    /// A REST call whose success status is expected; anything else becomes
+    /// an error that says what to do.
+    async fn rest(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<RawResponse, ForgeError> {
+        let response = self.call(false, method.clone(), path, body).await?;
+        if response.status.is_success() {
+            return Ok(response);
+        }
+        Err(rest::error(&method, path, &response))
+    }
+
+    async fn graphql<T: serde::de::DeserializeOwned>(
+        &self,
+        query: &str,
+        variables: Value,
+    ) -> Result<T, ForgeError> {
+        let body = json!({ "query": query, "variables": variables });
+        let response = self
+            .call(true, Method::POST, "/graphql", Some(body))
+            .await?;
+        if !response.status.is_success() {
+            return Err(rest::error(&Method::POST, "/graphql", &response));
+        }
+        let value: Value = response.json()?;
+        if let Some(errors) = value
+            .get("errors")
+            .and_then(Value::as_array)
+            .filter(|e| !e.is_empty())
+        {
+            // Per-alias NOT_FOUND errors come with partial data; others fail.
+            let fatal: Vec<&str> = errors
+                .iter()
+                .filter(|e| e.get("type").and_then(Value::as_str) != Some("NOT_FOUND"))
+                .filter_map(|e| e.get("message").and_then(Value::as_str))
+                .collect();
+            if !fatal.is_empty() || value.get("data").is_none_or(Value::is_null) {
+                return Err(ForgeError::Api {
+                    status: None,
+                    message: format!("GraphQL: {}", fatal.join("; ")),
+                });
+            }
+        }
+        serde_json::from_value(value["data"].clone())
+            .map_err(|e| ForgeError::Malformed(format!("GraphQL data: {e}")))
+    }
+
+    async fn snapshot_batch(
+        &self,
+        repos: &[RemoteRepo],
+        paths: &[RepoPath],
+    ) -> Vec<Result<Snapshot, ForgeError>> {
+        let query = snapshot_query(repos, paths, &self.branch);
+        let data: Value = match self.graphql(&query, json!({})).await {
+            Ok(d) => d,
+            Err(e) => return repos.iter().map(|_| Err(e.clone())).collect(),
+        };
+        let mut out = Vec::with_capacity(repos.len());
+        for (i, repo) in repos.iter().enumerate() {
+            let part = &data[format!("r{i}")];
+            if part.is_null() {
+                out.push(Err(ForgeError::Api {
+                    status: Some(404),
+                    message: format!("{} not found", repo.full_name),
+                }));
+                continue;
+            }
+            let decoded = graphql::decode_repo(part, repo.head.clone(), paths)
+                .map_err(|e| ForgeError::Malformed(format!("{}: {e}", repo.full_name)));
+            let result = match decoded {
+                Ok((mut snapshot, needs)) => {
+                    let mut failed = None;
+                    for need in needs {
+                        match self.blob(repo, &need.oid).await {
+                            Ok(content) => {
+                                snapshot.files.insert(need.path, Actual::File { content });
+                            }
+                            Err(e) => {
+                                failed = Some(e);
+                                break;
+                            }
+                        }
+                    }
+                    match failed {
+                        Some(e) => Err(e),
+                        None => Ok(snapshot),
+                    }
+                }
+                Err(e) => Err(e),
+            };
+            out.push(result);
+        }
+        out
+    }
+
+    async fn blob(&self, repo: &RemoteRepo, oid: &str) -> Result<Vec<u8>, ForgeError> {
+        let r = self
+            .rest(
+                Method::GET,
+                &format!("/repos/{}/git/blobs/{oid}", repo.full_name),
+                None,
+            )
+            .await?;
+        rest::decode_blob(&r.json()?)
+    }
+}
+
+#[async_trait]
+impl Forge for GithubForge {
+    async fn discover(&self) -> Result<Vec<RemoteRepo>, ForgeError> {
+        let mut repos = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let data: graphql::DiscoverData = self
+                .graphql(
+                    graphql::DISCOVER,
+                    json!({ "owner": self.owner, "after": after }),
+                )
+                .await?;
+            let owner = data.repository_owner.ok_or_else(|| ForgeError::Api {
+                status: Some(404),
+                message: format!("no GitHub organisation or user `{}` (check forge.owner and the token's access)", self.owner),
+            })?;
+            let page = owner.repositories;
+            repos.extend(page.nodes.into_iter().map(RemoteRepo::from));
+            match (page.page_info.has_next_page, page.page_info.end_cursor) {
+                (true, Some(cursor)) => after = Some(cursor),
+                _ => break,
+            }
+        }
+        Ok(repos)
+    }
+
+    async fn snapshot(
+        &self,
+        repos: &[RemoteRepo],
+        paths: &[RepoPath],
+    ) -> Vec<Result<Snapshot, ForgeError>> {
+        let mut out = Vec::with_capacity(repos.len());
+        for batch in repos.chunks(SNAPSHOT_BATCH) {
+            out.extend(self.snapshot_batch(batch, paths).await);
+        }
+        out
+    }
+
+    async fn propose(&self, repo: &RemoteRepo, p: &Proposal) -> Result<Proposed, ForgeError> {
+        let base = p
+            .base
+            .as_deref()
+            .ok_or_else(|| ForgeError::Conflict("no default-branch head to base on".into()))?;
+        let branch_url = format!("{}/tree/{}", repo.web_url, p.branch);
+        let open = p.existing.iter().find(|e| e.state == ProposalState::Open);
+        if let Some(tip) = &p.branch_tip {
+            if !tip.is_by(&p.author.email) {
+                let url = open.map(|e| e.url.clone()).unwrap_or(branch_url);
+                let who = tip
+                    .author_email
+                    .clone()
+                    .unwrap_or_else(|| "someone else".into());
+                return Ok(Proposed::HandsOff {
+                    url,
+                    reason: format!(
+                        "branch {} has commits by {who}; drover leaves it alone",
+                        p.branch
+                    ),
+                });
+            }
+        }
+        let current = p
+            .branch_tip
+            .as_ref()
+            .filter(|t| t.parents == [base] && t.fingerprint() == Some(p.fingerprint.as_str()));
+        match (current, open) {
+            (Some(_), Some(pr)) => {
+                return Ok(Proposed::Unchanged {
+                    url: pr.url.clone(),
+                })
+            }
+            (Some(tip), None) => {
+                let declined = p.existing.iter().find(|e| {
+                    e.state == ProposalState::Closed
+                        && e.head.as_deref() == Some(tip.commit.as_str())
+                });
+                if let Some(closed) = declined {
+                    return Ok(Proposed::Declined {
+                        url: closed.url.clone(),
+                    });
+                }
+            }
+            (None, _) => {
+                let commit = self.write_commit(repo, p, base).await?;
+                self.point_branch(repo, &p.branch, &commit, p.branch_tip.is_some())
+                    .await?;
+            }
+        }
+        match open {
+            Some(pr) => {
+                let path = format!("/repos/{}/pulls/{}", repo.full_name, pr.number);
+                self.rest(
+                    Method::PATCH,
+                    &path,
+                    Some(json!({ "title": p.title, "body": p.body })),
+                )
+                .await?;
+                Ok(Proposed::Updated {
+                    url: pr.url.clone(),
+                })
+            }
+            None => self.open_pull(repo, p).await,
+        }
+    }
+
+    fn requests(&self) -> u64 {
+        self.transport.requests()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn graphql_goes_to_the_api_root_on_enterprise() {
+        assert_eq!(
+            graphql_root("https://api.github.com"),
+            "https://api.github.com"
+        );
+        assert_eq!(
+            graphql_root("https://ghe.example.com/api/v3/"),
+            "https://ghe.example.com/api"
+        );
+        assert_eq!(
+            graphql_root("http://127.0.0.1:4000"),
+            "http://127.0.0.1:4000"
+        );
+    }
+}

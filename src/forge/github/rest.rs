@@ -1,0 +1,246 @@
+//! GitHub REST: the wire types drover reads, error messages that say what
+//! to do, and the writes of a proposal (tree, commit, ref, pull request,
+//! labels, reviewers).
+
+use base64::Engine;
+use http::Method;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::GithubForge;
+use crate::forge::http::RawResponse;
+use crate::forge::{ForgeError, Proposal, Proposed};
+use crate::model::RemoteRepo;
+
+/// GitHub's error body.
+#[derive(Debug, Deserialize)]
+pub struct ErrorBody {
+    pub message: String,
+    #[serde(default)]
+    pub errors: Vec<Value>,
+}
+
+/// An object with a sha (trees, commits).
+#[derive(Debug, Deserialize)]
+pub struct Sha {
+    pub sha: String,
+}
+
+/// A pull request, as far as drover reads it.
+#[derive(Debug, Deserialize)]
+pub struct Pull {
+    pub number: u64,
+    pub html_url: String,
+}
+
+/// A blob read through REST.
+#[derive(Debug, Deserialize)]
+pub struct Blob {
+    pub content: String,
+    pub encoding: String,
+}
+
+pub fn decode_blob(value: &Value) -> Result<Vec<u8>, ForgeError> {
+    let blob: Blob = serde_json::from_value(value.clone())
+        .map_err(|e| ForgeError::Malformed(format!("blob: {e}")))?;
+    match blob.encoding.as_str() {
+        "base64" => base64::engine::general_purpose::STANDARD
+            .decode(blob.content.replace(['\n', '\r'], ""))
+            .map_err(|e| ForgeError::Malformed(format!("blob base64: {e}"))),
+        _ => Ok(blob.content.into_bytes()),
+    }
+}
+
+/// A failed REST call as an error a user can act on. Never echoes headers.
+pub fn error(method: &Method, path: &str, response: &RawResponse) -> ForgeError {
+    let status = response.status.as_u16();
+    let detail = serde_json::from_slice::<ErrorBody>(&response.body)
+        .map(|b| {
+            let extra: Vec<String> = b
+                .errors
+                .iter()
+                .filter_map(|e| {
+                    e.get("message")
+                        .or_else(|| e.get("code"))
+                        .and_then(Value::as_str)
+                        .map(str::to_owned)
+                })
+                .collect();
+            if extra.is_empty() {
+                b.message
+            } else {
+                format!("{} ({})", b.message, extra.join("; "))
+            }
+        })
+        .unwrap_or_else(|_| format!("HTTP {status}"));
+    let hint = match status {
+        401 => " — GitHub rejected the token: check the variable or file forge.token names",
+        403 => " — the token lacks a permission: drover needs contents, pull requests and issues write access (metadata read)",
+        404 => " — not found, or the token cannot see it",
+        _ => "",
+    };
+    ForgeError::Api {
+        status: Some(status),
+        message: format!("{method} {path}: {detail}{hint}"),
+    }
+}
+
+impl GithubForge {
+    /// One commit on `base` holding the proposal's changes; its sha.
+    pub(super) async fn write_commit(
+        &self,
+        repo: &RemoteRepo,
+        p: &Proposal,
+        base: &str,
+    ) -> Result<String, ForgeError> {
+        let base_tree = match &p.base_tree {
+            Some(t) => t.clone(),
+            None => {
+                let r = self
+                    .rest(
+                        Method::GET,
+                        &format!("/repos/{}/git/commits/{base}", repo.full_name),
+                        None,
+                    )
+                    .await?;
+                let v: Value = r.json()?;
+                v["tree"]["sha"]
+                    .as_str()
+                    .map(str::to_owned)
+                    .ok_or_else(|| ForgeError::Malformed("commit without tree".into()))?
+            }
+        };
+        let entries: Vec<Value> = p
+            .changes
+            .iter()
+            .map(|c| match &c.content {
+                Some(bytes) => match std::str::from_utf8(bytes) {
+                    Ok(text) => json!({ "path": c.path.as_str(), "mode": "100644", "type": "blob", "content": text }),
+                    Err(_) => json!({ "path": c.path.as_str(), "mode": "100644", "type": "blob", "content": base64::engine::general_purpose::STANDARD.encode(bytes) }),
+                },
+                None => json!({ "path": c.path.as_str(), "mode": "100644", "type": "blob", "sha": Value::Null }),
+            })
+            .collect();
+        let tree: Sha = self
+            .rest(
+                Method::POST,
+                &format!("/repos/{}/git/trees", repo.full_name),
+                Some(json!({ "base_tree": base_tree, "tree": entries })),
+            )
+            .await?
+            .json()?;
+        let person = json!({ "name": p.author.name, "email": p.author.email });
+        let commit: Sha = self
+            .rest(
+                Method::POST,
+                &format!("/repos/{}/git/commits", repo.full_name),
+                Some(json!({ "message": p.commit_message, "tree": tree.sha, "parents": [base], "author": person, "committer": person })),
+            )
+            .await?
+            .json()?;
+        Ok(commit.sha)
+    }
+
+    /// Points drover's branch at `commit`, creating it if needed.
+    pub(super) async fn point_branch(
+        &self,
+        repo: &RemoteRepo,
+        branch: &str,
+        commit: &str,
+        exists: bool,
+    ) -> Result<(), ForgeError> {
+        let update = format!("/repos/{}/git/refs/heads/{branch}", repo.full_name);
+        if exists {
+            self.rest(
+                Method::PATCH,
+                &update,
+                Some(json!({ "sha": commit, "force": true })),
+            )
+            .await?;
+            return Ok(());
+        }
+        let create = format!("/repos/{}/git/refs", repo.full_name);
+        match self
+            .rest(
+                Method::POST,
+                &create,
+                Some(json!({ "ref": format!("refs/heads/{branch}"), "sha": commit })),
+            )
+            .await
+        {
+            Ok(_) => Ok(()),
+            // Created since the snapshot (a crash after the ref, a race).
+            Err(ForgeError::Api {
+                status: Some(422), ..
+            }) => {
+                self.rest(
+                    Method::PATCH,
+                    &update,
+                    Some(json!({ "sha": commit, "force": true })),
+                )
+                .await?;
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Opens the pull request, with labels and reviewers; adopts an open
+    /// one the snapshot did not see.
+    pub(super) async fn open_pull(
+        &self,
+        repo: &RemoteRepo,
+        p: &Proposal,
+    ) -> Result<Proposed, ForgeError> {
+        let pulls = format!("/repos/{}/pulls", repo.full_name);
+        let body = json!({
+            "title": p.title,
+            "head": p.branch,
+            "base": p.default_branch,
+            "body": p.body,
+            "maintainer_can_modify": false,
+        });
+        let pull: Pull = match self.rest(Method::POST, &pulls, Some(body)).await {
+            Ok(r) => r.json()?,
+            Err(ForgeError::Api {
+                status: Some(422),
+                message,
+            }) if message.contains("already exists") => {
+                let owner = repo.full_name.split('/').next().unwrap_or_default();
+                let list = format!("{pulls}?head={owner}:{}&state=open", p.branch);
+                let open: Vec<Pull> = self.rest(Method::GET, &list, None).await?.json()?;
+                let pull = open.into_iter().next().ok_or(ForgeError::Api {
+                    status: Some(422),
+                    message,
+                })?;
+                let path = format!("{pulls}/{}", pull.number);
+                self.rest(
+                    Method::PATCH,
+                    &path,
+                    Some(json!({ "title": p.title, "body": p.body })),
+                )
+                .await?;
+                return Ok(Proposed::Updated { url: pull.html_url });
+            }
+            Err(e) => return Err(e),
+        };
+        if !p.labels.is_empty() {
+            let path = format!("/repos/{}/issues/{}/labels", repo.full_name, pull.number);
+            self.rest(Method::POST, &path, Some(json!({ "labels": p.labels })))
+                .await?;
+        }
+        if !p.reviewers.is_empty() {
+            let path = format!(
+                "/repos/{}/pulls/{}/requested_reviewers",
+                repo.full_name, pull.number
+            );
+            self.rest(
+                Method::POST,
+                &path,
+                Some(json!({ "reviewers": p.reviewers })),
+            )
+            .await?;
+        }
+        Ok(Proposed::Opened { url: pull.html_url })
+    }
+}

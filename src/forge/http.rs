@@ -1,0 +1,276 @@
+//! What every HTTP forge client shares: a cap on concurrent requests, a
+//! count of requests sent, and retries — Retry-After and rate-limit reset
+//! headers honoured, 5xx and transport failures backed off with jitter,
+//! secondary rate limits (GitHub's 403 with Retry-After) treated as 429.
+//!
+//! A client implements only "send once" and hands it to [`Transport::send`].
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use http::{HeaderMap, StatusCode};
+use tokio::sync::Semaphore;
+
+use super::ForgeError;
+
+/// One HTTP answer, read whole.
+#[derive(Debug, Clone)]
+pub struct RawResponse {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+impl RawResponse {
+    /// The body as JSON, or a transient error: a truncated or garbled body
+    /// is worth another try.
+    pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, ForgeError> {
+        serde_json::from_slice(&self.body).map_err(|e| ForgeError::Malformed(e.to_string()))
+    }
+
+    fn header(&self, name: &str) -> Option<u64> {
+        self.headers.get(name)?.to_str().ok()?.trim().parse().ok()
+    }
+}
+
+/// Retry and concurrency settings.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    /// Tries after the first.
+    pub retries: u32,
+    /// First backoff; doubles each time, with jitter, up to `max_backoff`.
+    pub base_backoff: Duration,
+    pub max_backoff: Duration,
+    /// A forge asking to wait longer than this fails the request instead
+    /// (the sweep reports it and goes on).
+    pub max_wait: Duration,
+    /// Requests in flight at once.
+    pub concurrency: usize,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            retries: 4,
+            base_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(30),
+            max_wait: Duration::from_secs(120),
+            concurrency: 8,
+        }
+    }
+}
+
+/// The shared sending machinery of one forge client.
+#[derive(Clone)]
+pub struct Transport {
+    policy: RetryPolicy,
+    permits: Arc<Semaphore>,
+    sent: Arc<AtomicU64>,
+}
+
+impl Transport {
+    pub fn new(policy: RetryPolicy) -> Transport {
+        Transport {
+            permits: Arc::new(Semaphore::new(policy.concurrency.max(1))),
+            sent: Arc::new(AtomicU64::new(0)),
+            policy,
+        }
+    }
+
+    /// Requests sent so far, retries included.
+    pub fn requests(&self) -> u64 {
+        self.sent.load(Ordering::Relaxed)
+    }
+
+    /// Sends with retries. `once` performs one attempt; `what` names the
+    /// request in errors (method and path, never a token).
+    pub async fn send<F, Fut>(&self, what: &str, once: F) -> Result<RawResponse, ForgeError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<RawResponse, ForgeError>>,
+    {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .expect("semaphore never closed");
+        let mut attempt = 0;
+        loop {
+            self.sent.fetch_add(1, Ordering::Relaxed);
+            let outcome = once().await.and_then(classify);
+            let error = match outcome {
+                Ok(response) => return Ok(response),
+                Err(e) => e,
+            };
+            if !error.is_transient() || attempt >= self.policy.retries {
+                return Err(error.context(what));
+            }
+            let wait = match &error {
+                ForgeError::RateLimited { retry_after_secs } => {
+                    Duration::from_secs(*retry_after_secs)
+                }
+                _ => self.backoff(attempt),
+            };
+            if wait > self.policy.max_wait {
+                return Err(error.context(what));
+            }
+            tracing::debug!(request = what, attempt, wait_ms = wait.as_millis() as u64, %error, "retrying");
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        let exp = self
+            .policy
+            .base_backoff
+            .saturating_mul(1 << attempt.min(16));
+        let capped = exp.min(self.policy.max_backoff);
+        // Full jitter: anywhere between half and all of the backoff.
+        let half = capped / 2;
+        half + half.mul_f64(fastrand::f64())
+    }
+}
+
+/// Turns throttling and server errors into errors; everything else is the
+/// caller's to interpret.
+fn classify(response: RawResponse) -> Result<RawResponse, ForgeError> {
+    let status = response.status;
+    let retry_after = response.header("retry-after");
+    let remaining = response
+        .header("x-ratelimit-remaining")
+        .or_else(|| response.header("ratelimit-remaining"));
+    let reset = response
+        .header("x-ratelimit-reset")
+        .or_else(|| response.header("ratelimit-reset"));
+    let throttled = status == StatusCode::TOO_MANY_REQUESTS
+        || (status == StatusCode::FORBIDDEN && (retry_after.is_some() || remaining == Some(0)));
+    if throttled {
+        let wait = retry_after.unwrap_or_else(|| {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0);
+            reset.map(|r| r.saturating_sub(now).max(1)).unwrap_or(60)
+        });
+        return Err(ForgeError::RateLimited {
+            retry_after_secs: wait,
+        });
+    }
+    if status.is_server_error() {
+        return Err(ForgeError::Api {
+            status: Some(status.as_u16()),
+            message: format!("server error {status}"),
+        });
+    }
+    Ok(response)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    fn response(status: u16, headers: &[(&str, &str)], body: &str) -> RawResponse {
+        let mut map = HeaderMap::new();
+        for (k, v) in headers {
+            map.insert(
+                http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                v.parse().unwrap(),
+            );
+        }
+        RawResponse {
+            status: StatusCode::from_u16(status).unwrap(),
+            headers: map,
+            body: Bytes::from(body.to_owned()),
+        }
+    }
+
+    fn fast() -> Transport {
+        Transport::new(RetryPolicy {
+            retries: 3,
+            base_backoff: Duration::from_millis(1),
+            max_backoff: Duration::from_millis(2),
+            max_wait: Duration::from_secs(5),
+            concurrency: 2,
+        })
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retries_throttling_and_server_errors_then_succeeds() {
+        let answers = Mutex::new(vec![
+            response(200, &[], "ok"),
+            response(403, &[("retry-after", "2")], "secondary rate limit"),
+            response(429, &[("retry-after", "1")], ""),
+            response(502, &[], ""),
+        ]);
+        let t = fast();
+        let started = tokio::time::Instant::now();
+        let r = t
+            .send("GET /x", || {
+                let next = answers.lock().unwrap().pop().unwrap();
+                async move { Ok(next) }
+            })
+            .await
+            .unwrap();
+        assert_eq!(r.body, "ok");
+        assert_eq!(t.requests(), 4);
+        assert!(
+            started.elapsed() >= Duration::from_secs(3),
+            "Retry-After honoured"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn gives_up_after_the_retries_and_names_the_request() {
+        let t = fast();
+        let err = t
+            .send("GET /repos/a/b", || async { Ok(response(503, &[], "")) })
+            .await
+            .unwrap_err();
+        assert_eq!(t.requests(), 4);
+        assert!(err.to_string().contains("GET /repos/a/b"), "{err}");
+        assert!(err.is_transient());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn client_errors_are_not_retried_and_long_waits_fail_fast() {
+        let t = fast();
+        let r = t
+            .send("GET /x", || async { Ok(response(404, &[], "{}")) })
+            .await
+            .unwrap();
+        assert_eq!(r.status, 404);
+        assert_eq!(t.requests(), 1);
+        let err = t
+            .send("GET /y", || async {
+                Ok(response(
+                    403,
+                    &[("x-ratelimit-remaining", "0"), ("retry-after", "3600")],
+                    "",
+                ))
+            })
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ForgeError::RateLimited {
+                    retry_after_secs: 3600
+                }
+            ),
+            "{err:?}"
+        );
+    }
+
+    #[test]
+    fn malformed_bodies_are_transient() {
+        let err = response(200, &[], "{\"trunc")
+            .json::<serde_json::Value>()
+            .unwrap_err();
+        assert!(err.is_transient());
+    }
+}

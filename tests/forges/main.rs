@@ -1,0 +1,4 @@
+//! drover's forge clients against the forge emulator and the recorded real
+//! responses in ../shared/forge-specs.
+
+mod fixtures;
