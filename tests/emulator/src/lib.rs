@@ -63,11 +63,15 @@ pub struct EmulatorConfig {
     pub rate_limits: RateLimitConfig,
     /// A fixed clock (epoch seconds) for reproducible timestamps.
     pub frozen_time: Option<i64>,
+    /// Do not panic on drop when violations were recorded (for tests that
+    /// provoke them on purpose).
+    pub allow_violations: bool,
 }
 
 /// A running emulator. Dropping it stops every listener.
 pub struct Emulator {
     state: AppState,
+    allow_violations: bool,
     tasks: Vec<JoinHandle<()>>,
     _dir: tempfile::TempDir,
 }
@@ -83,6 +87,7 @@ impl Emulator {
     pub async fn start(config: EmulatorConfig) -> Result<Emulator> {
         let specs = specs::Specs::locate(config.specs_dir.as_deref())?;
         specs.preload();
+        conformance::preload(&specs);
         let dir = tempfile::Builder::new()
             .prefix("drover-emulator-")
             .tempdir()?;
@@ -126,6 +131,7 @@ impl Emulator {
         tasks.push(tokio::spawn(sourcehut::smtp::serve(smtp, state.clone())));
         Ok(Emulator {
             state,
+            allow_violations: config.allow_violations,
             tasks,
             _dir: dir,
         })
@@ -300,10 +306,35 @@ impl Emulator {
     pub fn violations(&self) -> Vec<String> {
         self.state.violations.lock().clone()
     }
+    /// Panics listing every violation so far (REST exchanges against the
+    /// OpenAPI descriptions, GraphQL documents against the schemas).
+    #[track_caller]
+    pub fn assert_conformant(&self) {
+        let violations = self.violations();
+        if !violations.is_empty() {
+            panic!("{}", conformance_report(&violations));
+        }
+    }
+}
+
+fn conformance_report(violations: &[String]) -> String {
+    let mut out = format!("{} conformance violation(s):", violations.len());
+    for v in violations {
+        out.push_str("\n  - ");
+        out.push_str(v);
+    }
+    out
 }
 
 impl Drop for Emulator {
     fn drop(&mut self) {
         self.shutdown();
+        // Violations nobody asserted fail the test, unless it provokes them.
+        if !self.allow_violations && !std::thread::panicking() {
+            let violations = self.violations();
+            if !violations.is_empty() {
+                panic!("emulator dropped with {}", conformance_report(&violations));
+            }
+        }
     }
 }

@@ -219,6 +219,7 @@ pub async fn layer(State(st): State<SiteState>, request: Request, next: Next) ->
         exchange.response_body_len = bytes.len() / 2;
     }
     exchange.duration_ms = started.elapsed().as_millis() as u64;
+    crate::conformance::check_exchange(&st.shared, &exchange);
     st.shared.recorder.push(exchange);
     Response::from_parts(parts, Body::from(bytes))
 }

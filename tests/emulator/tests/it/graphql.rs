@@ -151,7 +151,12 @@ fn executes_aliases_fragments_and_variables() {
 
 #[tokio::test]
 async fn forge_endpoints_validate_against_the_official_schemas() {
-    let emu = util::start().await;
+    // Provokes a violation on purpose.
+    let emu = util::start_with(drover_emulator::EmulatorConfig {
+        allow_violations: true,
+        ..Default::default()
+    })
+    .await;
     emu.create_repo(Forge::Github, "acme/web", RepoSeed::default())
         .unwrap();
     emu.create_repo(Forge::Gitlab, "acme/sub/web", RepoSeed::default())

@@ -217,7 +217,7 @@ async fn request_log_is_json_lines_without_secrets() {
     let client = http();
     client
         .get(format!(
-            "{}/api/v4/projects/7?simple=true",
+            "{}/api/v4/projects/7?statistics=true",
             emu.gitlab_url()
         ))
         .header("PRIVATE-TOKEN", GITLAB_TOKEN)
@@ -242,7 +242,7 @@ async fn request_log_is_json_lines_without_secrets() {
         .collect();
     assert_eq!(lines.len(), 2);
     assert_eq!(lines[0]["site"], "gitlab");
-    assert_eq!(lines[0]["query"], "simple=true");
+    assert_eq!(lines[0]["query"], "statistics=true");
     assert_eq!(lines[0]["status"], 404);
     assert_eq!(lines[0]["route"], "/api/v4/projects/{id}");
     assert_eq!(lines[0]["request_headers"]["private-token"], "<redacted>");

@@ -1,0 +1,570 @@
+//! REST conformance checks on hand-made exchanges: the descriptions load,
+//! good GitHub and GitLab exchanges pass, and each kind of mistake (missing
+//! required body field, wrong response type, unknown path, bad enum query
+//! value, bad commit action…) produces the expected violation text; known
+//! gaps are counted, not reported. The last tests run a live emulator to
+//! check the pipeline hook, `assert_conformant` and the panic on drop.
+
+use std::collections::BTreeMap;
+use std::panic::AssertUnwindSafe;
+
+use drover_emulator::conformance::{self, Api, Outcome, Report};
+use drover_emulator::specs::Specs;
+use drover_emulator::{Emulator, EmulatorConfig, Exchange, Forge, RepoSeed, Site};
+use serde_json::{json, Value};
+
+/// The forge specs, or `None` outside CI when they are absent (under
+/// `CI=true` a missing directory fails here, and a missing file fails the
+/// loading tests).
+fn specs() -> Option<Specs> {
+    let specs = Specs::locate(None).expect("forge specs (CI=true requires them)");
+    if specs.dir().is_none() {
+        eprintln!("forge specs not found outside CI: skipping");
+        return None;
+    }
+    Some(specs)
+}
+
+/// An exchange as the recorder would keep it.
+fn exchange(
+    site: Site,
+    method: &str,
+    target: &str,
+    request: Option<Value>,
+    status: u16,
+    response: Option<Value>,
+) -> Exchange {
+    let (path, query) = match target.split_once('?') {
+        Some((p, q)) => (p.to_string(), Some(q.to_string())),
+        None => (target.to_string(), None),
+    };
+    let request_body = request.map(|v| v.to_string());
+    let response_body = response.map(|v| v.to_string());
+    let mut response_headers = BTreeMap::new();
+    if response_body.is_some() {
+        response_headers.insert(
+            "content-type".into(),
+            "application/json; charset=utf-8".into(),
+        );
+    }
+    Exchange {
+        seq: 0,
+        site,
+        method: method.to_string(),
+        path,
+        query,
+        route: None,
+        request_headers: BTreeMap::new(),
+        request_body_len: request_body.as_ref().map_or(0, String::len),
+        request_body,
+        status,
+        response_headers,
+        response_body_len: response_body.as_ref().map_or(0, String::len),
+        response_body,
+        fault: None,
+        duration_ms: 0,
+    }
+}
+
+fn texts(report: &Report) -> Vec<String> {
+    report.violations.iter().map(ToString::to_string).collect()
+}
+
+/// Asserts exactly one violation, containing every fragment.
+fn assert_one(report: &Report, fragments: &[&str]) {
+    let texts = texts(report);
+    assert_eq!(texts.len(), 1, "{texts:#?}");
+    for f in fragments {
+        assert!(texts[0].contains(f), "{:?} lacks {f:?}", texts[0]);
+    }
+}
+
+/// GitHub's own example of a pull request (`components/examples`).
+fn pull_request_example(specs: &Specs) -> Value {
+    let text = std::fs::read_to_string(specs.file("github/rest-api.subset.json").unwrap()).unwrap();
+    let doc: Value = serde_json::from_str(&text).unwrap();
+    let mut pr = doc["components"]["examples"]["pull-request"]["value"].clone();
+    // The example predates `type` becoming a required member of a team.
+    for team in pr["requested_teams"].as_array_mut().unwrap() {
+        team["type"] = json!("organization");
+    }
+    pr
+}
+
+fn create_pull_body() -> Value {
+    json!({ "title": "drover: sync", "head": "drover/sync", "base": "main",
+            "body": "<!-- drover:proposal repo=acme/api fingerprint=ab12 -->", "maintainer_can_modify": false })
+}
+
+mod conformance_rest {
+    use super::*;
+
+    #[test]
+    fn descriptions_load_with_every_operation() {
+        let Some(specs) = specs() else { return };
+        let github = conformance::description(&specs, Api::Github).unwrap();
+        // SOURCES.md lists 33 path items, 57 operations; the file is self-contained.
+        assert_eq!(github.len(), 57);
+        assert!(
+            github.unresolved_refs.is_empty(),
+            "{:?}",
+            github.unresolved_refs
+        );
+        let gitlab = conformance::description(&specs, Api::Gitlab).unwrap();
+        assert_eq!(gitlab.len(), 36);
+        // The 19 definitions the subset's header lists as not copied.
+        assert_eq!(
+            gitlab.unresolved_refs.len(),
+            19,
+            "{:?}",
+            gitlab.unresolved_refs
+        );
+        assert!(gitlab
+            .unresolved_refs
+            .contains("#/definitions/API_Entities_MergeRequest"));
+    }
+
+    #[test]
+    fn a_good_pull_request_creation_passes() {
+        let Some(specs) = specs() else { return };
+        let ex = exchange(
+            Site::Github,
+            "POST",
+            "/repos/acme/api/pulls",
+            Some(create_pull_body()),
+            201,
+            Some(pull_request_example(&specs)),
+        );
+        let report = conformance::check(&specs, &ex);
+        assert_eq!(
+            report.outcome,
+            Outcome::Operation("POST /repos/{owner}/{repo}/pulls".into())
+        );
+        assert!(report.violations.is_empty(), "{:#?}", texts(&report));
+        // The GitHub Enterprise prefix reaches the same operation.
+        let ghe = exchange(
+            Site::Github,
+            "POST",
+            "/api/v3/repos/acme/api/pulls",
+            Some(create_pull_body()),
+            201,
+            Some(pull_request_example(&specs)),
+        );
+        assert!(conformance::check(&specs, &ghe).violations.is_empty());
+    }
+
+    #[test]
+    fn a_missing_required_head_is_a_request_violation() {
+        let Some(specs) = specs() else { return };
+        let mut body = create_pull_body();
+        body.as_object_mut().unwrap().remove("head");
+        let ex = exchange(
+            Site::Github,
+            "POST",
+            "/repos/acme/api/pulls",
+            Some(body),
+            201,
+            Some(pull_request_example(&specs)),
+        );
+        assert_one(
+        &conformance::check(&specs, &ex),
+        &["github POST /repos/acme/api/pulls [POST /repos/{owner}/{repo}/pulls]: request body at #: required: \"head\" is a required property"],
+    );
+    }
+
+    #[test]
+    fn a_wrong_type_in_a_response_is_a_response_violation() {
+        let Some(specs) = specs() else { return };
+        let mut pr = pull_request_example(&specs);
+        pr["number"] = json!("1347");
+        pr["head"]["sha"] = json!(7);
+        let ex = exchange(
+            Site::Github,
+            "POST",
+            "/repos/acme/api/pulls",
+            Some(create_pull_body()),
+            201,
+            Some(pr),
+        );
+        let report = conformance::check(&specs, &ex);
+        let texts = texts(&report);
+        assert_eq!(texts.len(), 2, "{texts:#?}");
+        assert!(
+            texts.iter().any(|t| t
+                .ends_with("response body at #/number: type: \"1347\" is not of type \"integer\"")),
+            "{texts:#?}"
+        );
+        assert!(
+            texts
+                .iter()
+                .any(|t| t.contains("response body at #/head/sha: type:")),
+            "{texts:#?}"
+        );
+    }
+
+    #[test]
+    fn an_unknown_path_is_a_violation() {
+        let Some(specs) = specs() else { return };
+        let ex = exchange(
+            Site::Github,
+            "GET",
+            "/repos/acme/api/nonsense",
+            None,
+            404,
+            None,
+        );
+        let report = conformance::check(&specs, &ex);
+        assert_eq!(report.outcome, Outcome::Unmatched);
+        assert_one(&report, &["github GET /repos/acme/api/nonsense: request operation at #: paths: no operation in the official description (github/rest-api.subset.json)"]);
+        // A documented path with an undocumented method says which methods exist.
+        let ex = exchange(
+            Site::Github,
+            "PUT",
+            "/repos/acme/api/pulls",
+            None,
+            404,
+            None,
+        );
+        assert_one(
+            &conformance::check(&specs, &ex),
+            &["documented only for GET, POST"],
+        );
+    }
+
+    #[test]
+    fn bad_query_and_path_parameters_are_violations() {
+        let Some(specs) = specs() else { return };
+        let ok = exchange(
+            Site::Github,
+            "GET",
+            "/repos/acme/api/pulls?state=open&head=acme%3Adrover%2Fsync&per_page=100",
+            None,
+            200,
+            Some(json!([])),
+        );
+        assert!(
+            conformance::check(&specs, &ok).violations.is_empty(),
+            "{:#?}",
+            texts(&conformance::check(&specs, &ok))
+        );
+        let ex = exchange(
+            Site::Github,
+            "GET",
+            "/repos/acme/api/pulls?state=bogus",
+            None,
+            200,
+            Some(json!([])),
+        );
+        assert_one(
+        &conformance::check(&specs, &ex),
+        &["github GET /repos/acme/api/pulls?state=bogus [GET /repos/{owner}/{repo}/pulls]: request query parameter at #/state: enum: \"bogus\" is not one of"],
+    );
+        let ex = exchange(
+            Site::Github,
+            "GET",
+            "/repos/acme/api/pulls?per_page=many&perpage=5",
+            None,
+            200,
+            Some(json!([])),
+        );
+        let report = conformance::check(&specs, &ex);
+        let texts = texts(&report);
+        assert_eq!(texts.len(), 2, "{texts:#?}");
+        assert!(
+            texts
+                .iter()
+                .any(|t| t.contains("query parameter at #/per_page: type:")),
+            "{texts:#?}"
+        );
+        assert!(
+            texts.iter().any(
+                |t| t.contains("query parameter at #: additionalProperties:")
+                    && t.contains("perpage")
+            ),
+            "{texts:#?}"
+        );
+        let ex = exchange(
+            Site::Github,
+            "GET",
+            "/repos/acme/api/pulls/first",
+            None,
+            404,
+            Some(
+                json!({"message": "Not Found", "documentation_url": "https://docs.github.com/rest"}),
+            ),
+        );
+        assert_one(
+            &conformance::check(&specs, &ex),
+            &["request path parameter at #/pull_number: type:"],
+        );
+    }
+
+    #[test]
+    fn statuses_and_bodies_follow_the_documented_responses() {
+        let Some(specs) = specs() else { return };
+        // 200 where GitHub documents 201 for a creation.
+        let ex = exchange(
+            Site::Github,
+            "POST",
+            "/repos/acme/api/pulls",
+            Some(create_pull_body()),
+            200,
+            Some(pull_request_example(&specs)),
+        );
+        assert_one(&conformance::check(&specs, &ex), &["response status at #: responses: status 200 is not documented (documented: 201, 403, 422)"]);
+        // 401 is answered on any operation, with GitHub's basic error.
+        let ex = exchange(
+            Site::Github,
+            "GET",
+            "/repos/acme/api",
+            None,
+            401,
+            Some(
+                json!({"message": "Bad credentials", "documentation_url": "https://docs.github.com/rest"}),
+            ),
+        );
+        assert!(conformance::check(&specs, &ex).violations.is_empty());
+        let ex = exchange(
+            Site::Github,
+            "GET",
+            "/repos/acme/api",
+            None,
+            401,
+            Some(json!({"message": 401})),
+        );
+        assert_one(
+            &conformance::check(&specs, &ex),
+            &["response body at #/message: type: 401 is not of type \"string\""],
+        );
+        // 204 has no body.
+        let ex = exchange(
+            Site::Github,
+            "DELETE",
+            "/repos/acme/api/git/refs/heads/drover/sync",
+            None,
+            204,
+            Some(json!({})),
+        );
+        assert_one(&conformance::check(&specs, &ex), &["[DELETE /repos/{owner}/{repo}/git/refs/{ref}]: response body at #: content: status 204 is documented without a body"]);
+    }
+
+    #[test]
+    fn gitlab_commit_create_bodies_follow_the_docs() {
+        let Some(specs) = specs() else { return };
+        let docs: Value = serde_json::from_str(
+            &std::fs::read_to_string(specs.file("gitlab/commit-create.from-docs.json").unwrap())
+                .unwrap(),
+        )
+        .unwrap();
+        let path = "/api/v4/projects/acme%2Fapi/repository/commits";
+        let good = json!({
+            "branch": "drover/sync", "start_sha": "0123456789abcdef0123456789abcdef01234567",
+            "commit_message": "drover: sync\n\nDrover-Fingerprint: ab12", "author_name": "drover", "author_email": "drover@example.com",
+            "force": true,
+            "actions": [
+                { "action": "create", "file_path": ".gitlab-ci.yml", "content": "stages: [test]\n" },
+                { "action": "update", "file_path": "Cargo.toml", "content": "[package]\n" },
+                { "action": "delete", "file_path": "old.txt" }
+            ]
+        });
+        // GitLab answers 201 where its generated spec documents 200.
+        for (body, status) in [(good.clone(), 201), (docs["example_request"].clone(), 200)] {
+            let ex = exchange(
+                Site::Gitlab,
+                "POST",
+                path,
+                Some(body),
+                status,
+                Some(docs["example_response"].clone()),
+            );
+            let report = conformance::check(&specs, &ex);
+            assert_eq!(
+                report.outcome,
+                Outcome::Operation("POST /api/v4/projects/{id}/repository/commits".into())
+            );
+            assert!(report.violations.is_empty(), "{:#?}", texts(&report));
+        }
+        let mut missing = good.clone();
+        missing.as_object_mut().unwrap().remove("actions");
+        let ex = exchange(
+            Site::Gitlab,
+            "POST",
+            path,
+            Some(missing),
+            201,
+            Some(docs["example_response"].clone()),
+        );
+        assert_one(&conformance::check(&specs, &ex), &["gitlab POST /api/v4/projects/acme%2Fapi/repository/commits [POST /api/v4/projects/{id}/repository/commits]: request body at #: required: \"actions\" is a required property"]);
+        let mut bad = good.clone();
+        bad["actions"][1]["action"] = json!("modify");
+        let ex = exchange(
+            Site::Gitlab,
+            "POST",
+            path,
+            Some(bad),
+            201,
+            Some(docs["example_response"].clone()),
+        );
+        assert_one(
+            &conformance::check(&specs, &ex),
+            &["request body at #/actions/1/action: enum: \"modify\" is not one of"],
+        );
+        let mut no_content = good;
+        no_content["actions"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("content");
+        let ex = exchange(
+            Site::Gitlab,
+            "POST",
+            path,
+            Some(no_content),
+            201,
+            Some(docs["example_response"].clone()),
+        );
+        assert_one(
+            &conformance::check(&specs, &ex),
+            &["request body at #/actions/0: required: \"content\" is a required property"],
+        );
+    }
+
+    #[test]
+    fn gitlab_parameters_and_errata() {
+        let Some(specs) = specs() else { return };
+        // The upstream file types {branch} as an integer here; corrected.
+        let ex = exchange(
+            Site::Gitlab,
+            "GET",
+            "/api/v4/projects/7/repository/branches/drover%2Fsync",
+            None,
+            404,
+            Some(json!({"message": "404 Branch Not Found"})),
+        );
+        assert!(
+            conformance::check(&specs, &ex).violations.is_empty(),
+            "{:#?}",
+            texts(&conformance::check(&specs, &ex))
+        );
+        // An unencoded project path matches no operation, as on GitLab.
+        let ex = exchange(
+            Site::Gitlab,
+            "GET",
+            "/api/v4/projects/acme/api/merge_requests",
+            None,
+            404,
+            None,
+        );
+        assert_eq!(conformance::check(&specs, &ex).outcome, Outcome::Unmatched);
+        let ex = exchange(Site::Gitlab, "GET", "/api/v4/projects/acme%2Fapi/merge_requests?source_branch=drover%2Fsync&state=everything&labels[]=a&private_token=x", None, 200, Some(json!([])));
+        assert_one(
+            &conformance::check(&specs, &ex),
+            &["request query parameter at #/state: enum: \"everything\""],
+        );
+    }
+
+    #[test]
+    fn known_gaps_are_counted_not_reported() {
+        let Some(specs) = specs() else { return };
+        for (site, method, path) in [
+            (Site::Gitlab, "GET", "/api/v4/projects?membership=true"),
+            (
+                Site::Gitlab,
+                "POST",
+                "/api/v4/projects/7/merge_requests/3/notes",
+            ),
+            (Site::Github, "GET", "/repos/acme/api/git/refs/"),
+        ] {
+            let ex = exchange(
+                site,
+                method,
+                path,
+                Some(json!({"body": "x"})),
+                200,
+                Some(json!([])),
+            );
+            let report = conformance::check(&specs, &ex);
+            assert!(
+                matches!(report.outcome, Outcome::KnownGap(_)),
+                "{path}: {:?}",
+                report.outcome
+            );
+            assert!(report.violations.is_empty());
+        }
+        // Out of REST scope: GraphQL, git, sourcehut.
+        for (site, path) in [
+            (Site::Github, "/api/graphql"),
+            (Site::Gitlab, "/acme/api.git/info/refs"),
+            (Site::SrhtGit, "/query"),
+        ] {
+            let ex = exchange(site, "POST", path, None, 200, None);
+            assert!(
+                matches!(
+                    conformance::check(&specs, &ex).outcome,
+                    Outcome::OutOfScope(_)
+                ),
+                "{path}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn the_pipeline_checks_every_exchange_and_drop_reports_violations() {
+        if specs().is_none() {
+            return;
+        }
+        let emu = Emulator::start(EmulatorConfig {
+            allow_violations: true,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+        emu.create_token(Forge::Gitlab, "gitlabber", "glpat-x")
+            .unwrap();
+        let client = reqwest::Client::new();
+        let get = |url: String| client.get(url).header("PRIVATE-TOKEN", "glpat-x").send();
+        get(format!("{}/api/v4/projects?owned=true", emu.gitlab_url()))
+            .await
+            .unwrap();
+        get(format!("{}/api/v4/no/such/thing", emu.gitlab_url()))
+            .await
+            .unwrap();
+        let hits = conformance::gap_hits(emu.state());
+        assert_eq!(
+            hits.get("gitlab GET /api/v4/projects"),
+            Some(&1),
+            "{hits:?}"
+        );
+        let violations = emu.violations();
+        assert!(
+            violations.iter().any(|v| v.starts_with(
+                "conformance: gitlab GET /api/v4/no/such/thing: request operation at #: paths:"
+            )),
+            "{violations:#?}"
+        );
+        let panic =
+            std::panic::catch_unwind(AssertUnwindSafe(|| emu.assert_conformant())).unwrap_err();
+        let message = panic.downcast_ref::<String>().unwrap();
+        assert!(
+            message.contains("conformance violation(s)")
+                && message.contains("/api/v4/no/such/thing"),
+            "{message}"
+        );
+        drop(emu);
+
+        let strict = Emulator::start(EmulatorConfig::default()).await.unwrap();
+        strict
+            .create_repo(Forge::Github, "acme/web", RepoSeed::default())
+            .unwrap();
+        client
+            .get(format!("{}/repos/acme/web/nonsense", strict.github_url()))
+            .send()
+            .await
+            .unwrap();
+        let panic = std::panic::catch_unwind(AssertUnwindSafe(move || drop(strict))).unwrap_err();
+        let message = panic.downcast_ref::<String>().unwrap();
+        assert!(
+            message.starts_with("emulator dropped with 1 conformance violation(s)"),
+            "{message}"
+        );
+    }
+}
