@@ -336,6 +336,22 @@ mod conformance_rest {
             &conformance::check(&specs, &ex),
             &["response body at #/message: type: 401 is not of type \"string\""],
         );
+        // A conditional GET may be answered 304 without a body anywhere.
+        let ex = exchange(Site::Github, "GET", "/repos/acme/api", None, 304, None);
+        assert!(conformance::check(&specs, &ex).violations.is_empty());
+        // 409 is documented for some operations only.
+        let ex = exchange(
+            Site::Github,
+            "GET",
+            "/rate_limit",
+            None,
+            409,
+            Some(json!({"message": "x"})),
+        );
+        assert_one(
+            &conformance::check(&specs, &ex),
+            &["status 409 is not documented (documented: 200, 304, 404)"],
+        );
         // 204 has no body.
         let ex = exchange(
             Site::Github,
@@ -444,6 +460,30 @@ mod conformance_rest {
             conformance::check(&specs, &ex).violations.is_empty(),
             "{:#?}",
             texts(&conformance::check(&specs, &ex))
+        );
+        // Form-encoded bodies (which GitLab also takes) are not checked as JSON.
+        let mut form = exchange(
+            Site::Gitlab,
+            "POST",
+            "/api/v4/projects/7/repository/commits",
+            None,
+            201,
+            None,
+        );
+        form.request_headers.insert(
+            "content-type".into(),
+            "application/x-www-form-urlencoded".into(),
+        );
+        form.request_body = Some("branch=main&commit_message=x&actions[][action]=create".into());
+        form.request_body_len = 53;
+        form.status = 400;
+        form.response_body = Some(r#"{"message":"x"}"#.into());
+        form.response_headers
+            .insert("content-type".into(), "application/json".into());
+        assert!(
+            conformance::check(&specs, &form).violations.is_empty(),
+            "{:#?}",
+            texts(&conformance::check(&specs, &form))
         );
         // An unencoded project path matches no operation, as on GitLab.
         let ex = exchange(

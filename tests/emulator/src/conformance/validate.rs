@@ -12,8 +12,10 @@
 //!
 //! Status selection: the exact status, else `2XX`-style ranges, else (GitLab
 //! only) another documented 2xx — Grape-generated specs document `200` for
-//! POSTs GitLab answers with `201` — else `default`, else for 401, 403, 404,
-//! 429 and 5xx (which the forges answer on any operation) the forge's generic
+//! POSTs GitLab answers with `201` — else `default`, else 304 without a body
+//! for a conditional GET, else for 400, 401, 403, 404, 429 and 5xx (which
+//! the forges answer on any operation: malformed request, credentials,
+//! visibility, rate limits, outages) the forge's generic
 //! error shape: GitHub's `basic-error`, GitLab's `{message}` / `{error}`,
 //! checked only when the body is JSON.
 //! Any other status is a violation. Responses carrying an injected fault,
@@ -170,6 +172,20 @@ impl<'a> Checker<'a> {
     /// The JSON request body.
     pub fn request_body(&mut self) {
         let Some(body) = &self.op.body else { return };
+        let content_type = self
+            .ex
+            .request_headers
+            .get("content-type")
+            .map(String::as_str)
+            .unwrap_or("");
+        // GitLab also takes form-encoded and multipart bodies; only JSON
+        // ones are checked. GitHub parses every body as JSON.
+        if self.desc.api == Api::Gitlab
+            && !content_type.is_empty()
+            && !content_type.contains("json")
+        {
+            return;
+        }
         let text = self.ex.request_body.as_deref().unwrap_or("");
         if text.trim().is_empty() {
             if body.required && self.ex.request_body_len == 0 {
@@ -282,7 +298,11 @@ impl<'a> Checker<'a> {
         if let Some(r) = responses.get("default") {
             return Some(("response default".into(), r.clone()));
         }
-        if matches!(status, 401 | 403 | 404 | 429 | 500..=599) {
+        // A conditional GET (`If-None-Match`) may be answered 304 anywhere.
+        if status == 304 && matches!(self.ex.method.as_str(), "GET" | "HEAD") {
+            return Some(("response 304".into(), Reply::NoBody));
+        }
+        if matches!(status, 400 | 401 | 403 | 404 | 429 | 500..=599) {
             let schema = match self.desc.api {
                 Api::Github => json!({ "$ref": "#/components/schemas/basic-error" }),
                 Api::Gitlab => json!({
