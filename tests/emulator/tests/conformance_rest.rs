@@ -503,6 +503,98 @@ mod conformance_rest {
     }
 
     #[test]
+    fn the_requests_of_drovers_forge_protocol_conform() {
+        let Some(specs) = specs() else { return };
+        let sha = "0123456789abcdef0123456789abcdef01234567";
+        // docs/forge-protocol.md, request side only (status 0: no response).
+        let requests = [
+            (
+                "POST",
+                "/repos/acme/api/git/trees",
+                json!({"base_tree": sha, "tree": [
+                {"path": "ci.yml", "mode": "100644", "type": "blob", "content": "on: push\n"},
+                {"path": "old.txt", "mode": "100644", "type": "blob", "sha": null}]}),
+            ),
+            (
+                "POST",
+                "/repos/acme/api/git/commits",
+                json!({"message": "drover: sync\n\nDrover-Fingerprint: ab12",
+                "tree": sha, "parents": [sha], "author": {"name": "drover", "email": "drover@example.com"}}),
+            ),
+            (
+                "POST",
+                "/repos/acme/api/git/refs",
+                json!({"ref": "refs/heads/drover/sync", "sha": sha}),
+            ),
+            (
+                "PATCH",
+                "/repos/acme/api/git/refs/heads/drover/sync",
+                json!({"sha": sha, "force": true}),
+            ),
+            ("POST", "/repos/acme/api/pulls", create_pull_body()),
+            (
+                "PATCH",
+                "/repos/acme/api/pulls/7",
+                json!({"title": "t", "body": "b"}),
+            ),
+            (
+                "PATCH",
+                "/repos/acme/api/pulls/7",
+                json!({"state": "closed"}),
+            ),
+            (
+                "POST",
+                "/repos/acme/api/issues/7/labels",
+                json!({"labels": ["drover"]}),
+            ),
+            (
+                "POST",
+                "/repos/acme/api/pulls/7/requested_reviewers",
+                json!({"reviewers": ["octo"]}),
+            ),
+            (
+                "POST",
+                "/repos/acme/api/issues/7/comments",
+                json!({"body": "rebased"}),
+            ),
+        ];
+        for (method, path, body) in requests {
+            let ex = exchange(Site::Github, method, path, Some(body), 0, None);
+            let report = conformance::check(&specs, &ex);
+            assert!(
+                matches!(report.outcome, Outcome::Operation(_)),
+                "{path}: {:?}",
+                report.outcome
+            );
+            assert!(report.violations.is_empty(), "{:#?}", texts(&report));
+        }
+        let ex = exchange(
+            Site::Github,
+            "PATCH",
+            "/repos/acme/api/pulls/7",
+            Some(json!({"state": "merged"})),
+            0,
+            None,
+        );
+        assert_one(
+            &conformance::check(&specs, &ex),
+            &["request body at #/state: enum:"],
+        );
+        let ex = exchange(
+            Site::Github,
+            "POST",
+            "/repos/acme/api/pulls/7/requested_reviewers",
+            Some(json!({})),
+            0,
+            None,
+        );
+        assert_one(
+            &conformance::check(&specs, &ex),
+            &["request body at #: anyOf:"],
+        );
+    }
+
+    #[test]
     fn known_gaps_are_counted_not_reported() {
         let Some(specs) = specs() else { return };
         for (site, method, path) in [
