@@ -79,7 +79,11 @@ impl Cursor {
 /// One page cut from `items` (already in the service's order): the items
 /// from the one whose key equals `cursor.next` (or the start), at most
 /// `cursor.count` of them, and the cursor of the following page, if any.
-pub fn page<T>(items: Vec<T>, cursor: &Cursor, key: impl Fn(&T) -> String) -> (Vec<T>, Option<Cursor>) {
+pub fn page<T>(
+    items: Vec<T>,
+    cursor: &Cursor,
+    key: impl Fn(&T) -> String,
+) -> (Vec<T>, Option<Cursor>) {
     let start = if cursor.next.is_empty() {
         0
     } else {
@@ -162,8 +166,14 @@ mod tests {
         assert!(Cursor::decode("not a cursor").is_err());
         assert_eq!(Cursor::first(None).count, 25);
         assert_eq!(Cursor::first(Some(&serde_json::json!({}))).count, 20);
-        assert_eq!(Cursor::first(Some(&serde_json::json!({"count": 0}))).count, 25);
-        assert_eq!(Cursor::first(Some(&serde_json::json!({"count": 7}))).count, 7);
+        assert_eq!(
+            Cursor::first(Some(&serde_json::json!({"count": 0}))).count,
+            25
+        );
+        assert_eq!(
+            Cursor::first(Some(&serde_json::json!({"count": 7}))).count,
+            7
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@ use crate::world::{Forge, Mail, OwnerKind, Patchset, World};
 use crate::Emulator;
 
 use super::lists::create_list_record;
-use super::state::{State, self};
+use super::state::{self, State};
 
 /// Messages as an mbox (`From ` separator lines, LF line ends), which
 /// `git am` and `git mailsplit` read.
@@ -57,8 +57,11 @@ impl Emulator {
     /// needed), public. Returns its id.
     pub fn srht_create_list(&self, owner: &str, name: &str) -> Result<u64> {
         let mut world = self.state.world.lock();
-        let owner_id =
-            world.ensure_owner(Forge::Sourcehut, OwnerKind::User, owner.trim_start_matches('~'))?;
+        let owner_id = world.ensure_owner(
+            Forge::Sourcehut,
+            OwnerKind::User,
+            owner.trim_start_matches('~'),
+        )?;
         create_list_record(&mut world, owner_id, name, None).map_err(Error::Conflict)
     }
 
@@ -92,8 +95,8 @@ impl Emulator {
     /// cover letter left out).
     pub fn srht_patchset_mbox(&self, id: u64) -> Result<Vec<u8>> {
         let world = self.state.world.lock();
-        let mails = patch_mails(&world, id)
-            .ok_or_else(|| Error::NotFound(format!("patchset {id}")))?;
+        let mails =
+            patch_mails(&world, id).ok_or_else(|| Error::NotFound(format!("patchset {id}")))?;
         Ok(mbox(&mails))
     }
 

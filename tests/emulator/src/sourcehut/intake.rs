@@ -207,7 +207,11 @@ fn complete_patchsets(world: &mut World, list_id: u64, root: u64) {
     for e in &members {
         if let (true, Some(p)) = (e.is_patch, &e.patch) {
             if p.index > 0 {
-                series.entry(p.version).or_default().entry(p.index).or_insert(e);
+                series
+                    .entry(p.version)
+                    .or_default()
+                    .entry(p.index)
+                    .or_insert(e);
             }
         }
     }
@@ -229,7 +233,9 @@ fn complete_patchsets(world: &mut World, list_id: u64, root: u64) {
         complete.push((
             version,
             info.prefix,
-            head.patch.as_ref().map_or(head.subject.clone(), |p| p.subject.clone()),
+            head.patch
+                .as_ref()
+                .map_or(head.subject.clone(), |p| p.subject.clone()),
             cover.map(|c| c.id),
             patches.iter().map(|e| e.id).collect::<Vec<_>>(),
             last.mail.clone(),

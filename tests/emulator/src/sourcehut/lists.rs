@@ -49,7 +49,9 @@ impl Object for ListsRoot {
             )),
             "email" => {
                 let id = args.i64("id").unwrap_or(-1) as u64;
-                let found = emails(&world).and_then(|s| s.emails.get(&id)).map(|e| e.list_id);
+                let found = emails(&world)
+                    .and_then(|s| s.emails.get(&id))
+                    .map(|e| e.list_id);
                 Ok(FieldValue::opt_object(
                     found
                         .filter(|l| list_visible(&world, *l, ctx))
@@ -84,7 +86,12 @@ impl Object for ListsRoot {
                 let Some(id) = owned_list(&world, args.i64("id"), ctx) else {
                     return Ok(FieldValue::Null);
                 };
-                let input = args.0.get("input").and_then(Value::as_object).cloned().unwrap_or_default();
+                let input = args
+                    .0
+                    .get("input")
+                    .and_then(Value::as_object)
+                    .cloned()
+                    .unwrap_or_default();
                 if let Some(d) = input.get("description").and_then(Value::as_str) {
                     if d.len() >= 2048 {
                         return Err("Description must be fewer than 2048 characters".into());
@@ -103,7 +110,10 @@ impl Object for ListsRoot {
                 };
                 let list = world.lists.remove(&id).expect("owned");
                 world.patchsets.retain(|_, p| p.list_id != id);
-                world.ext_mut::<State>().emails.retain(|_, e| e.list_id != id);
+                world
+                    .ext_mut::<State>()
+                    .emails
+                    .retain(|_, e| e.list_id != id);
                 Ok(FieldValue::object(DeletedList(list)))
             }
             "updatePatchset" => {
@@ -111,7 +121,9 @@ impl Object for ListsRoot {
                 let status = status_from(args.required_str("status")?)?;
                 let me = caller_id(&world, ctx)?;
                 let list = world.patchsets.get(&id).map(|p| p.list_id);
-                let owned = list.and_then(|l| world.lists.get(&l)).is_some_and(|l| l.owner_id == me);
+                let owned = list
+                    .and_then(|l| world.lists.get(&l))
+                    .is_some_and(|l| l.owner_id == me);
                 if !owned {
                     return Ok(FieldValue::Null);
                 }
@@ -137,13 +149,18 @@ fn list_visibility(world: &World, id: u64) -> Visibility {
 fn list_visible(world: &World, id: u64, ctx: &Ctx) -> bool {
     let owner = world.lists.get(&id).map(|l| l.owner_id);
     owner.is_some()
-        && (list_visibility(world, id) != Visibility::Private || owner == caller_id(world, ctx).ok())
+        && (list_visibility(world, id) != Visibility::Private
+            || owner == caller_id(world, ctx).ok())
 }
 
 fn owned_list(world: &World, id: Option<i64>, ctx: &Ctx) -> Option<u64> {
     let me = caller_id(world, ctx).ok()?;
     let id = id? as u64;
-    world.lists.get(&id).filter(|l| l.owner_id == me).map(|l| l.id)
+    world
+        .lists
+        .get(&id)
+        .filter(|l| l.owner_id == me)
+        .map(|l| l.id)
 }
 
 fn status_from(s: &str) -> Result<PatchsetStatus, String> {
@@ -161,7 +178,8 @@ fn create_list(world: &mut World, args: &Args, ctx: &Ctx) -> Field {
     let me = caller_id(world, ctx)?;
     let name = args.required_str("name")?.to_string();
     let description = args.str("description").map(str::to_string);
-    let visibility = visibility_from(args.required_str("visibility")?).ok_or("invalid visibility")?;
+    let visibility =
+        visibility_from(args.required_str("visibility")?).ok_or("invalid visibility")?;
     let valid = !name.is_empty()
         && name
             .chars()
@@ -176,7 +194,10 @@ fn create_list(world: &mut World, args: &Args, ctx: &Ctx) -> Field {
         return Err("Description must be fewer than 2048 characters".into());
     }
     let id = create_list_record(world, me, &name, description)?;
-    world.ext_mut::<State>().list_visibility.insert(id, visibility);
+    world
+        .ext_mut::<State>()
+        .list_visibility
+        .insert(id, visibility);
     Ok(FieldValue::object(List(id)))
 }
 
@@ -187,7 +208,11 @@ pub fn create_list_record(
     name: &str,
     description: Option<String>,
 ) -> Result<u64, String> {
-    if world.lists.values().any(|l| l.owner_id == owner_id && l.name == name) {
+    if world
+        .lists
+        .values()
+        .any(|l| l.owner_id == owner_id && l.name == name)
+    {
         return Err("A mailing list with this name already exists.".into());
     }
     let id = world.next_id();
@@ -243,7 +268,10 @@ impl Object for User {
             "url" | "location" | "bio" => FieldValue::Null,
             "list" => {
                 let wanted = args.required_str("name")?;
-                let found = world.lists.values().find(|l| l.owner_id == o.id && l.name == wanted);
+                let found = world
+                    .lists
+                    .values()
+                    .find(|l| l.owner_id == o.id && l.name == wanted);
                 FieldValue::opt_object(
                     found
                         .filter(|l| list_visible(&world, l.id, ctx))
@@ -306,7 +334,8 @@ impl Object for List {
     fn field(&self, name: &str, args: &Args, ctx: &Ctx) -> Field {
         let world = ctx.state.world.lock();
         let l = world.lists.get(&self.0).ok_or("mailing list vanished")?;
-        let archive = |path: &str| format!("{}/query/list/{}{path}", ctx.state.urls.srht_lists, l.id);
+        let archive =
+            |path: &str| format!("{}/query/list/{}{path}", ctx.state.urls.srht_lists, l.id);
         let state = world.ext::<State>();
         Ok(match name {
             "id" => FieldValue::scalar(l.id),
@@ -322,8 +351,12 @@ impl Object for List {
             "description" => FieldValue::opt_scalar(l.description.clone()),
             "visibility" => FieldValue::scalar(visibility_name(list_visibility(&world, l.id))),
             "permitMime" => FieldValue::list(
-                ["text/*", "application/pgp-signature", "application/pgp-keys"]
-                    .map(FieldValue::scalar),
+                [
+                    "text/*",
+                    "application/pgp-signature",
+                    "application/pgp-keys",
+                ]
+                .map(FieldValue::scalar),
             ),
             "rejectMime" => FieldValue::list(["text/html"].map(FieldValue::scalar)),
             "importing" => FieldValue::scalar(false),

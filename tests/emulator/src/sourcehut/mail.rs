@@ -93,7 +93,12 @@ fn param(value: &str, name: &str) -> Option<String> {
 
 fn text_body(headers: &[(String, String)], body: &str) -> String {
     let ctype = header(headers, "Content-Type").unwrap_or("text/plain");
-    let mime = ctype.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let mime = ctype
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     if mime.starts_with("multipart/") {
         let Some(boundary) = param(ctype, "boundary") else {
             return String::new();
@@ -134,10 +139,17 @@ fn quoted_printable(input: &[u8], q: bool) -> Vec<u8> {
     while i < input.len() {
         match input[i] {
             b'=' if input.get(i + 1) == Some(&b'\r') => {
-                i += if input.get(i + 2) == Some(&b'\n') { 3 } else { 2 };
+                i += if input.get(i + 2) == Some(&b'\n') {
+                    3
+                } else {
+                    2
+                };
             }
             b'=' if input.get(i + 1) == Some(&b'\n') => i += 2,
-            b'=' => match (input.get(i + 1).and_then(|b| hex(*b)), input.get(i + 2).and_then(|b| hex(*b))) {
+            b'=' => match (
+                input.get(i + 1).and_then(|b| hex(*b)),
+                input.get(i + 2).and_then(|b| hex(*b)),
+            ) {
                 (Some(h), Some(l)) => {
                     out.push(h << 4 | l);
                     i += 3;
@@ -207,7 +219,8 @@ fn decode_word(s: &str) -> Option<(String, usize)> {
         _ => return None,
     };
     let charset = charset.split('*').next().unwrap_or(charset);
-    let text = if charset.eq_ignore_ascii_case("utf-8") || charset.eq_ignore_ascii_case("us-ascii") {
+    let text = if charset.eq_ignore_ascii_case("utf-8") || charset.eq_ignore_ascii_case("us-ascii")
+    {
         String::from_utf8_lossy(&bytes).into_owned()
     } else {
         bytes.iter().map(|b| *b as char).collect()
@@ -308,7 +321,10 @@ pub fn parse_date(value: &str) -> Option<i64> {
         .position(|m| month.to_ascii_lowercase().starts_with(m))? as i64
         + 1;
     let year: i64 = year.parse().ok()?;
-    let hms: Vec<i64> = time.split(':').map(|t| t.parse().ok()).collect::<Option<_>>()?;
+    let hms: Vec<i64> = time
+        .split(':')
+        .map(|t| t.parse().ok())
+        .collect::<Option<_>>()?;
     let (h, m, s) = (hms[0], *hms.get(1)?, hms.get(2).copied().unwrap_or(0));
     let offset = match zone.as_bytes().first() {
         Some(b'+' | b'-') if zone.len() == 5 => {
@@ -339,7 +355,14 @@ pub fn has_diff(body: &str) -> bool {
         l.starts_with("--- ")
             && lines.get(i + 1).is_some_and(|n| n.starts_with("+++ "))
             && lines.get(i + 2).is_some_and(|n| n.starts_with("@@ "))
-    }) || lines.iter().any(|l| l.starts_with("diff --git ")) && lines.iter().any(|l| l.starts_with("@@ ") || l.starts_with("GIT binary patch") || l.starts_with("rename from ") || l.starts_with("deleted file mode ") || l.starts_with("new file mode "))
+    }) || lines.iter().any(|l| l.starts_with("diff --git "))
+        && lines.iter().any(|l| {
+            l.starts_with("@@ ")
+                || l.starts_with("GIT binary patch")
+                || l.starts_with("rename from ")
+                || l.starts_with("deleted file mode ")
+                || l.starts_with("new file mode ")
+        })
 }
 
 #[cfg(test)]
@@ -350,7 +373,10 @@ mod tests {
     fn headers_unfold_and_decode() {
         let raw = b"From: =?UTF-8?q?J=C3=BCrgen?= <j@example.org>\r\nSubject: [PATCH repo 1/2] a long\r\n subject line\r\nMessage-ID: <abc@x>\r\nIn-Reply-To: <p@x> (obsolete comment)\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\nb=C3=A4r\r\nsoft=\r\nbreak\r\n";
         let p = Parsed::parse(raw);
-        assert_eq!(p.decoded("subject").unwrap(), "[PATCH repo 1/2] a long subject line");
+        assert_eq!(
+            p.decoded("subject").unwrap(),
+            "[PATCH repo 1/2] a long subject line"
+        );
         let from = addresses(&p.decoded("From").unwrap());
         assert_eq!(from[0].name, "Jürgen");
         assert_eq!(from[0].address, "j@example.org");
@@ -359,7 +385,10 @@ mod tests {
         assert_eq!(p.body, "bär\r\nsoftbreak\r\n");
         assert_eq!(decode_words("=?utf-8?b?w6Q=?= =?utf-8?q?b?= c"), "äb c");
         assert_eq!(
-            addresses("\"Doe, J\" <j@d>, x@y").iter().map(|m| m.address.as_str()).collect::<Vec<_>>(),
+            addresses("\"Doe, J\" <j@d>, x@y")
+                .iter()
+                .map(|m| m.address.as_str())
+                .collect::<Vec<_>>(),
             ["j@d", "x@y"]
         );
     }
@@ -367,8 +396,13 @@ mod tests {
     #[test]
     fn dates_and_diffs() {
         assert_eq!(parse_date("Thu, 1 Jan 1970 01:00:00 +0100"), Some(0));
-        assert_eq!(parse_date("Sat, 24 Sep 2005 20:47:55 +0100"), Some(1127591275));
-        assert!(has_diff("msg\n---\n a | 1 +\n\ndiff --git a/a b/a\n--- a/a\n+++ b/a\n@@ -1 +1 @@\n-x\n+y\n"));
+        assert_eq!(
+            parse_date("Sat, 24 Sep 2005 20:47:55 +0100"),
+            Some(1127591275)
+        );
+        assert!(has_diff(
+            "msg\n---\n a | 1 +\n\ndiff --git a/a b/a\n--- a/a\n+++ b/a\n@@ -1 +1 @@\n-x\n+y\n"
+        ));
         assert!(!has_diff("Cover letter\n\n a | 1 +\n"));
     }
 }

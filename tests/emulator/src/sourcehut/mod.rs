@@ -8,7 +8,7 @@
 //!
 //! | module | owns |
 //! |---|---|
-//! | [`git`], [`objects`] | git.sr.ht resolvers; git objects from the bare repositories |
+//! | [`git`], [`objects`], [`admin`] | git.sr.ht resolvers; git objects from the bare repositories; repository mutations |
 //! | [`lists`] | lists.sr.ht resolvers |
 //! | [`smtp`], [`intake`] | the SMTP server; filing mail on lists, assembling patchsets |
 //! | [`subject`], [`mail`] | patch subject parsing; headers, addresses, bodies |
@@ -16,6 +16,7 @@
 //! | [`state`] | sourcehut's world extension |
 //! | [`inspect`] | `Emulator::srht_*` seeding and inspection, mbox |
 
+pub mod admin;
 pub mod cursor;
 pub mod git;
 pub mod inspect;
@@ -64,7 +65,8 @@ async fn git_query(
     if caller.user.is_none() {
         return auth::unauthorized(Site::SrhtGit);
     }
-    st.graphql(Site::SrhtGit, caller, request, git::GitRoot).await
+    st.graphql(Site::SrhtGit, caller, request, git::GitRoot)
+        .await
 }
 
 async fn lists_query(
@@ -75,7 +77,8 @@ async fn lists_query(
     if caller.user.is_none() {
         return auth::unauthorized(Site::SrhtLists);
     }
-    st.graphql(Site::SrhtLists, caller, request, lists::ListsRoot).await
+    st.graphql(Site::SrhtLists, caller, request, lists::ListsRoot)
+        .await
 }
 
 fn not_found() -> Response {
@@ -97,7 +100,11 @@ async fn blob(
     }
     let git_dir = {
         let world = st.world.lock();
-        match world.repos.get(&repo).filter(|r| r.forge == Forge::Sourcehut) {
+        match world
+            .repos
+            .get(&repo)
+            .filter(|r| r.forge == Forge::Sourcehut)
+        {
             Some(r) => r.git_dir.clone(),
             None => return not_found(),
         }

@@ -177,7 +177,10 @@ pub fn trailers(message: &str) -> Vec<(String, String)> {
             ok.then(|| (k.to_string(), v.trim().to_string()))
         })
         .collect();
-    if message.trim_end().contains("\n\n") && !parsed.is_empty() && parsed.iter().all(Option::is_some) {
+    if message.trim_end().contains("\n\n")
+        && !parsed.is_empty()
+        && parsed.iter().all(Option::is_some)
+    {
         parsed.into_iter().flatten().collect()
     } else {
         Vec::new()
@@ -197,7 +200,9 @@ impl Object for Commit {
 
     fn field(&self, name: &str, _: &Args, _: &Ctx) -> Field {
         let repo = self.git.open()?;
-        let c = repo.find_commit(self.oid).map_err(|e| e.message().to_string())?;
+        let c = repo
+            .find_commit(self.oid)
+            .map_err(|e| e.message().to_string())?;
         let git = self.git.clone();
         Ok(match name {
             "type" => FieldValue::scalar("COMMIT"),
@@ -260,7 +265,9 @@ impl Tree {
     /// The entries, sorted by name as git.sr.ht sorts them.
     fn entries(&self) -> Result<Vec<TreeEntry>, String> {
         let repo = self.git.open()?;
-        let tree = repo.find_tree(self.oid).map_err(|e| e.message().to_string())?;
+        let tree = repo
+            .find_tree(self.oid)
+            .map_err(|e| e.message().to_string())?;
         let mut out: Vec<TreeEntry> = tree
             .iter()
             .map(|e| TreeEntry {
@@ -361,7 +368,9 @@ pub struct Blob {
 impl Blob {
     fn content(&self, limit: usize) -> Result<Vec<u8>, String> {
         let repo = self.git.open()?;
-        let blob = repo.find_blob(self.oid).map_err(|e| e.message().to_string())?;
+        let blob = repo
+            .find_blob(self.oid)
+            .map_err(|e| e.message().to_string())?;
         Ok(blob.content()[..blob.size().min(limit)].to_vec())
     }
 }
@@ -385,9 +394,9 @@ impl Object for Blob {
                 "{}/query/blob/{}/{}",
                 ctx.state.urls.srht_git, self.git.repo_id, self.oid
             )),
-            "text" => FieldValue::scalar(
-                String::from_utf8_lossy(&self.content(128 * 1024)?).into_owned(),
-            ),
+            "text" => {
+                FieldValue::scalar(String::from_utf8_lossy(&self.content(128 * 1024)?).into_owned())
+            }
             "base64" => FieldValue::scalar(
                 base64::engine::general_purpose::STANDARD.encode(self.content(32 * 1024)?),
             ),
@@ -409,7 +418,9 @@ impl Object for Tag {
 
     fn field(&self, name: &str, _: &Args, _: &Ctx) -> Field {
         let repo = self.git.open()?;
-        let tag = repo.find_tag(self.oid).map_err(|e| e.message().to_string())?;
+        let tag = repo
+            .find_tag(self.oid)
+            .map_err(|e| e.message().to_string())?;
         Ok(match name {
             "type" => FieldValue::scalar("TAG"),
             "id" => FieldValue::scalar(self.oid.to_string()),

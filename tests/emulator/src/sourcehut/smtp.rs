@@ -7,7 +7,9 @@
 //! DATA with dot-unstuffing, RSET, NOOP, VRFY, QUIT. Commands out of order
 //! get 503; RCPT TO a list address (`~owner/name@…`, `u.owner.name@…`)
 //! whose list does not exist gets `550 5.1.1`, as lists.sr.ht refuses
-//! unknown lists. Every accepted message is stored raw in
+//! unknown lists. A post to a list without a `Message-ID` is accepted but
+//! not archived (lists.sr.ht drops it) and recorded as a violation: the
+//! sender's relay must add one (lettre does not). Every accepted message is stored raw in
 //! [`crate::world::World::inbox`] and filed on the lists it was posted to
 //! (see [`super::intake`]).
 
@@ -234,7 +236,18 @@ pub fn deliver(state: &AppState, from: &str, to: Vec<String>, raw: Vec<u8>) {
     let mut world = state.world.lock();
     let mail = intake::inbox_mail(&mut world, from, to, raw);
     world.inbox.push(mail.clone());
+    let posts = mail
+        .envelope_to
+        .iter()
+        .any(|to| matches!(intake::recipient(&world, to), Recipient::Post(_)));
     intake::file(&mut world, &mail);
+    drop(world);
+    if posts && mail.message_id.is_none() {
+        state.violation(format!(
+            "smtp: mail to a list without a Message-ID header is dropped by lists.sr.ht (subject {:?})",
+            mail.subject.as_deref().unwrap_or("")
+        ));
+    }
 }
 
 #[cfg(test)]

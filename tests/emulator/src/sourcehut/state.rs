@@ -97,7 +97,10 @@ pub fn user_email(world: &World, login: &str) -> String {
 /// The sourcehut user an address belongs to, if any.
 pub fn user_by_email(world: &World, address: &str) -> Option<u64> {
     let address = address.to_ascii_lowercase();
-    let login = match world.ext::<State>().and_then(|s| s.user_emails.get(&address)) {
+    let login = match world
+        .ext::<State>()
+        .and_then(|s| s.user_emails.get(&address))
+    {
         Some(login) => login.clone(),
         None => address.strip_suffix("@sr.ht.invalid")?.to_string(),
     };
