@@ -5,22 +5,15 @@
 //! responses failing would mean the schema conversion is wrong; the counts
 //! asserted here are the known state, printed as a table (`--nocapture`).
 
+mod conformance_support;
+
 use std::collections::{BTreeMap, BTreeSet};
 
+use conformance_support::specs;
 use drover_emulator::conformance::description::Reply;
 use drover_emulator::conformance::{self, Api, Outcome, Side};
-use drover_emulator::specs::Specs;
 use drover_emulator::{Exchange, Site};
 use serde_json::Value;
-
-fn specs() -> Option<Specs> {
-    let specs = Specs::locate(None).expect("forge specs (CI=true requires them)");
-    if specs.dir().is_none() {
-        eprintln!("forge specs not found outside CI: skipping");
-        return None;
-    }
-    Some(specs)
-}
 
 fn text(v: &Value) -> String {
     match v {

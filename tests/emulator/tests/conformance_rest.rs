@@ -1,83 +1,19 @@
-//! REST conformance checks on hand-made exchanges: the descriptions load,
-//! good GitHub and GitLab exchanges pass, and each kind of mistake (missing
-//! required body field, wrong response type, unknown path, bad enum query
-//! value, bad commit action…) produces the expected violation text; known
-//! gaps are counted, not reported. The last tests run a live emulator to
-//! check the pipeline hook, `assert_conformant` and the panic on drop.
+//! GitHub REST conformance checks on hand-made exchanges: the descriptions
+//! load, a good pull-request creation passes, drover's protocol requests
+//! conform, and each kind of mistake (missing required body field, wrong
+//! response type, unknown path, bad enum query value, undocumented status)
+//! produces the expected violation text. The last test runs a live emulator
+//! to check the pipeline hook, `assert_conformant` and the panic on drop.
 
-use std::collections::BTreeMap;
+mod conformance_support;
+
 use std::panic::AssertUnwindSafe;
 
-use drover_emulator::conformance::{self, Api, Outcome, Report};
+use conformance_support::{assert_one, exchange, specs, texts};
+use drover_emulator::conformance::{self, Api, Outcome};
 use drover_emulator::specs::Specs;
-use drover_emulator::{Emulator, EmulatorConfig, Exchange, Forge, RepoSeed, Site};
+use drover_emulator::{Emulator, EmulatorConfig, Forge, RepoSeed, Site};
 use serde_json::{json, Value};
-
-/// The forge specs, or `None` outside CI when they are absent (under
-/// `CI=true` a missing directory fails here, and a missing file fails the
-/// loading tests).
-fn specs() -> Option<Specs> {
-    let specs = Specs::locate(None).expect("forge specs (CI=true requires them)");
-    if specs.dir().is_none() {
-        eprintln!("forge specs not found outside CI: skipping");
-        return None;
-    }
-    Some(specs)
-}
-
-/// An exchange as the recorder would keep it.
-fn exchange(
-    site: Site,
-    method: &str,
-    target: &str,
-    request: Option<Value>,
-    status: u16,
-    response: Option<Value>,
-) -> Exchange {
-    let (path, query) = match target.split_once('?') {
-        Some((p, q)) => (p.to_string(), Some(q.to_string())),
-        None => (target.to_string(), None),
-    };
-    let request_body = request.map(|v| v.to_string());
-    let response_body = response.map(|v| v.to_string());
-    let mut response_headers = BTreeMap::new();
-    if response_body.is_some() {
-        response_headers.insert(
-            "content-type".into(),
-            "application/json; charset=utf-8".into(),
-        );
-    }
-    Exchange {
-        seq: 0,
-        site,
-        method: method.to_string(),
-        path,
-        query,
-        route: None,
-        request_headers: BTreeMap::new(),
-        request_body_len: request_body.as_ref().map_or(0, String::len),
-        request_body,
-        status,
-        response_headers,
-        response_body_len: response_body.as_ref().map_or(0, String::len),
-        response_body,
-        fault: None,
-        duration_ms: 0,
-    }
-}
-
-fn texts(report: &Report) -> Vec<String> {
-    report.violations.iter().map(ToString::to_string).collect()
-}
-
-/// Asserts exactly one violation, containing every fragment.
-fn assert_one(report: &Report, fragments: &[&str]) {
-    let texts = texts(report);
-    assert_eq!(texts.len(), 1, "{texts:#?}");
-    for f in fragments {
-        assert!(texts[0].contains(f), "{:?} lacks {f:?}", texts[0]);
-    }
-}
 
 /// GitHub's own example of a pull request (`components/examples`).
 fn pull_request_example(specs: &Specs) -> Value {
@@ -365,144 +301,6 @@ mod conformance_rest {
     }
 
     #[test]
-    fn gitlab_commit_create_bodies_follow_the_docs() {
-        let Some(specs) = specs() else { return };
-        let docs: Value = serde_json::from_str(
-            &std::fs::read_to_string(specs.file("gitlab/commit-create.from-docs.json").unwrap())
-                .unwrap(),
-        )
-        .unwrap();
-        let path = "/api/v4/projects/acme%2Fapi/repository/commits";
-        let good = json!({
-            "branch": "drover/sync", "start_sha": "0123456789abcdef0123456789abcdef01234567",
-            "commit_message": "drover: sync\n\nDrover-Fingerprint: ab12", "author_name": "drover", "author_email": "drover@example.com",
-            "force": true,
-            "actions": [
-                { "action": "create", "file_path": ".gitlab-ci.yml", "content": "stages: [test]\n" },
-                { "action": "update", "file_path": "Cargo.toml", "content": "[package]\n" },
-                { "action": "delete", "file_path": "old.txt" }
-            ]
-        });
-        // GitLab answers 201 where its generated spec documents 200.
-        for (body, status) in [(good.clone(), 201), (docs["example_request"].clone(), 200)] {
-            let ex = exchange(
-                Site::Gitlab,
-                "POST",
-                path,
-                Some(body),
-                status,
-                Some(docs["example_response"].clone()),
-            );
-            let report = conformance::check(&specs, &ex);
-            assert_eq!(
-                report.outcome,
-                Outcome::Operation("POST /api/v4/projects/{id}/repository/commits".into())
-            );
-            assert!(report.violations.is_empty(), "{:#?}", texts(&report));
-        }
-        let mut missing = good.clone();
-        missing.as_object_mut().unwrap().remove("actions");
-        let ex = exchange(
-            Site::Gitlab,
-            "POST",
-            path,
-            Some(missing),
-            201,
-            Some(docs["example_response"].clone()),
-        );
-        assert_one(&conformance::check(&specs, &ex), &["gitlab POST /api/v4/projects/acme%2Fapi/repository/commits [POST /api/v4/projects/{id}/repository/commits]: request body at #: required: \"actions\" is a required property"]);
-        let mut bad = good.clone();
-        bad["actions"][1]["action"] = json!("modify");
-        let ex = exchange(
-            Site::Gitlab,
-            "POST",
-            path,
-            Some(bad),
-            201,
-            Some(docs["example_response"].clone()),
-        );
-        assert_one(
-            &conformance::check(&specs, &ex),
-            &["request body at #/actions/1/action: enum: \"modify\" is not one of"],
-        );
-        let mut no_content = good;
-        no_content["actions"][0]
-            .as_object_mut()
-            .unwrap()
-            .remove("content");
-        let ex = exchange(
-            Site::Gitlab,
-            "POST",
-            path,
-            Some(no_content),
-            201,
-            Some(docs["example_response"].clone()),
-        );
-        assert_one(
-            &conformance::check(&specs, &ex),
-            &["request body at #/actions/0: required: \"content\" is a required property"],
-        );
-    }
-
-    #[test]
-    fn gitlab_parameters_and_errata() {
-        let Some(specs) = specs() else { return };
-        // The upstream file types {branch} as an integer here; corrected.
-        let ex = exchange(
-            Site::Gitlab,
-            "GET",
-            "/api/v4/projects/7/repository/branches/drover%2Fsync",
-            None,
-            404,
-            Some(json!({"message": "404 Branch Not Found"})),
-        );
-        assert!(
-            conformance::check(&specs, &ex).violations.is_empty(),
-            "{:#?}",
-            texts(&conformance::check(&specs, &ex))
-        );
-        // Form-encoded bodies (which GitLab also takes) are not checked as JSON.
-        let mut form = exchange(
-            Site::Gitlab,
-            "POST",
-            "/api/v4/projects/7/repository/commits",
-            None,
-            201,
-            None,
-        );
-        form.request_headers.insert(
-            "content-type".into(),
-            "application/x-www-form-urlencoded".into(),
-        );
-        form.request_body = Some("branch=main&commit_message=x&actions[][action]=create".into());
-        form.request_body_len = 53;
-        form.status = 400;
-        form.response_body = Some(r#"{"message":"x"}"#.into());
-        form.response_headers
-            .insert("content-type".into(), "application/json".into());
-        assert!(
-            conformance::check(&specs, &form).violations.is_empty(),
-            "{:#?}",
-            texts(&conformance::check(&specs, &form))
-        );
-        // An unencoded project path matches no operation, as on GitLab.
-        let ex = exchange(
-            Site::Gitlab,
-            "GET",
-            "/api/v4/projects/acme/api/merge_requests",
-            None,
-            404,
-            None,
-        );
-        assert_eq!(conformance::check(&specs, &ex).outcome, Outcome::Unmatched);
-        let ex = exchange(Site::Gitlab, "GET", "/api/v4/projects/acme%2Fapi/merge_requests?source_branch=drover%2Fsync&state=everything&labels[]=a&private_token=x", None, 200, Some(json!([])));
-        assert_one(
-            &conformance::check(&specs, &ex),
-            &["request query parameter at #/state: enum: \"everything\""],
-        );
-    }
-
-    #[test]
     fn the_requests_of_drovers_forge_protocol_conform() {
         let Some(specs) = specs() else { return };
         let sha = "0123456789abcdef0123456789abcdef01234567";
@@ -592,51 +390,6 @@ mod conformance_rest {
             &conformance::check(&specs, &ex),
             &["request body at #: anyOf:"],
         );
-    }
-
-    #[test]
-    fn known_gaps_are_counted_not_reported() {
-        let Some(specs) = specs() else { return };
-        for (site, method, path) in [
-            (Site::Gitlab, "GET", "/api/v4/projects?membership=true"),
-            (
-                Site::Gitlab,
-                "POST",
-                "/api/v4/projects/7/merge_requests/3/notes",
-            ),
-            (Site::Github, "GET", "/repos/acme/api/git/refs/"),
-        ] {
-            let ex = exchange(
-                site,
-                method,
-                path,
-                Some(json!({"body": "x"})),
-                200,
-                Some(json!([])),
-            );
-            let report = conformance::check(&specs, &ex);
-            assert!(
-                matches!(report.outcome, Outcome::KnownGap(_)),
-                "{path}: {:?}",
-                report.outcome
-            );
-            assert!(report.violations.is_empty());
-        }
-        // Out of REST scope: GraphQL, git, sourcehut.
-        for (site, path) in [
-            (Site::Github, "/api/graphql"),
-            (Site::Gitlab, "/acme/api.git/info/refs"),
-            (Site::SrhtGit, "/query"),
-        ] {
-            let ex = exchange(site, "POST", path, None, 200, None);
-            assert!(
-                matches!(
-                    conformance::check(&specs, &ex).outcome,
-                    Outcome::OutOfScope(_)
-                ),
-                "{path}"
-            );
-        }
     }
 
     #[tokio::test]
