@@ -117,13 +117,14 @@ async fn sourcehut_sixty_repositories_come_in_pages_of_25_most_recently_updated_
     let data = gql(
         &emu,
         Site::SrhtGit,
-        r#"{ tilde: user(username: "~alice") { id } plain: user(username: "alice") { canonicalName username } me { username } version { major } }"#,
+        r#"{ tilde: user(username: "~alice") { id } plain: user(username: "alice") { canonicalName username } me { username } version { major features { artifacts } settings { sshUser } } }"#,
         json!({}),
     )
     .await;
     assert_eq!(data["tilde"], Value::Null);
     assert_eq!(data["plain"]["canonicalName"], "~alice");
     assert_eq!(data["me"]["username"], "alice");
+    assert_eq!(data["version"]["settings"]["sshUser"], "git");
 
     // A cursor the service did not issue is refused.
     let body = gql_as(
@@ -153,6 +154,9 @@ query DroverSnapshot($oid: String!) {
       p4: path(revspec: $oid, path: "assets") { name mode object { type ... on Tree { entries { results { name mode } } } } }
       p5: path(revspec: $oid, path: "missing.txt") { name }
       p6: path(path: "Cargo.toml") { id }
+      p7: path(revspec: $oid, path: "") { id }
+      t0: revparse_single(revspec: $oid) { tree { entries { cursor results { name mode } } } }
+      t1: path(revspec: $oid, path: "many") { object { ... on Tree { entries { cursor results { name } } } } }
     }
   }
 }"#;
@@ -184,7 +188,10 @@ async fn sourcehut_path_reads_text_executable_symlink_binary_and_trees() {
             },
             FileChange::write("assets/logo.png", png.clone()),
             FileChange::write("assets/readme.txt", "art\n"),
-        ],
+        ]
+        .into_iter()
+        .chain((0..30).map(|i| FileChange::write(format!("many/f{i:02}"), "x")))
+        .collect::<Vec<_>>(),
         "Add assets\n\nDrover-Fingerprint: 0123abcd\n",
         &Person::emulator(),
     )
@@ -233,6 +240,34 @@ async fn sourcehut_path_reads_text_executable_symlink_binary_and_trees() {
     );
     assert_eq!(r["p5"], Value::Null);
     assert_eq!(r["p6"]["id"], r["p0"]["id"], "revspec defaults to HEAD");
+    assert_eq!(
+        r["p7"],
+        Value::Null,
+        "the root is read through revparse_single"
+    );
+    let root: Vec<&str> = r["t0"]["tree"]["entries"]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(root, ["Cargo.toml", "assets", "bin", "docs", "many"]);
+    // Tree entries come 25 a page.
+    let many = &r["t1"]["object"]["entries"];
+    assert_eq!(many["results"].as_array().unwrap().len(), 25);
+    let cursor = many["cursor"].clone();
+    let next = gql(
+        &emu,
+        Site::SrhtGit,
+        r#"query($oid: String!, $c: Cursor) { user(username: "alice") { repository(name: "api") {
+            path(revspec: $oid, path: "many") { object { ... on Tree { entries(cursor: $c) { cursor results { name } } } } } } } }"#,
+        json!({"oid": head, "c": cursor}),
+    )
+    .await;
+    let rest = &next["user"]["repository"]["path"]["object"]["entries"];
+    assert_eq!(rest["results"][0]["name"], "f25");
+    assert_eq!(rest["results"].as_array().unwrap().len(), 5);
+    assert_eq!(rest["cursor"], Value::Null);
 
     // The blob's content URL answers the raw bytes to the same token.
     let content = gql(

@@ -64,7 +64,7 @@ impl Object for GitRoot {
 
     fn field(&self, name: &str, args: &Args, ctx: &Ctx) -> Field {
         match name {
-            "version" => Ok(FieldValue::object(Version)),
+            "version" => Ok(FieldValue::object(Version("Version"))),
             "me" => Ok(FieldValue::object(User(caller_id(
                 &ctx.state.world.lock(),
                 ctx,
@@ -129,26 +129,26 @@ fn repositories(world: &World, owner: u64, viewer: Option<u64>, args: &Args) -> 
     ))
 }
 
-/// `Version`, with `features` and `settings`.
-struct Version;
+/// `Version` and its `Features` and `Settings`: fixed answers, told
+/// apart by the schema type each stands for.
+struct Version(&'static str);
 
 impl Object for Version {
     fn type_name(&self) -> &str {
-        "Version"
+        self.0
     }
 
     fn field(&self, name: &str, _: &Args, _: &Ctx) -> Field {
-        Ok(match name {
-            "major" | "minor" | "patch" => FieldValue::scalar(0),
-            "buildVersion" => FieldValue::scalar(env!("CARGO_PKG_VERSION")),
-            "buildDate" => FieldValue::scalar(""),
-            "deprecationDate" => FieldValue::Null,
-            "features" => FieldValue::object(Version),
-            "settings" => FieldValue::object(Version),
-            // Features and Settings share this object.
-            "artifacts" | "codeSearch" => FieldValue::scalar(false),
-            "sshUser" => FieldValue::scalar("git"),
-            other => return Err(not_emulated("Version", other)),
+        Ok(match (self.0, name) {
+            ("Version", "major" | "minor" | "patch") => FieldValue::scalar(0),
+            ("Version", "buildVersion") => FieldValue::scalar(env!("CARGO_PKG_VERSION")),
+            ("Version", "buildDate") => FieldValue::scalar(""),
+            ("Version", "deprecationDate") => FieldValue::Null,
+            ("Version", "features") => FieldValue::object(Version("Features")),
+            ("Version", "settings") => FieldValue::object(Version("Settings")),
+            ("Features", "artifacts" | "codeSearch") => FieldValue::scalar(false),
+            ("Settings", "sshUser") => FieldValue::scalar("git"),
+            (t, other) => return Err(not_emulated(t, other)),
         })
     }
 }
