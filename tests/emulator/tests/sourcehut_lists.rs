@@ -64,7 +64,7 @@ query Patches($list: String!) {
         results {
           id subject status version prefix created mbox
           submitter { canonicalName ... on User { username } ... on Mailbox { address } }
-          coverLetter { subject patch { index count } }
+          coverLetter { subject messageID patch { index count } }
           patches { results { subject messageID inReplyTo envelope patch { index count version prefix subject } } }
         }
       }
@@ -241,6 +241,10 @@ async fn sourcehut_format_patch_series_become_patchsets_that_git_am_applies() {
         v2ps["coverLetter"]["patch"],
         json!({"index": 0, "count": 3})
     );
+    let cover_id = v2ps["coverLetter"]["messageID"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert_eq!(v2ps["patches"]["results"].as_array().unwrap().len(), 3);
     assert_eq!(v1ps["id"], ps["id"]);
 
@@ -269,6 +273,33 @@ async fn sourcehut_format_patch_series_become_patchsets_that_git_am_applies() {
     assert_eq!(
         data["patchset"],
         json!({"status": "SUPERSEDED", "list": {"name": "api-devel"}})
+    );
+
+    // The owner's reply with the email control header approves v2.
+    let reply = format!(
+        "From: Tester <tester@example.invalid>\r\nTo: {LIST}\r\nSubject: Re: [PATCH api v2 0/3] *** SUBJECT HERE ***\r\n\
+         Message-ID: <approve@example.invalid>\r\nIn-Reply-To: <{cover_id}>\r\n\
+         X-Sourcehut-Patchset-Update: APPROVED\r\n\r\nThanks!\r\n"
+    );
+    let mailer = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1")
+        .port(emu.smtp_addr().port())
+        .build();
+    let envelope = Envelope::new(
+        Some("tester@example.invalid".parse().unwrap()),
+        vec![LIST.parse().unwrap()],
+    )
+    .unwrap();
+    mailer.send_raw(&envelope, reply.as_bytes()).await.unwrap();
+    let data = gql(
+        &emu,
+        Site::SrhtLists,
+        "{ me { patches { results { version status } } } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        data["me"]["patches"]["results"],
+        json!([{"version": 2, "status": "APPROVED"}, {"version": 1, "status": "SUPERSEDED"}])
     );
     assert_no_violations(&emu);
 }

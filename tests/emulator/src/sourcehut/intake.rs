@@ -16,7 +16,9 @@
 //! patchset's cover letter and gives its subject. A `v2` series sent in
 //! reply to `v1` therefore makes a second patchset in the same thread (the
 //! old one keeps its status until someone calls `updatePatchset`). New
-//! patchsets are `PROPOSED`; their mails leave `world.inbox`.
+//! patchsets are `PROPOSED`; their mails leave `world.inbox`. A reply from
+//! the list owner with `X-Sourcehut-Patchset-Update: STATUS` sets the status
+//! of the patchset it answers (lists.sr.ht's email control).
 
 use std::collections::BTreeMap;
 
@@ -192,6 +194,7 @@ fn archive(world: &mut World, list_id: u64, mail: &Mail) -> Option<u64> {
         list.updated_at = now;
     }
     complete_patchsets(world, list_id, root);
+    status_update(world, id);
     Some(id)
 }
 
@@ -285,5 +288,40 @@ fn complete_patchsets(world: &mut World, list_id: u64, root: u64) {
                 mails,
             },
         );
+    }
+}
+
+/// lists.sr.ht's email control: a reply carrying
+/// `X-Sourcehut-Patchset-Update: STATUS` from the list owner sets the
+/// status of the patchset it replies to (the nearest ancestor in one).
+fn status_update(world: &mut World, id: u64) {
+    let Some(state) = world.ext::<State>() else {
+        return;
+    };
+    let Some(email) = state.emails.get(&id) else {
+        return;
+    };
+    let Some(status) = email
+        .parsed
+        .get("X-Sourcehut-Patchset-Update")
+        .and_then(|v| serde_json::from_value::<PatchsetStatus>(v.trim().into()).ok())
+    else {
+        return;
+    };
+    let mut cursor = email.parent;
+    let mut patchset = None;
+    while let Some(p) = cursor.and_then(|p| state.emails.get(&p)) {
+        if p.patchset.is_some() {
+            patchset = p.patchset;
+            break;
+        }
+        cursor = p.parent;
+    }
+    let owner = world.lists.get(&email.list_id).map(|l| l.owner_id);
+    let sender = super::state::user_by_email(world, &email.from.address);
+    if let (Some(ps), true) = (patchset, owner.is_some() && owner == sender) {
+        if let Some(p) = world.patchsets.get_mut(&ps) {
+            p.status = status;
+        }
     }
 }

@@ -1,5 +1,5 @@
 //! lists.sr.ht GraphQL (`POST /query` on the lists listener): `version`,
-//! `me`, `user(username) { list(name) lists(cursor) }`, `email(id)`,
+//! `me`, `user(username) { list(name) lists(cursor) patches(cursor) }`, `email(id)`,
 //! `message(messageID)`, `patchset(id)`, `MailingList { patches emails
 //! message … }`, `Patchset { subject version prefix status submitter
 //! coverLetter patches … }`, `Email`, `Patch`, `Mailbox`; mutations
@@ -276,6 +276,30 @@ impl Object for User {
                     found
                         .filter(|l| list_visible(&world, l.id, ctx))
                         .map(|l| List(l.id)),
+                )
+            }
+            "patches" => {
+                // Patchsets submitted from this user's address, newest first.
+                let mut ids: Vec<u64> = world
+                    .patchsets
+                    .values()
+                    .filter(|p| list_visible(&world, p.list_id, ctx))
+                    .filter(|p| {
+                        world
+                            .ext::<State>()
+                            .and_then(|s| s.patchsets.get(&p.id))
+                            .and_then(|m| state::user_by_email(&world, &m.from.address))
+                            == Some(o.id)
+                    })
+                    .map(|p| p.id)
+                    .collect();
+                ids.reverse();
+                Paged::field(
+                    "PatchsetCursor",
+                    ids,
+                    &Cursor::from_args(args)?,
+                    u64::to_string,
+                    |id| FieldValue::object(Patchset(*id)),
                 )
             }
             "lists" => {
