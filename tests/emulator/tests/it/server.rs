@@ -300,6 +300,8 @@ async fn control_api_seeds_and_inspects() {
 #[tokio::test]
 async fn smtp_intake_stores_mail() {
     let emu = util::start().await;
+    // lists.sr.ht refuses mail to a list that does not exist.
+    emu.srht_create_list("alice", "svc").unwrap();
     let addr = emu.smtp_addr();
     tokio::task::spawn_blocking(move || {
         let stream = std::net::TcpStream::connect(addr).unwrap();
