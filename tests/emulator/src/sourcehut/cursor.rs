@@ -76,21 +76,45 @@ impl Cursor {
     }
 }
 
-/// One page cut from `items` (already in the service's order): the items
-/// from the one whose key equals `cursor.next` (or the start), at most
-/// `cursor.count` of them, and the cursor of the following page, if any.
+/// How the items of a listing are ordered by their cursor keys, which
+/// decides where a page starts when the item a cursor names is gone or has
+/// moved (as upstream compares, rather than looks the key up).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Order {
+    /// Keys ascend: the page starts at the first key `>=` the cursor's.
+    Asc,
+    /// Keys descend: the page starts at the first key `<=` the cursor's.
+    Desc,
+    /// The page starts at the item whose key equals the cursor's.
+    Exact,
+}
+
+/// A numeric key that orders as a string.
+pub fn num_key(n: u64) -> String {
+    format!("{n:020}")
+}
+
+/// One page cut from `items` (already in the service's order): from where
+/// `cursor.next` points (per `order`), at most `cursor.count` items, and
+/// the cursor of the following page, if any.
 pub fn page<T>(
     items: Vec<T>,
     cursor: &Cursor,
+    order: Order,
     key: impl Fn(&T) -> String,
 ) -> (Vec<T>, Option<Cursor>) {
-    let start = if cursor.next.is_empty() {
+    let next = cursor.next.as_str();
+    let start = if next.is_empty() {
         0
     } else {
-        match items.iter().position(|i| key(i) == cursor.next) {
-            Some(p) => p,
-            None => items.len(),
-        }
+        items
+            .iter()
+            .position(|i| match order {
+                Order::Asc => key(i).as_str() >= next,
+                Order::Desc => key(i).as_str() <= next,
+                Order::Exact => key(i) == next,
+            })
+            .unwrap_or(items.len())
     };
     let mut rest: Vec<T> = items.into_iter().skip(start).collect();
     let next = if rest.len() > cursor.count {
@@ -122,10 +146,11 @@ impl<T: Send + 'static> Paged<T> {
         type_name: &'static str,
         items: Vec<T>,
         cursor: &Cursor,
+        order: Order,
         key: impl Fn(&T) -> String,
         wrap: fn(&T) -> FieldValue<Ctx>,
     ) -> FieldValue<Ctx> {
-        let (items, next) = page(items, cursor, key);
+        let (items, next) = page(items, cursor, order, key);
         FieldValue::object(Paged {
             type_name,
             items,
@@ -182,7 +207,7 @@ mod tests {
         let mut cursor = Cursor::first(None);
         let mut seen = Vec::new();
         loop {
-            let (page, next) = page(items.clone(), &cursor, |i| i.to_string());
+            let (page, next) = page(items.clone(), &cursor, Order::Asc, |i| num_key(*i as u64));
             seen.extend(page);
             match next {
                 Some(n) => cursor = n,
@@ -190,5 +215,14 @@ mod tests {
             }
         }
         assert_eq!(seen, items);
+        // The item a cursor names is gone: the next page still follows.
+        let cursor = Cursor {
+            count: 5,
+            next: num_key(10),
+            search: String::new(),
+        };
+        let odd: Vec<u32> = (0..20).filter(|i| i % 2 == 1 || *i < 10).collect();
+        let (p, _) = page(odd, &cursor, Order::Asc, |i| num_key(*i as u64));
+        assert_eq!(p, [11, 13, 15, 17, 19]);
     }
 }

@@ -23,7 +23,7 @@ use git2::Oid;
 use serde_json::Value;
 
 use super::admin::{create_repository, delete_repository, update_repository};
-use super::cursor::{Cursor, Paged};
+use super::cursor::{num_key, Cursor, Order, Paged};
 use super::objects::{self, Commit, Git, Reference};
 use super::state::{self, sourcehut_user, visibility_name, State};
 use crate::graphql::{not_emulated, Args, FieldValue, Object};
@@ -124,7 +124,8 @@ fn repositories(world: &World, owner: u64, viewer: Option<u64>, args: &Args) -> 
         "RepositoryCursor",
         items,
         &cursor,
-        |(t, id)| format!("{t}.{id}"),
+        Order::Desc,
+        |(t, id)| format!("{}.{}", num_key(*t as u64), num_key(*id)),
         |(_, id)| FieldValue::object(Repo(*id)),
     ))
 }
@@ -274,6 +275,7 @@ fn git_field(git: &Git, name: &str, args: &Args) -> Field {
                 "ReferenceCursor",
                 items,
                 &Cursor::from_args(args)?,
+                Order::Asc,
                 |(_, n, _)| n.clone(),
                 |(g, n, t)| {
                     FieldValue::object(Reference {
@@ -360,6 +362,7 @@ fn log(git: &Git, args: &Args) -> Field {
                 "CommitCursor",
                 Vec::new(),
                 &cursor,
+                Order::Exact,
                 |_| String::new(),
                 |_| FieldValue::Null,
             ))
@@ -381,6 +384,7 @@ fn log(git: &Git, args: &Args) -> Field {
         "CommitCursor",
         items,
         &first_page,
+        Order::Exact,
         |(_, o)| o.to_string(),
         |(g, o)| {
             FieldValue::object(Commit {

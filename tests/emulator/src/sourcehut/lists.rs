@@ -21,7 +21,7 @@
 
 use serde_json::Value;
 
-use super::cursor::{Cursor, Paged};
+use super::cursor::{num_key, Cursor, Order, Paged};
 use super::git::caller_id;
 use super::mail;
 use super::state::{self, sourcehut_user, visibility_from, visibility_name, ListEmail, State};
@@ -298,7 +298,8 @@ impl Object for User {
                     "PatchsetCursor",
                     ids,
                     &Cursor::from_args(args)?,
-                    u64::to_string,
+                    Order::Desc,
+                    |id| num_key(*id),
                     |id| FieldValue::object(Patchset(*id)),
                 )
             }
@@ -313,7 +314,8 @@ impl Object for User {
                     "MailingListCursor",
                     ids,
                     &Cursor::from_args(args)?,
-                    u64::to_string,
+                    Order::Asc,
+                    |id| num_key(*id),
                     |id| FieldValue::object(List(*id)),
                 )
             }
@@ -403,7 +405,8 @@ impl Object for List {
                     "PatchsetCursor",
                     ids,
                     &Cursor::from_args(args)?,
-                    u64::to_string,
+                    Order::Desc,
+                    |id| num_key(*id),
                     |id| FieldValue::object(Patchset(*id)),
                 )
             }
@@ -416,7 +419,8 @@ impl Object for List {
                     "EmailCursor",
                     ids,
                     &Cursor::from_args(args)?,
-                    u64::to_string,
+                    Order::Desc,
+                    |id| num_key(*id),
                     |id| FieldValue::object(Email(*id)),
                 )
             }
@@ -503,7 +507,8 @@ impl Object for Patchset {
                 "EmailCursor",
                 meta.patches.clone(),
                 &Cursor::from_args(args)?,
-                u64::to_string,
+                Order::Exact,
+                |id| num_key(*id),
                 |id| FieldValue::object(Email(*id)),
             ),
             "tools" => FieldValue::List(Vec::new()),

@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use base64::Engine;
 use git2::{ObjectType, Oid, Repository};
 
-use super::cursor::{Cursor, Paged};
+use super::cursor::{Cursor, Order, Paged};
 use crate::graphql::{not_emulated, Args, FieldValue, Object};
 use crate::server::Ctx;
 use crate::world::rfc3339;
@@ -108,6 +108,7 @@ impl Object for Reference {
                 "ArtifactCursor",
                 Vec::new(),
                 &Cursor::first(None),
+                Order::Exact,
                 |_| String::new(),
                 |_| FieldValue::Null,
             ),
@@ -296,6 +297,7 @@ impl Object for Tree {
                 "TreeEntryCursor",
                 self.entries()?,
                 &Cursor::from_args(args)?,
+                Order::Asc,
                 |e| e.name.clone(),
                 |e| FieldValue::object(e.clone()),
             ),
