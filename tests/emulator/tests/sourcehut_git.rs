@@ -325,6 +325,14 @@ async fn sourcehut_create_repository_then_push_with_the_git_cli() {
     assert_eq!(repo["HEAD"], Value::Null, "no commits yet");
     assert_eq!(repo["owner"]["canonicalName"], "~alice");
     let id = repo["id"].as_i64().unwrap();
+    let by_rid = gql(
+        &emu,
+        Site::SrhtGit,
+        "query($rid: ID!) { repository(rid: $rid) { id name } }",
+        json!({"rid": repo["rid"]}),
+    )
+    .await;
+    assert_eq!(by_rid["repository"], json!({"id": id, "name": "fresh"}));
 
     // Push `main` with the git CLI: HEAD follows the first branch pushed.
     let work = tempfile::tempdir().unwrap();

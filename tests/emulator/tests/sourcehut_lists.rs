@@ -249,6 +249,14 @@ async fn sourcehut_format_patch_series_become_patchsets_that_git_am_applies() {
     assert_eq!(v1ps["id"], ps["id"]);
 
     let stored = emu.srht_patchsets("alice", "api-devel").unwrap();
+    let diffs = emu.srht_patch_diffs(stored[0].id).unwrap();
+    assert_eq!(diffs.len(), 3);
+    assert!(
+        diffs[0].starts_with("diff --git a/f0.txt b/f0.txt\n"),
+        "{}",
+        diffs[0]
+    );
+    assert!(diffs[0].ends_with("+First change\n"), "{}", diffs[0]);
     assert_eq!(
         stored.iter().map(|p| p.mails.len()).collect::<Vec<_>>(),
         [3, 4]

@@ -28,6 +28,18 @@ pub fn mbox<'a>(mails: impl IntoIterator<Item = &'a Mail>) -> Vec<u8> {
     out
 }
 
+/// The diff of a patch mail's body (see [`Emulator::srht_patch_diffs`]).
+pub fn diff_part(body: &str) -> String {
+    let body = body.replace("\r\n", "\n");
+    let start = body
+        .find("\ndiff --git ")
+        .or_else(|| body.find("\n--- "))
+        .map_or(body.len(), |i| i + 1);
+    let diff = &body[start..];
+    let end = diff.find("\n-- \n").map_or(diff.len(), |i| i + 1);
+    diff[..end].to_string()
+}
+
 fn list_id(world: &World, owner: &str, list: &str) -> Result<u64> {
     let login = owner.trim_start_matches('~');
     let owner_id = state::sourcehut_user(world, login)
@@ -98,6 +110,26 @@ impl Emulator {
         let mails =
             patch_mails(&world, id).ok_or_else(|| Error::NotFound(format!("patchset {id}")))?;
         Ok(mbox(&mails))
+    }
+
+    /// The diff part of each patch of a patchset, in series order: the body
+    /// from its first `diff --git` (or `--- `) line, without the trailing
+    /// `-- ` signature.
+    pub fn srht_patch_diffs(&self, id: u64) -> Result<Vec<String>> {
+        let world = self.state.world.lock();
+        let state = world
+            .ext::<State>()
+            .ok_or_else(|| Error::NotFound(format!("patchset {id}")))?;
+        let meta = state
+            .patchsets
+            .get(&id)
+            .ok_or_else(|| Error::NotFound(format!("patchset {id}")))?;
+        Ok(meta
+            .patches
+            .iter()
+            .filter_map(|e| state.emails.get(e))
+            .map(|e| diff_part(&e.parsed.body))
+            .collect())
     }
 
     /// Every mail archived on `~owner/list`, in arrival order.
