@@ -134,6 +134,16 @@ mod conformance_gitlab {
             "{:#?}",
             texts(&conformance::check(&specs, &form))
         );
+        // A refusal the description does not document is a violation.
+        let ex = exchange(
+            Site::Gitlab,
+            "DELETE",
+            "/api/v4/projects/7/repository/branches/main",
+            None,
+            400,
+            Some(json!({"message": "x"})),
+        );
+        assert_one(&conformance::check(&specs, &ex), &["response status at #: responses: status 400 is not documented (documented: 204, 404)"]);
         // An unencoded project path matches no operation, as on GitLab.
         let ex = exchange(
             Site::Gitlab,

@@ -13,8 +13,8 @@
 //! Status selection: the exact status, else `2XX`-style ranges, else (GitLab
 //! only) another documented 2xx — Grape-generated specs document `200` for
 //! POSTs GitLab answers with `201` — else `default`, else 304 without a body
-//! for a conditional GET, else for 400, 401, 403, 404, 429 and 5xx (which
-//! the forges answer on any operation: malformed request, credentials,
+//! for a conditional GET, else for 401, 403, 404, 429 and 5xx (which the
+//! forges answer on any operation whatever was asked: credentials,
 //! visibility, rate limits, outages) the forge's generic
 //! error shape: GitHub's `basic-error`, GitLab's `{message}` / `{error}`,
 //! checked only when the body is JSON.
@@ -302,7 +302,7 @@ impl<'a> Checker<'a> {
         if status == 304 && matches!(self.ex.method.as_str(), "GET" | "HEAD") {
             return Some(("response 304".into(), Reply::NoBody));
         }
-        if matches!(status, 400 | 401 | 403 | 404 | 429 | 500..=599) {
+        if matches!(status, 401 | 403 | 404 | 429 | 500..=599) {
             let schema = match self.desc.api {
                 Api::Github => json!({ "$ref": "#/components/schemas/basic-error" }),
                 Api::Gitlab => json!({
