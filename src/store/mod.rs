@@ -46,6 +46,9 @@ pub struct RepoRecord {
     /// render equal files.
     pub render_key: Option<String>,
     pub outcome: Outcome,
+    /// Why it was skipped or failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
     /// Unix seconds.
     pub updated_at: i64,
 }
@@ -152,6 +155,7 @@ mod tests {
             language: Some("rust".into()),
             render_key: Some("k".into()),
             outcome: Outcome::InLine,
+            reason: None,
             updated_at: 1,
         }
     }

@@ -313,6 +313,12 @@ async fn save_records(
                 RepoState::Skipped { .. } => Outcome::Skipped,
                 RepoState::Failed { .. } => Outcome::Failed,
             };
+            let reason = match &r.state {
+                RepoState::Skipped { reason } | RepoState::Failed { reason } => {
+                    Some(reason.clone())
+                }
+                _ => None,
+            };
             let record = RepoRecord {
                 // A failure must be retried in full next time.
                 head: if outcome == Outcome::Failed {
@@ -323,6 +329,7 @@ async fn save_records(
                 language: r.language.clone(),
                 render_key: r.render_key.clone(),
                 outcome,
+                reason,
                 updated_at: now,
             };
             (r.full_name.clone(), record)
@@ -345,11 +352,30 @@ fn unchanged_in_line(
     record: Option<&RepoRecord>,
 ) -> Option<RepoReport> {
     let record = record?;
-    if record.outcome != Outcome::InLine || repo.head.is_none() || record.head != repo.head {
+    if repo.head.is_none() || record.head != repo.head {
+        return None;
+    }
+    let over = config.fleet.repositories.overrides.get(&repo.name);
+    // No policy matched this very head, and the detection rules are the same.
+    if record.outcome == Outcome::Skipped
+        && record.language.is_none()
+        && over.and_then(|o| o.language.as_ref()).is_none()
+        && record.render_key.as_deref() == Some(detect_key(config).as_str())
+    {
+        let reason = record
+            .reason
+            .clone()
+            .unwrap_or_else(|| "no policy matches".into());
+        let mut report = RepoReport::new(repo, RepoState::Skipped { reason });
+        report.head = repo.head.clone();
+        report.render_key = record.render_key.clone();
+        report.unchanged = true;
+        return Some(report);
+    }
+    if record.outcome != Outcome::InLine {
         return None;
     }
     let language = record.language.as_deref()?;
-    let over = config.fleet.repositories.overrides.get(&repo.name);
     if over
         .and_then(|o| o.language.as_deref())
         .is_some_and(|l| l != language)
@@ -369,6 +395,18 @@ fn unchanged_in_line(
     report.render_key = Some(key);
     report.unchanged = true;
     Some(report)
+}
+
+/// A digest of how languages are detected: when it changes, repositories
+/// no policy matched must be looked at again.
+fn detect_key(config: &Config) -> String {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for p in &config.policies {
+        hasher.update(&p.language);
+        hasher.update(serde_json::to_vec(&p.detect).expect("detect serialises"));
+    }
+    format!("detect:{}", hex::encode(hasher.finalize()))
 }
 
 /// Every path any policy could need: markers and managed destinations.
@@ -412,6 +450,7 @@ pub fn plan_repo(
                     .iter()
                     .flat_map(|p| p.detect.markers.iter().map(|m| m.to_string()))
                     .collect();
+                report.render_key = Some(detect_key(config));
                 report.state = RepoState::Skipped {
                     reason: format!(
                         "no policy matches: none of {} found (set `language:` in its override to choose one)",

@@ -65,13 +65,22 @@ fn created_refs_and_objects_decode_as_shas() {
 }
 
 #[test]
-fn file_contents_decode_from_base64() {
-    let file = exchanges("get-content")
+fn directory_listings_decode_as_shas() {
+    let listing = exchanges("get-content")
         .into_iter()
-        .find(|e| e.1.ends_with("README.md") && e.2 == 200)
+        .find(|e| e.1.ends_with("/contents/"))
         .unwrap();
-    let bytes = decode_blob(&file.3).unwrap();
-    assert!(String::from_utf8(bytes).unwrap().contains("hello-world"));
+    let entries: Vec<Sha> = serde_json::from_value(listing.3).unwrap();
+    assert!(!entries.is_empty() && entries.iter().all(|e| e.sha.len() == 40));
+}
+
+#[test]
+fn blobs_decode_from_base64_with_line_breaks() {
+    // GitHub wraps base64 content at 60 columns.
+    let blob = serde_json::json!({ "content": "IyBoZWxsby13b3Js
+ZAo=
+", "encoding": "base64" });
+    assert_eq!(decode_blob(&blob).unwrap(), b"# hello-world\n");
 }
 
 #[test]

@@ -2,3 +2,5 @@
 //! responses in ../shared/forge-specs.
 
 mod fixtures;
+mod github;
+mod harness;

@@ -1,0 +1,236 @@
+//! `drover sweep` against the emulated GitHub: one pull request per drifted
+//! repository, carrying exactly the rendered files; a re-sweep writes
+//! nothing; once in line, a re-sweep costs only discovery.
+
+use std::path::Path;
+
+use drover_emulator::{Emulator, EmulatorConfig, Forge, OwnerKind, ProposalState, RepoSeed, Site};
+
+use crate::harness::{drover, git, write_fleet};
+
+const TOKEN: &str = "ghp_emulatorTokenValue123";
+
+async fn github() -> Emulator {
+    let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    emu.create_owner(Forge::Github, OwnerKind::Organization, "acme")
+        .unwrap();
+    emu.create_token(Forge::Github, "octo", TOKEN).unwrap();
+    let rust = RepoSeed::default()
+        .file(
+            "Cargo.toml",
+            "[package]\nname = \"billing-api\"\nversion = \"0.1.0\"\n",
+        )
+        .file("Cargo.lock", "version = 4\n")
+        .file("src/main.rs", "fn main() {}\n");
+    emu.create_repo(Forge::Github, "acme/billing-api", rust)
+        .unwrap();
+    let go = RepoSeed::default()
+        .file("go.mod", "module example.com/ledger\n\ngo 1.22\n")
+        .file(".gitlab-ci.yml", "test:\n  script: [go test ./...]\n");
+    emu.create_repo(Forge::Github, "acme/ledger", go).unwrap();
+    emu.create_repo(
+        Forge::Github,
+        "acme/notes",
+        RepoSeed::default().file("README.md", "# notes\n"),
+    )
+    .unwrap();
+    emu.create_repo(
+        Forge::Github,
+        "acme/attic",
+        RepoSeed::default().file("go.mod", "module x\n").archived(),
+    )
+    .unwrap();
+    emu
+}
+
+fn fleet(dir: &Path, emu: &Emulator) {
+    write_fleet(
+        dir,
+        &format!(
+            "forge:\n  kind: github\n  url: {}\n  owner: acme\n  token: env:DROVER_TEST_TOKEN\ndefaults:\n  labels: [drover]\n",
+            emu.github_url()
+        ),
+    );
+}
+
+fn writes(emu: &Emulator) -> u64 {
+    emu.request_counts()
+        .into_iter()
+        .filter(|((site, route), _)| {
+            *site == Site::Github && !route.starts_with("GET ") && route != "POST /graphql"
+        })
+        .map(|(_, n)| n)
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sweep_opens_one_pull_request_per_drifted_repository() {
+    let emu = github().await;
+    let dir = tempfile::tempdir().unwrap();
+    fleet(dir.path(), &emu);
+
+    let run = drover(dir.path(), &["sweep"], &[("DROVER_TEST_TOKEN", TOKEN)]).await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("billing-api: drifted"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("notes: skipped (no policy matches"),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("attic: skipped (archived"),
+        "{}",
+        run.stdout
+    );
+
+    for (repo, must_have, must_not) in [
+        ("acme/billing-api", "Dockerfile", ".gitlab-ci.yml"),
+        ("acme/ledger", ".github/workflows/ci.yml", ".gitlab-ci.yml"),
+    ] {
+        let pulls = emu.proposals(Forge::Github, repo).unwrap();
+        assert_eq!(pulls.len(), 1, "{repo}: exactly one proposal");
+        let pull = &pulls[0];
+        assert_eq!(
+            (pull.head.as_str(), pull.base.as_str()),
+            ("drover/sync", "main")
+        );
+        assert_eq!(pull.state, ProposalState::Open);
+        assert_eq!(pull.labels, ["drover"]);
+        assert!(
+            pull.body
+                .starts_with(&format!("<!-- drover:proposal repo={repo} fingerprint=")),
+            "{}",
+            pull.body
+        );
+        let main = emu.resolve(Forge::Github, repo, "main").unwrap().unwrap();
+        let tip = emu
+            .commit_info(Forge::Github, repo, "drover/sync")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            tip.parents,
+            [main],
+            "{repo}: one commit on the default branch head"
+        );
+        assert!(emu
+            .file(Forge::Github, repo, "drover/sync", must_have)
+            .unwrap()
+            .is_some());
+        assert!(emu
+            .file(Forge::Github, repo, "drover/sync", must_not)
+            .unwrap()
+            .is_none());
+    }
+    assert!(emu
+        .proposals(Forge::Github, "acme/notes")
+        .unwrap()
+        .is_empty());
+
+    // The branch holds exactly what drover renders for the repository.
+    let out = dir.path().join("rendered");
+    let run = drover(
+        dir.path(),
+        &[
+            "render",
+            "--repo",
+            "billing-api",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        &[("DROVER_TEST_TOKEN", TOKEN)],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    for path in [
+        "Dockerfile",
+        ".github/workflows/ci.yml",
+        "deploy/k8s/deployment.yaml",
+        ".dockerignore",
+    ] {
+        let want = std::fs::read(out.join(path)).unwrap();
+        let got = emu
+            .file(Forge::Github, "acme/billing-api", "drover/sync", path)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            String::from_utf8_lossy(&got),
+            String::from_utf8_lossy(&want),
+            "{path}"
+        );
+    }
+
+    // Same drift again: nothing is written.
+    let before = emu.proposals(Forge::Github, "acme/ledger").unwrap();
+    emu.reset_counters();
+    let run = drover(dir.path(), &["sweep"], &[("DROVER_TEST_TOKEN", TOKEN)]).await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(run.stdout.contains("unchanged"), "{}", run.stdout);
+    assert_eq!(
+        writes(&emu),
+        0,
+        "a re-sweep with the same drift writes nothing: {:?}",
+        emu.request_counts()
+    );
+    let after = emu.proposals(Forge::Github, "acme/ledger").unwrap();
+    assert_eq!(
+        (after.len(), after[0].updated_at),
+        (before.len(), before[0].updated_at)
+    );
+
+    // Merge both branches by hand; the next sweep finds everything in line,
+    // and the one after costs only discovery.
+    for repo in ["acme/billing-api", "acme/ledger"] {
+        merge_with_git(&emu, repo, dir.path()).await;
+    }
+    let run = drover(dir.path(), &["sweep"], &[("DROVER_TEST_TOKEN", TOKEN)]).await;
+    assert!(
+        run.stdout.contains("2 in line, 0 drifted"),
+        "{}",
+        run.stdout
+    );
+    emu.reset_counters();
+    let run = drover(
+        dir.path(),
+        &["sweep", "--json"],
+        &[("DROVER_TEST_TOKEN", TOKEN)],
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        emu.total_requests(),
+        1,
+        "only the discovery page: {:?}",
+        emu.request_counts()
+    );
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["requests"], 1);
+
+    // The token is nowhere drover writes.
+    for text in [&run.stdout, &run.stderr] {
+        assert!(!text.contains(TOKEN));
+    }
+    crate::harness::assert_absent_under(&dir.path().join(".drover"), TOKEN);
+    assert!(emu.violations().is_empty(), "{:#?}", emu.violations());
+}
+
+async fn merge_with_git(emu: &Emulator, repo: &str, scratch: &Path) {
+    let url = emu.clone_url(Forge::Github, repo).replacen(
+        "://",
+        &format!("://x-access-token:{TOKEN}@"),
+        1,
+    );
+    let scratch = scratch.to_path_buf();
+    let name = repo.replace('/', "_");
+    tokio::task::spawn_blocking(move || {
+        git(&scratch, &["clone", "-q", &url, &name]);
+        let work = scratch.join(&name);
+        git(&work, &["merge", "-q", "--ff-only", "origin/drover/sync"]);
+        git(&work, &["push", "-q", "origin", "main"]);
+    })
+    .await
+    .unwrap();
+}
