@@ -11,7 +11,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn group_projects_with_nested_subgroups_paginate_by_headers() {
+async fn gitlab_group_projects_with_nested_subgroups_paginate_by_headers() {
     let emu = start().await;
     let groups = [
         ("acme", 130),
@@ -156,7 +156,7 @@ async fn group_projects_with_nested_subgroups_paginate_by_headers() {
 }
 
 #[tokio::test]
-async fn user_namespaces_are_not_groups() {
+async fn gitlab_user_namespaces_are_not_groups() {
     let emu = start().await;
     emu.create_owner(Forge::Gitlab, OwnerKind::User, "bob")
         .unwrap();

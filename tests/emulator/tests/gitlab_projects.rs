@@ -13,7 +13,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 #[tokio::test]
-async fn projects_by_id_and_encoded_path_create_update_archive() {
+async fn gitlab_projects_by_id_and_encoded_path_create_update_archive() {
     let emu = start().await;
     let id = emu
         .create_repo(
@@ -243,7 +243,7 @@ async fn projects_by_id_and_encoded_path_create_update_archive() {
 /// be wrong (bad parameter values, an unencoded path, a missing required
 /// parameter) and nothing else.
 #[tokio::test]
-async fn refusals_have_gitlab_shapes_and_are_flagged() {
+async fn gitlab_refusals_have_gitlab_shapes_and_are_flagged() {
     let emu = start_with(EmulatorConfig {
         allow_violations: true,
         ..Default::default()

@@ -12,7 +12,7 @@ use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 #[tokio::test]
-async fn tree_files_and_blobs_report_modes_and_content() {
+async fn gitlab_tree_files_and_blobs_report_modes_and_content() {
     let emu = start().await;
     let id = emu
         .create_repo(
@@ -277,7 +277,7 @@ async fn tree_files_and_blobs_report_modes_and_content() {
 }
 
 #[tokio::test]
-async fn branches_commits_and_compare() {
+async fn gitlab_branches_commits_and_compare() {
     let emu = start().await;
     let id = emu
         .create_repo(

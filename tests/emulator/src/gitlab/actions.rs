@@ -272,12 +272,8 @@ pub fn commit(
                 let blob = repo
                     .blob(a.content.as_deref().unwrap_or_default())
                     .map_err(internal)?;
-                let mode = if a.execute_filemode == Some(true) {
-                    0o100755
-                } else {
-                    0o100644
-                };
-                files.insert(path, (blob, mode));
+                // `execute_filemode` is only considered for `chmod`.
+                files.insert(path, (blob, 0o100644));
             }
             Kind::Update => {
                 let Some((_, mode)) = files.get(&path).copied() else {

@@ -197,7 +197,7 @@ fn request(params: &Params, kind: Kind, path: &str) -> Result<CommitRequest, Res
         execute_filemode: params.bool("execute_filemode")?,
     };
     let mut actions = vec![action.clone()];
-    if action.kind == Kind::Update && action.execute_filemode.is_some() {
+    if action.kind != Kind::Delete && action.execute_filemode.is_some() {
         actions.push(Action {
             kind: Kind::Chmod,
             content: None,

@@ -81,3 +81,25 @@ pub fn header<'h>(h: &'h HeaderMap, name: &str) -> &'h str {
         .map(|v| v.to_str().unwrap())
         .unwrap_or("<absent>")
 }
+
+/// Runs the git CLI in `dir`, isolated from user and system config, and
+/// returns its trimmed stdout; panics with stderr on failure.
+pub fn git_ok(dir: &std::path::Path, args: &[&str]) -> String {
+    let out = std::process::Command::new("git")
+        .args(["-c", "credential.helper=", "-c", "protocol.version=2"])
+        .args(args)
+        .current_dir(dir)
+        .env("HOME", dir)
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("GIT_TERMINAL_PROMPT", "0")
+        .env_remove("http_proxy")
+        .env_remove("HTTP_PROXY")
+        .output()
+        .expect("git runs");
+    assert!(
+        out.status.success(),
+        "git {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}

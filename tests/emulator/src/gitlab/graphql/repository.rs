@@ -32,9 +32,10 @@ impl Object for Repository {
             "empty" => FieldValue::scalar(empty),
             "rootRef" => FieldValue::opt_scalar((!empty).then(|| r.default_branch.clone())),
             "tree" => {
+                // The schema's default is `"head"`: the default branch.
                 let rev = args
                     .str("ref")
-                    .filter(|s| !s.is_empty())
+                    .filter(|s| !s.is_empty() && !s.eq_ignore_ascii_case("head"))
                     .unwrap_or(&r.default_branch);
                 let path = args
                     .str("path")
