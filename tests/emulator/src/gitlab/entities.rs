@@ -129,15 +129,21 @@ pub fn basic_project_json(world: &World, r: &Repository, base: &str) -> Value {
 pub fn project_json(world: &World, r: &Repository, base: &str) -> Value {
     let extra = state::project(world, r.id);
     let mut v = basic_project_json(world, r, base);
-    let empty = super::git::is_empty(&r.git_dir);
+    // One open of the repository: is it empty, is there a README?
+    let (empty, readme) = match super::git::open(&r.git_dir) {
+        Ok(repo) => {
+            let head = super::git::branch_head(&repo, &r.default_branch);
+            let readme = head
+                .and_then(|h| repo.find_commit(h).ok())
+                .and_then(|c| c.tree().ok())
+                .is_some_and(|t| t.get_name("README.md").is_some());
+            (super::git::branches(&repo).is_empty(), readme)
+        }
+        Err(_) => (true, false),
+    };
     let api = format!("{base}/api/v4/projects/{}", r.id);
     let o = v.as_object_mut().expect("an object");
-    if !empty
-        && crate::gitstore::read_file(&r.git_dir, &r.default_branch, "README.md")
-            .ok()
-            .flatten()
-            .is_some()
-    {
+    if readme {
         o.insert(
             "readme_url".into(),
             json!(format!(

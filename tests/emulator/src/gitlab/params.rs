@@ -237,6 +237,9 @@ pub fn invalid(name: &str) -> Response {
     bad_param(format!("{name} is invalid"))
 }
 
+/// Above this many results GitLab omits `X-Total` and `X-Total-Pages`.
+pub const MAX_COUNTED: u64 = 10_000;
+
 /// One page of an offset-paginated listing.
 #[derive(Clone, Debug)]
 pub struct Page {
@@ -264,12 +267,20 @@ impl Page {
             links.push(format!("<{}>; rel=\"next\"", self.href(url, n)));
         }
         links.push(format!("<{}>; rel=\"first\"", self.href(url, 1)));
-        links.push(format!("<{}>; rel=\"last\"", self.href(url, total_pages)));
-        let headers = PageHeaders(vec![
+        // Above 10,000 results GitLab stops counting: no totals, no `last`.
+        let counted = total <= MAX_COUNTED;
+        if counted {
+            links.push(format!("<{}>; rel=\"last\"", self.href(url, total_pages)));
+        }
+        let mut headers = vec![
             ("x-page", self.page.to_string()),
             ("x-per-page", self.per_page.to_string()),
-            ("x-total", total.to_string()),
-            ("x-total-pages", total_pages.to_string()),
+        ];
+        if counted {
+            headers.push(("x-total", total.to_string()));
+            headers.push(("x-total-pages", total_pages.to_string()));
+        }
+        headers.extend([
             (
                 "x-next-page",
                 next.map(|n| n.to_string()).unwrap_or_default(),
@@ -280,6 +291,7 @@ impl Page {
             ),
             ("link", links.join(", ")),
         ]);
+        let headers = PageHeaders(headers);
         (slice, headers)
     }
 
