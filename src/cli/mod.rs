@@ -172,6 +172,48 @@ pub(crate) fn open_forge(config: &Config) -> anyhow::Result<Box<dyn Forge>> {
                 RetryPolicy::default(),
             )?))
         }
+        ForgeKind::Sourcehut => {
+            use crate::forge::sourcehut::{SourcehutConfig, SourcehutForge};
+            let forge = &config.fleet.forge;
+            let token = forge
+                .token
+                .as_ref()
+                .expect("validated: remote forges have a token")
+                .resolve(&config.base_dir)
+                .context("forge.token")?;
+            let owner = forge
+                .owner
+                .as_deref()
+                .expect("validated: remote forges have an owner");
+            // Without `smtp:` the forge can plan but not propose.
+            let smtp = match &forge.smtp {
+                Some(smtp) => {
+                    let password = match &smtp.password {
+                        Some(r) => {
+                            Some(r.resolve(&config.base_dir).context("forge.smtp.password")?)
+                        }
+                        None => None,
+                    };
+                    Some((smtp.clone(), password))
+                }
+                None => None,
+            };
+            Ok(Box::new(SourcehutForge::new(SourcehutConfig {
+                git_url: forge
+                    .url
+                    .clone()
+                    .unwrap_or_else(|| "https://git.sr.ht".into()),
+                lists_url: forge
+                    .lists_url
+                    .clone()
+                    .unwrap_or_else(|| "https://lists.sr.ht".into()),
+                owner: owner.to_owned(),
+                token,
+                list_rule: forge.list_address.clone().unwrap_or_default(),
+                smtp,
+                policy: RetryPolicy::default(),
+            })?))
+        }
         other => anyhow::bail!("the {other} forge is not supported by this build yet"),
     }
 }

@@ -69,6 +69,130 @@ pub struct ForgeSection {
     /// forge: `ghcr.io/OWNER`, `registry.HOST/OWNER`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub registry: Option<String>,
+    /// sourcehut: the lists.sr.ht root, where drover reads the state of
+    /// its patchsets (default `https://lists.sr.ht`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lists_url: Option<String>,
+    /// sourcehut: the mailing list each repository's patches go to, with
+    /// `{owner}` and `{repo}` filled in (default
+    /// `~{owner}/{repo}-devel@lists.sr.ht`). The local part is
+    /// `~OWNER/LIST` or, where a mail provider refuses `~` and `/`,
+    /// `u.OWNER.LIST`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub list_address: Option<ListRule>,
+    /// sourcehut: the mail server drover sends its patches through.
+    /// Needed by `sweep`, not by `plan`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub smtp: Option<Smtp>,
+}
+
+/// Which mailing list a repository's patches go to: an address with
+/// `{owner}` and `{repo}` placeholders, validated when parsed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(transparent)]
+pub struct ListRule(pub String);
+
+impl Default for ListRule {
+    fn default() -> Self {
+        ListRule("~{owner}/{repo}-devel@lists.sr.ht".into())
+    }
+}
+
+/// A repository's mailing list: where to mail, and how lists.sr.ht names it.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ListAddress {
+    /// The address mail goes to.
+    pub address: String,
+    /// The list owner's username (bare, without `~`).
+    pub owner: String,
+    /// The list's name.
+    pub name: String,
+}
+
+impl ListRule {
+    /// The list of `owner`'s repository `repo`.
+    pub fn resolve(&self, owner: &str, repo: &str) -> Result<ListAddress, String> {
+        let address = self.0.replace("{owner}", owner).replace("{repo}", repo);
+        let (local, host) = address
+            .split_once('@')
+            .filter(|(l, h)| !l.is_empty() && !h.is_empty() && !h.contains('@'))
+            .ok_or_else(|| format!("`{address}` is not a mail address"))?;
+        // lists.sr.ht's parseListAddr: `~owner/name`, or `u.owner.name` for
+        // providers that refuse `~` and `/` (usernames hold no dots).
+        let (list_owner, name) = match local.strip_prefix('~') {
+            Some(rest) => rest.split_once('/'),
+            None => local.strip_prefix("u.").and_then(|r| r.split_once('.')),
+        }
+        .filter(|(o, n)| !o.is_empty() && !n.is_empty() && !n.contains('/'))
+        .ok_or_else(|| {
+            format!("`{address}`: a list address is `~OWNER/LIST@{host}` or `u.OWNER.LIST@{host}`")
+        })?;
+        Ok(ListAddress {
+            owner: list_owner.to_owned(),
+            name: name.to_owned(),
+            address,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for ListRule {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        validated_str(d, |raw| {
+            let rest = raw.replace("{owner}", "").replace("{repo}", "");
+            if rest.contains(['{', '}']) {
+                return Err(format!(
+                    "`{raw}`: the only placeholders are `{{owner}}` and `{{repo}}`"
+                ));
+            }
+            let rule = ListRule(raw.to_owned());
+            rule.resolve("owner", "repo")?;
+            Ok(rule)
+        })
+    }
+}
+
+/// An SMTP submission server. Mail goes out as `defaults.author`: patch
+/// mail's `From:` is the commit's author, so there is one address, not two.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Smtp {
+    /// Host name of the server (also the name its certificate must carry).
+    pub host: String,
+    /// Port (default: 587 for `starttls`, 465 for `tls`, 25 for `plain`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub port: Option<u16>,
+    /// User to authenticate as; no authentication when absent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub username: Option<String>,
+    /// `env:NAME` or `file:PATH`; needed with `username`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<SecretRef>,
+    /// How the connection is protected (default `starttls`).
+    #[serde(default)]
+    pub security: SmtpSecurity,
+}
+
+/// How an SMTP connection is protected.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SmtpSecurity {
+    /// Plain connection upgraded with STARTTLS, which is required.
+    #[default]
+    Starttls,
+    /// TLS from the first byte (submissions, port 465).
+    Tls,
+    /// No encryption: only for a server on the loopback interface.
+    Plain,
+}
+
+impl Smtp {
+    pub fn port(&self) -> u16 {
+        self.port.unwrap_or(match self.security {
+            SmtpSecurity::Starttls => 587,
+            SmtpSecurity::Tls => 465,
+            SmtpSecurity::Plain => 25,
+        })
+    }
 }
 
 /// A cron schedule with an explicit timezone.

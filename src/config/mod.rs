@@ -17,8 +17,8 @@ use include_dir::{include_dir, Dir};
 
 pub use error::{locate, ConfigError};
 pub use fleet::{
-    Author, BranchName, CronExpr, Defaults, Fleet, ForgeSection, Override, Pattern, Repositories,
-    Schedule, Skip, Timezone,
+    Author, BranchName, CronExpr, Defaults, Fleet, ForgeSection, ListAddress, ListRule, Override,
+    Pattern, Repositories, Schedule, Skip, Smtp, SmtpSecurity, Timezone,
 };
 pub use policy::{Detect, ManagedFile, Markers, Policy};
 pub use secret::{Secret, SecretError, SecretRef};
@@ -187,7 +187,58 @@ pub fn parse_fleet(path: &Path, text: &str) -> Result<Fleet, ConfigError> {
             ));
         }
     }
+    check_sourcehut(path, text, forge)?;
     Ok(fleet)
+}
+
+/// The sourcehut-only keys: refused on other forges, and an SMTP server
+/// that can log in without sending its password in the clear.
+fn check_sourcehut(path: &Path, text: &str, forge: &ForgeSection) -> Result<(), ConfigError> {
+    let at = |keys: &[&str]| {
+        let (line, col) = locate(text, keys, None);
+        move |msg: String| ConfigError::at(path, line, col, msg)
+    };
+    if forge.kind != ForgeKind::Sourcehut {
+        for (key, set) in [
+            ("lists_url", forge.lists_url.is_some()),
+            ("list_address", forge.list_address.is_some()),
+            ("smtp", forge.smtp.is_some()),
+        ] {
+            if set {
+                return Err(at(&["forge", key])(format!(
+                    "`{key}:` is only for the sourcehut forge, not {}",
+                    forge.kind
+                )));
+            }
+        }
+        return Ok(());
+    }
+    if let Some(url) = &forge.lists_url {
+        if !(url.starts_with("https://") || url.starts_with("http://")) || url.contains('@') {
+            return Err(at(&["forge", "lists_url"])(format!(
+                "`{url}` is not an http(s) URL without credentials"
+            )));
+        }
+    }
+    if let Some(smtp) = &forge.smtp {
+        if smtp.username.is_some() != smtp.password.is_some() {
+            return Err(at(&["forge", "smtp"])(
+                "`username:` and `password:` go together (the password as `env:NAME` or `file:PATH`)"
+                    .into(),
+            ));
+        }
+        let loopback = matches!(
+            smtp.host.as_str(),
+            "localhost" | "127.0.0.1" | "::1" | "[::1]"
+        );
+        if smtp.security == SmtpSecurity::Plain && !loopback {
+            return Err(at(&["forge", "smtp", "security"])(format!(
+                "`security: plain` sends mail and password unencrypted; it is allowed only for a server on this machine, not `{}` (use `starttls` or `tls`)",
+                smtp.host
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// Picks a policies/templates directory: the configured one (which must

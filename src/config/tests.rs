@@ -102,6 +102,58 @@ fn forge_kinds_need_their_keys() {
 }
 
 #[test]
+fn sourcehut_keys_are_checked_and_located() {
+    let base = "forge:\n  kind: sourcehut\n  owner: acme\n  token: env:T\n";
+    let ok = format!(
+        "{base}  list_address: \"u.{{owner}}.{{repo}}@lists.example.org\"\n  smtp:\n    host: mail.example.org\n    username: drover\n    password: env:P\n"
+    );
+    let fleet = parse_fleet(Path::new("fleet.yaml"), &ok).unwrap();
+    let list = fleet
+        .forge
+        .list_address
+        .unwrap()
+        .resolve("acme", "api")
+        .unwrap();
+    assert_eq!(
+        (
+            list.address.as_str(),
+            list.owner.as_str(),
+            list.name.as_str()
+        ),
+        ("u.acme.api@lists.example.org", "acme", "api")
+    );
+    let default = super::ListRule::default().resolve("acme", "api").unwrap();
+    assert_eq!(default.address, "~acme/api-devel@lists.sr.ht");
+    assert_eq!(
+        (default.owner.as_str(), default.name.as_str()),
+        ("acme", "api-devel")
+    );
+
+    let err = fleet_err(&format!("{base}  list_address: \"{{repo}}@lists.sr.ht\"\n"));
+    assert!(err.starts_with("fleet.yaml:5:17: "), "{err}");
+    let err = fleet_err(&format!(
+        "{base}  list_address: \"~{{owner}}/{{name}}@x\"\n"
+    ));
+    assert!(err.contains("placeholders"), "{err}");
+    let err = fleet_err(&format!(
+        "{base}  smtp:\n    host: mail.example.org\n    security: plain\n"
+    ));
+    assert!(err.starts_with("fleet.yaml:7:5: "), "{err}");
+    let err = fleet_err(&format!("{base}  smtp:\n    host: h\n    username: u\n"));
+    assert!(err.contains("go together"), "{err}");
+    let err = fleet_err(&format!(
+        "{base}  smtp:\n    host: h\n    password: hunter2\n"
+    ));
+    assert!(!err.contains("hunter2"), "{err}");
+    let err = fleet_err(&format!("{base}  smtp:\n    host: h\n    tls: yes\n"));
+    assert!(err.contains("tls"), "unknown keys are errors: {err}");
+    let err = fleet_err(
+        "forge:\n  kind: github\n  owner: a\n  token: env:T\n  lists_url: https://lists.sr.ht\n",
+    );
+    assert!(err.starts_with("fleet.yaml:5:3: "), "{err}");
+}
+
+#[test]
 fn bad_cron_timezone_branch_and_glob_are_located() {
     let base = "forge:\n  kind: local\n  path: r\n";
     let err = fleet_err(&format!("{base}schedule:\n  cron: every day\n"));

@@ -19,6 +19,7 @@ fn snap(files: &[(&str, Actual)]) -> Snapshot {
             .iter()
             .map(|(p, a)| (RepoPath::new(p).unwrap(), a.clone()))
             .collect(),
+        ..Snapshot::default()
     }
 }
 

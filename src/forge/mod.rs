@@ -9,6 +9,7 @@
 pub mod github;
 pub mod http;
 pub mod local;
+pub mod sourcehut;
 
 use async_trait::async_trait;
 use serde::Serialize;

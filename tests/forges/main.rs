@@ -4,3 +4,4 @@
 mod fixtures;
 mod github;
 mod harness;
+mod sourcehut;

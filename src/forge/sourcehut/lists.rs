@@ -1,0 +1,311 @@
+//! lists.sr.ht GraphQL: the state of drover's earlier patchsets, read for a
+//! whole snapshot batch in one query (one alias per distinct list), and
+//! the `updatePatchset` mutation that retires a superseded version.
+//!
+//! A patchset is drover's when its subject prefix is the repository's name
+//! and its patch carries a `Drover-Fingerprint:` trailer. Only the newest
+//! page (25 patchsets) of each list is read: drover's open patchset for a
+//! drifting repository is among its list's latest unless the list is very
+//! busy, in which case drover mails a new version rather than an update.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::git::lit;
+use crate::config::ListAddress;
+use crate::model::{ExistingProposal, ProposalState};
+
+/// A patchset's status on lists.sr.ht.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Status {
+    Proposed,
+    NeedsRevision,
+    Superseded,
+    Approved,
+    Rejected,
+    Applied,
+    Other,
+}
+
+impl Status {
+    fn parse(raw: &str) -> Status {
+        match raw {
+            "PROPOSED" => Status::Proposed,
+            "NEEDS_REVISION" => Status::NeedsRevision,
+            "SUPERSEDED" => Status::Superseded,
+            "APPROVED" => Status::Approved,
+            "REJECTED" => Status::Rejected,
+            "APPLIED" => Status::Applied,
+            _ => Status::Other,
+        }
+    }
+
+    /// How drover's reports see it: still to be acted on, merged, or gone.
+    pub fn state(self) -> ProposalState {
+        match self {
+            Status::Proposed | Status::NeedsRevision | Status::Approved | Status::Other => {
+                ProposalState::Open
+            }
+            Status::Applied => ProposalState::Merged,
+            Status::Rejected | Status::Superseded => ProposalState::Closed,
+        }
+    }
+}
+
+/// One of drover's patchsets for a repository.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DroverPatchset {
+    pub id: u64,
+    pub status: Status,
+    pub version: u32,
+    pub fingerprint: String,
+    /// The Message-ID (without `<>`) of the series' first version, which
+    /// later versions answer.
+    pub thread_root: String,
+    pub url: String,
+}
+
+/// What the lists query saw for one repository's list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ListState {
+    /// `false` when the list does not exist (or the token cannot see it).
+    pub exists: bool,
+    /// drover's patchsets for the repository, newest first.
+    pub patchsets: Vec<DroverPatchset>,
+}
+
+impl ListState {
+    pub fn proposals(&self) -> Vec<ExistingProposal> {
+        self.patchsets
+            .iter()
+            .map(|p| ExistingProposal {
+                number: p.id,
+                url: p.url.clone(),
+                state: p.status.state(),
+                head: None,
+            })
+            .collect()
+    }
+}
+
+/// The distinct lists of a batch, in a stable order (alias `l{k}`).
+pub fn distinct(lists: &[ListAddress]) -> Vec<ListAddress> {
+    let mut out: Vec<ListAddress> = Vec::new();
+    for l in lists {
+        if !out.iter().any(|o| o.owner == l.owner && o.name == l.name) {
+            out.push(l.clone());
+        }
+    }
+    out
+}
+
+/// One query reading the newest patchsets of every list.
+pub fn patchsets_query(lists: &[ListAddress]) -> String {
+    let mut q = String::from("query DroverPatchsets {\n");
+    for (k, l) in lists.iter().enumerate() {
+        q.push_str(&format!(
+            "  l{k}: user(username: {}) {{ list(name: {}) {{ id patches {{ results {{ id status version prefix patches {{ results {{ messageID inReplyTo body }} }} }} }} }} }}\n",
+            lit(&l.owner),
+            lit(&l.name)
+        ));
+    }
+    q.push('}');
+    q
+}
+
+#[derive(Debug, Deserialize)]
+struct Results<T> {
+    results: Vec<T>,
+}
+
+#[derive(Debug, Deserialize)]
+struct PatchsetNode {
+    id: u64,
+    status: String,
+    version: u32,
+    prefix: Option<String>,
+    patches: Results<EmailNode>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EmailNode {
+    #[serde(rename = "messageID")]
+    message_id: String,
+    in_reply_to: Option<String>,
+    body: String,
+}
+
+/// The `Drover-Fingerprint:` trailer of a patch mail's commit message
+/// (the part before the `---` line).
+pub fn fingerprint(body: &str) -> Option<String> {
+    let body = body.replace("\r\n", "\n");
+    let message = body.split("\n---\n").next().unwrap_or(&body);
+    message
+        .lines()
+        .rev()
+        .find_map(|l| l.trim_end().strip_prefix("Drover-Fingerprint: "))
+        .map(|f| f.trim().to_owned())
+}
+
+fn bare(id: &str) -> String {
+    id.trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .to_owned()
+}
+
+/// The state of each repository's list from one list's part (`l{k}`) of
+/// the answer. `repos` are the names of the batch's repositories mailing
+/// to this list.
+pub fn decode_list(
+    value: &Value,
+    list: &ListAddress,
+    lists_url: &str,
+    repos: &[&str],
+) -> Result<BTreeMap<String, ListState>, String> {
+    let mut out: BTreeMap<String, ListState> = repos
+        .iter()
+        .map(|r| (r.to_string(), ListState::default()))
+        .collect();
+    let list_value = &value["list"];
+    if list_value.is_null() {
+        return Ok(out);
+    }
+    for state in out.values_mut() {
+        state.exists = true;
+    }
+    let sets: Results<PatchsetNode> =
+        serde_json::from_value(list_value["patches"].clone()).map_err(|e| e.to_string())?;
+    for set in sets.results {
+        let Some(state) = set.prefix.as_deref().and_then(|p| out.get_mut(p)) else {
+            continue;
+        };
+        let Some(first) = set.patches.results.first() else {
+            continue;
+        };
+        let Some(fp) = fingerprint(&first.body) else {
+            continue;
+        };
+        let thread_root = match (&first.in_reply_to, set.version) {
+            (Some(parent), v) if v > 1 => bare(parent),
+            _ => bare(&first.message_id),
+        };
+        state.patchsets.push(DroverPatchset {
+            id: set.id,
+            status: Status::parse(&set.status),
+            version: set.version,
+            fingerprint: fp,
+            thread_root,
+            url: format!(
+                "{}/~{}/{}/patches/{}",
+                lists_url.trim_end_matches('/'),
+                list.owner,
+                list.name,
+                set.id
+            ),
+        });
+    }
+    Ok(out)
+}
+
+/// Marks a patchset superseded. lists.sr.ht answers `null` (no error) when
+/// the token's user does not own the list.
+pub fn supersede_mutation(id: u64) -> String {
+    format!("mutation DroverSupersede {{ updatePatchset(id: {id}, status: SUPERSEDED) {{ id status }} }}")
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn list() -> ListAddress {
+        ListAddress {
+            address: "~acme/api-devel@lists.sr.ht".into(),
+            owner: "acme".into(),
+            name: "api-devel".into(),
+        }
+    }
+
+    #[test]
+    fn the_query_names_each_list_once() {
+        let l = list();
+        let lists = distinct(&[l.clone(), l.clone()]);
+        assert_eq!(lists.len(), 1);
+        let q = patchsets_query(&lists);
+        assert!(
+            q.contains(r#"l0: user(username: "acme") { list(name: "api-devel")"#),
+            "{q}"
+        );
+        assert!(!q.contains("l1:"), "{q}");
+    }
+
+    #[test]
+    fn drovers_patchsets_are_found_by_prefix_and_trailer() {
+        let body = |fp: &str| format!("why\n\nDrover-Fingerprint: {fp}\n---\ndiff --git a/x b/x\n");
+        let answer = json!({ "list": { "id": 1, "patches": { "results": [
+            { "id": 9, "status": "PROPOSED", "version": 2, "prefix": "api",
+              "patches": { "results": [ { "messageID": "v2@x", "inReplyTo": "<v1@x>", "body": body("bb") } ] } },
+            { "id": 8, "status": "REJECTED", "version": 1, "prefix": "web",
+              "patches": { "results": [ { "messageID": "w@x", "inReplyTo": null, "body": body("cc") } ] } },
+            { "id": 7, "status": "SUPERSEDED", "version": 1, "prefix": "api",
+              "patches": { "results": [ { "messageID": "v1@x", "inReplyTo": null, "body": body("aa") } ] } },
+            { "id": 6, "status": "PROPOSED", "version": 1, "prefix": "api",
+              "patches": { "results": [ { "messageID": "h@x", "inReplyTo": null, "body": "by hand\n---\n" } ] } }
+        ] } } });
+        let states = decode_list(&answer, &list(), "https://lists.sr.ht/", &["api"]).unwrap();
+        let api = &states["api"];
+        assert!(api.exists);
+        let got: Vec<(u64, Status, &str, &str)> = api
+            .patchsets
+            .iter()
+            .map(|p| {
+                (
+                    p.id,
+                    p.status,
+                    p.fingerprint.as_str(),
+                    p.thread_root.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (9, Status::Proposed, "bb", "v1@x"),
+                (7, Status::Superseded, "aa", "v1@x")
+            ]
+        );
+        assert_eq!(
+            api.patchsets[0].url,
+            "https://lists.sr.ht/~acme/api-devel/patches/9"
+        );
+        let states = api.proposals();
+        assert_eq!(
+            (states[0].state, states[1].state),
+            (ProposalState::Open, ProposalState::Closed)
+        );
+    }
+
+    #[test]
+    fn a_missing_list_is_seen() {
+        let states = decode_list(&json!({ "list": null }), &list(), "x", &["api"]).unwrap();
+        assert!(!states["api"].exists);
+    }
+
+    #[test]
+    fn the_fingerprint_is_read_from_the_commit_message_only() {
+        assert_eq!(
+            fingerprint("t\r\n\r\nDrover-Fingerprint: ab12\r\n---\r\n+x\r\n").as_deref(),
+            Some("ab12")
+        );
+        assert_eq!(
+            fingerprint("t\n---\n+Drover-Fingerprint: no\n"),
+            None,
+            "not from the diff"
+        );
+    }
+}

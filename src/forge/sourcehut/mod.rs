@@ -1,0 +1,519 @@
+//! The sourcehut forge: discovery and snapshots through git.sr.ht GraphQL,
+//! the state of drover's patchsets through lists.sr.ht GraphQL, proposals
+//! as patch mail over SMTP (lettre).
+//!
+//! Costs: discovery is one request per 25 repositories (heads included);
+//! a snapshot batch of 25 repositories is one git.sr.ht query plus one
+//! lists.sr.ht query for all of the batch's lists, plus one GET per blob
+//! too large or binary for GraphQL's `text`. `propose` decides from what
+//! the snapshot saw and only writes: one mail, and for a new version one
+//! `updatePatchset` retiring the old one.
+//!
+//! sourcehut has no archived repositories and no forks, so discovery
+//! reports neither; an empty repository (no `HEAD`) is reported empty.
+
+mod git;
+mod lists;
+mod mail;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use http::header::{AUTHORIZATION, CONTENT_TYPE};
+use http::HeaderValue;
+use serde_json::{json, Value};
+
+use super::http::{RawResponse, RetryPolicy, Transport};
+use super::{Forge, ForgeError, Proposal, Proposed};
+use crate::config::{ListAddress, ListRule, Secret, Smtp};
+use crate::model::{Actual, RemoteRepo, RepoPath, Snapshot};
+
+pub use git::{snapshot_query, DISCOVER};
+use lists::{ListState, Status};
+pub use mail::{compose, subject, PatchMail};
+
+/// Repositories per snapshot query.
+const SNAPSHOT_BATCH: usize = 25;
+
+/// Where and as whom the sourcehut forge works.
+pub struct SourcehutConfig {
+    /// git.sr.ht's root (`https://git.sr.ht`).
+    pub git_url: String,
+    /// lists.sr.ht's root (`https://lists.sr.ht`).
+    pub lists_url: String,
+    /// The user whose repositories are swept (bare, without `~`).
+    pub owner: String,
+    pub token: Secret,
+    pub list_rule: ListRule,
+    /// The mail server, with its resolved password; `None` for a forge
+    /// that only plans.
+    pub smtp: Option<(Smtp, Option<Secret>)>,
+    pub policy: RetryPolicy,
+}
+
+pub struct SourcehutForge {
+    http: reqwest::Client,
+    git_url: String,
+    lists_url: String,
+    owner: String,
+    auth: HeaderValue,
+    list_rule: ListRule,
+    mailer: Option<mail::Mailer>,
+    transport: Transport,
+    /// Each repository's list as the last snapshot saw it, by full name:
+    /// what `propose` decides from.
+    seen: Mutex<HashMap<String, ListState>>,
+}
+
+/// Which sourcehut service a query goes to.
+#[derive(Clone, Copy)]
+enum Service {
+    Git,
+    Lists,
+}
+
+impl SourcehutForge {
+    pub fn new(config: SourcehutConfig) -> Result<SourcehutForge, ForgeError> {
+        let mut auth = HeaderValue::from_str(&format!("Bearer {}", config.token.expose()))
+            .map_err(|_| ForgeError::Api {
+                status: None,
+                message: "forge.token holds characters a header cannot carry".into(),
+            })?;
+        auth.set_sensitive(true);
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("drover/", env!("CARGO_PKG_VERSION")))
+            .timeout(std::time::Duration::from_secs(60))
+            .build()
+            .map_err(|e| ForgeError::Network(e.to_string()))?;
+        let mailer = match &config.smtp {
+            Some((smtp, password)) => Some(mail::Mailer::new(smtp, password.clone())?),
+            None => None,
+        };
+        Ok(SourcehutForge {
+            http,
+            git_url: config.git_url.trim_end_matches('/').to_owned(),
+            lists_url: config.lists_url.trim_end_matches('/').to_owned(),
+            owner: config.owner.trim_start_matches('~').to_owned(),
+            auth,
+            list_rule: config.list_rule,
+            mailer,
+            transport: Transport::new(config.policy),
+            seen: Mutex::new(HashMap::new()),
+        })
+    }
+
+    fn root(&self, service: Service) -> (&str, &'static str) {
+        match service {
+            Service::Git => (&self.git_url, "git.sr.ht"),
+            Service::Lists => (&self.lists_url, "lists.sr.ht"),
+        }
+    }
+
+    /// One request through the transport, with the token in a header only.
+    async fn send(
+        &self,
+        what: &str,
+        request: impl Fn() -> reqwest::RequestBuilder,
+    ) -> Result<RawResponse, ForgeError> {
+        let response = self
+            .transport
+            .send(what, || {
+                let request = request().header(AUTHORIZATION, self.auth.clone());
+                async move {
+                    let response = request
+                        .send()
+                        .await
+                        .map_err(|e| ForgeError::Network(e.without_url().to_string()))?;
+                    let status = response.status();
+                    let headers = response.headers().clone();
+                    let body = response
+                        .bytes()
+                        .await
+                        .map_err(|e| ForgeError::Network(e.without_url().to_string()))?;
+                    Ok(RawResponse {
+                        status,
+                        headers,
+                        body,
+                    })
+                }
+            })
+            .await?;
+        if response.status.is_success() {
+            return Ok(response);
+        }
+        let hint = match response.status.as_u16() {
+            401 => " (the token was refused: check forge.token)",
+            403 => " (the token lacks access: it needs the git.sr.ht and lists.sr.ht scopes, read-write for lists)",
+            _ => "",
+        };
+        Err(ForgeError::Api {
+            status: Some(response.status.as_u16()),
+            message: format!("{what}: {}{hint}", response.status),
+        })
+    }
+
+    /// A GraphQL request; the whole answer (`data` and `errors`).
+    async fn graphql(
+        &self,
+        service: Service,
+        query: &str,
+        variables: Value,
+    ) -> Result<Value, ForgeError> {
+        let (root, name) = self.root(service);
+        let url = format!("{root}/query");
+        let what = format!("POST {name}/query");
+        let body = serde_json::to_vec(&json!({ "query": query, "variables": variables }))
+            .expect("JSON serialises");
+        let response = self
+            .send(&what, || {
+                self.http
+                    .post(&url)
+                    .header(CONTENT_TYPE, "application/json")
+                    .body(body.clone())
+            })
+            .await?;
+        response.json()
+    }
+
+    /// `data`, failing on any error that `harmless` does not excuse.
+    fn data(answer: Value, harmless: impl Fn(&[Value]) -> bool) -> Result<Value, ForgeError> {
+        let fatal: Vec<String> = answer
+            .get("errors")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter(|e| {
+                let path = e.get("path").and_then(Value::as_array);
+                !path.is_some_and(|p| harmless(p))
+            })
+            .map(|e| e["message"].as_str().unwrap_or("unknown error").to_owned())
+            .collect();
+        let data = answer.get("data").cloned().unwrap_or(Value::Null);
+        if !fatal.is_empty() || data.is_null() {
+            return Err(ForgeError::Api {
+                status: None,
+                message: format!("GraphQL: {}", fatal.join("; ")),
+            });
+        }
+        Ok(data)
+    }
+
+    fn list_of(&self, repo: &RemoteRepo) -> Result<ListAddress, ForgeError> {
+        self.list_rule
+            .resolve(&self.owner, &repo.name)
+            .map_err(|message| ForgeError::Api {
+                status: None,
+                message,
+            })
+    }
+
+    async fn snapshot_batch(
+        &self,
+        repos: &[RemoteRepo],
+        paths: &[RepoPath],
+    ) -> Vec<Result<Snapshot, ForgeError>> {
+        let query = snapshot_query(&self.owner, repos, paths);
+        let answer = match self.graphql(Service::Git, &query, json!({})).await {
+            Ok(a) => a,
+            Err(e) => return repos.iter().map(|_| Err(e.clone())).collect(),
+        };
+        // Errors are sorted per repository: one bad repository does not
+        // fail its batch.
+        let mut repo_errors: BTreeMap<usize, Vec<String>> = BTreeMap::new();
+        for e in answer["errors"].as_array().into_iter().flatten() {
+            let path = e["path"].as_array().cloned().unwrap_or_default();
+            if git::is_harmless(&path) {
+                continue;
+            }
+            let message = e["message"].as_str().unwrap_or("unknown error").to_owned();
+            match path
+                .get(1)
+                .and_then(Value::as_str)
+                .and_then(|a| a.strip_prefix('r'))
+            {
+                Some(i) => repo_errors
+                    .entry(i.parse().unwrap_or(usize::MAX))
+                    .or_default()
+                    .push(message),
+                None => {
+                    let e = ForgeError::Api {
+                        status: None,
+                        message: format!("GraphQL: {message}"),
+                    };
+                    return repos.iter().map(|_| Err(e.clone())).collect();
+                }
+            }
+        }
+        let lists = self.read_lists(repos).await;
+        let user = &answer["data"]["u"];
+        let mut out = Vec::with_capacity(repos.len());
+        for (i, repo) in repos.iter().enumerate() {
+            out.push(
+                self.snapshot_one(repo, i, user, paths, &repo_errors, &lists)
+                    .await,
+            );
+        }
+        out
+    }
+
+    async fn snapshot_one(
+        &self,
+        repo: &RemoteRepo,
+        i: usize,
+        user: &Value,
+        paths: &[RepoPath],
+        repo_errors: &BTreeMap<usize, Vec<String>>,
+        lists: &Result<BTreeMap<String, ListState>, ForgeError>,
+    ) -> Result<Snapshot, ForgeError> {
+        if let Some(messages) = repo_errors.get(&i) {
+            return Err(ForgeError::Api {
+                status: None,
+                message: format!("{}: {}", repo.full_name, messages.join("; ")),
+            });
+        }
+        let part = &user[format!("r{i}")];
+        if part.is_null() {
+            return Err(ForgeError::Api {
+                status: Some(404),
+                message: format!("{} not found", repo.full_name),
+            });
+        }
+        let (mut snapshot, needs) = git::decode_repo(part, repo.head.clone(), paths)
+            .map_err(|e| ForgeError::Malformed(format!("{}: {e}", repo.full_name)))?;
+        for need in needs {
+            let content = self.blob(&need.url).await?;
+            snapshot.files.insert(need.path, Actual::File { content });
+        }
+        let state = match lists {
+            Ok(states) => states.get(&repo.full_name).cloned().unwrap_or_default(),
+            Err(e) => return Err(e.clone()),
+        };
+        snapshot.proposals = state.proposals();
+        self.seen
+            .lock()
+            .expect("not poisoned")
+            .insert(repo.full_name.clone(), state);
+        Ok(snapshot)
+    }
+
+    /// The state of every batch repository's list, in one query.
+    async fn read_lists(
+        &self,
+        repos: &[RemoteRepo],
+    ) -> Result<BTreeMap<String, ListState>, ForgeError> {
+        let addresses = repos
+            .iter()
+            .map(|r| self.list_of(r))
+            .collect::<Result<Vec<_>, _>>()?;
+        let distinct = lists::distinct(&addresses);
+        let answer = self
+            .graphql(
+                Service::Lists,
+                &lists::patchsets_query(&distinct),
+                json!({}),
+            )
+            .await?;
+        let data = Self::data(answer, |_| false)?;
+        let mut out = BTreeMap::new();
+        for (k, list) in distinct.iter().enumerate() {
+            let members: Vec<&RemoteRepo> = repos
+                .iter()
+                .zip(&addresses)
+                .filter(|(_, a)| *a == list)
+                .map(|(r, _)| r)
+                .collect();
+            let names: Vec<&str> = members.iter().map(|r| r.name.as_str()).collect();
+            let states = lists::decode_list(&data[format!("l{k}")], list, &self.lists_url, &names)
+                .map_err(|e| ForgeError::Malformed(format!("lists.sr.ht: {e}")))?;
+            for repo in members {
+                let state = states.get(&repo.name).cloned().unwrap_or_default();
+                out.insert(repo.full_name.clone(), state);
+            }
+        }
+        Ok(out)
+    }
+
+    /// A blob's bytes from its `content` URL (same host, same token).
+    async fn blob(&self, url: &str) -> Result<Vec<u8>, ForgeError> {
+        let response = self
+            .send("GET git.sr.ht blob", || self.http.get(url))
+            .await?;
+        Ok(response.body.to_vec())
+    }
+
+    /// Mails the patch, retrying on transient failures: the Message-ID is
+    /// fixed, so a mail that did arrive before a failure is not filed twice.
+    async fn mail(&self, message: lettre::Message) -> Result<(), ForgeError> {
+        let mailer = self.mailer.as_ref().ok_or_else(|| ForgeError::Api {
+            status: None,
+            message: "sourcehut proposals are mailed: configure `forge.smtp`".into(),
+        })?;
+        let what = format!("SMTP {}", mailer.server());
+        self.transport
+            .send(&what, || {
+                let message = message.clone();
+                async move {
+                    mailer.send_once(message).await?;
+                    Ok(RawResponse {
+                        status: http::StatusCode::OK,
+                        headers: http::HeaderMap::new(),
+                        body: bytes::Bytes::new(),
+                    })
+                }
+            })
+            .await
+            .map(|_| ())
+    }
+
+    /// Retires an earlier version; lists.sr.ht answers `null` unless the
+    /// token's user owns the list.
+    async fn supersede(&self, id: u64, list: &ListAddress) -> Result<(), ForgeError> {
+        let answer = self
+            .graphql(Service::Lists, &lists::supersede_mutation(id), json!({}))
+            .await?;
+        let data = Self::data(answer, |_| false)?;
+        if data["updatePatchset"].is_null() {
+            return Err(ForgeError::Api {
+                status: None,
+                message: format!(
+                    "patchset {id} could not be marked superseded: only the owner of ~{}/{} may (the new version was mailed)",
+                    list.owner, list.name
+                ),
+            });
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Forge for SourcehutForge {
+    async fn discover(&self) -> Result<Vec<RemoteRepo>, ForgeError> {
+        let mut repos: Vec<RemoteRepo> = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let answer = self
+                .graphql(
+                    Service::Git,
+                    DISCOVER,
+                    json!({ "owner": self.owner, "cursor": cursor }),
+                )
+                .await?;
+            let data: git::DiscoverData = serde_json::from_value(Self::data(answer, |_| false)?)
+                .map_err(|e| ForgeError::Malformed(format!("git.sr.ht discovery: {e}")))?;
+            let user = data.user.ok_or_else(|| ForgeError::Api {
+                status: Some(404),
+                message: format!(
+                    "no sourcehut user `{}` (forge.owner is the bare username, without `~`; check the token's access)",
+                    self.owner
+                ),
+            })?;
+            let page = user.repositories;
+            for node in page.results {
+                tracing::debug!(forge = "sourcehut", repo = %node.name, visibility = %node.visibility, "discovered");
+                let repo = node.into_remote(&self.owner, &self.git_url);
+                // Upstream's cursor is a timestamp: a page can repeat
+                // repositories updated in the same second.
+                if !repos.iter().any(|r| r.forge_id == repo.forge_id) {
+                    repos.push(repo);
+                }
+            }
+            match page.cursor {
+                Some(next) if Some(&next) != cursor.as_ref() => cursor = Some(next),
+                _ => break,
+            }
+        }
+        Ok(repos)
+    }
+
+    async fn snapshot(
+        &self,
+        repos: &[RemoteRepo],
+        paths: &[RepoPath],
+    ) -> Vec<Result<Snapshot, ForgeError>> {
+        let mut out = Vec::with_capacity(repos.len());
+        for batch in repos.chunks(SNAPSHOT_BATCH) {
+            out.extend(self.snapshot_batch(batch, paths).await);
+        }
+        out
+    }
+
+    async fn propose(&self, repo: &RemoteRepo, p: &Proposal) -> Result<Proposed, ForgeError> {
+        let list = self.list_of(repo)?;
+        let state = self
+            .seen
+            .lock()
+            .expect("not poisoned")
+            .get(&repo.full_name)
+            .cloned()
+            .ok_or_else(|| {
+                ForgeError::Conflict(format!("{} was not snapshotted", repo.full_name))
+            })?;
+        if !state.exists {
+            return Err(ForgeError::Api {
+                status: Some(404),
+                message: format!(
+                    "no mailing list ~{}/{} for {}: create it, or point forge.list_address at an existing one",
+                    list.owner, list.name, repo.full_name
+                ),
+            });
+        }
+        let open: Vec<&lists::DroverPatchset> = state
+            .patchsets
+            .iter()
+            .filter(|s| s.status.state() == crate::model::ProposalState::Open)
+            .collect();
+        if let Some(same) = open.iter().find(|s| s.fingerprint == p.fingerprint) {
+            return Ok(Proposed::Unchanged {
+                url: same.url.clone(),
+            });
+        }
+        if let Some(rejected) = state
+            .patchsets
+            .iter()
+            .find(|s| s.status == Status::Rejected && s.fingerprint == p.fingerprint)
+        {
+            return Ok(Proposed::Declined {
+                url: rejected.url.clone(),
+            });
+        }
+        // A new version answers the thread of the newest open one.
+        let previous = open.first();
+        let version = previous.map_or(1, |prev| {
+            state
+                .patchsets
+                .iter()
+                .filter(|s| s.thread_root == prev.thread_root)
+                .map(|s| s.version)
+                .max()
+                .unwrap_or(prev.version)
+                + 1
+        });
+        let id = mail::message_id(&p.fingerprint, &p.author.email);
+        let composed = compose(
+            &repo.name,
+            version,
+            &p.commit_message,
+            &p.patch,
+            id.clone(),
+            previous.map(|prev| prev.thread_root.clone()),
+        );
+        self.mail(mail::message(&composed, &p.author, &list.address)?)
+            .await?;
+        let url = format!(
+            "{}/~{}/{}/%3C{}%3E",
+            self.lists_url, list.owner, list.name, id
+        );
+        if previous.is_none() {
+            return Ok(Proposed::Opened { url });
+        }
+        for old in &open {
+            self.supersede(old.id, &list).await?;
+        }
+        Ok(Proposed::Updated { url })
+    }
+
+    fn requests(&self) -> u64 {
+        self.transport.requests()
+    }
+}

@@ -1,0 +1,273 @@
+//! `drover sweep` against the emulated sourcehut: one patchset per drifted
+//! repository, mailed over SMTP, whose mbox `git am` applies onto the
+//! default branch giving exactly the rendered files; a re-sweep mails
+//! nothing; new drift becomes a v2 in reply that supersedes v1; neither
+//! the token nor the SMTP password appears anywhere drover writes.
+
+use std::path::Path;
+
+use drover_emulator::world::PatchsetStatus;
+use drover_emulator::{CommitSeed, Emulator, EmulatorConfig, Forge, RepoSeed};
+
+use crate::harness::{drover, git, write_fleet};
+
+const TOKEN: &str = "srht-acme-token-value-123";
+const PASSWORD: &str = "smtp-password-value-456";
+const AUTHOR: &str = "drover@example.com";
+
+fn rust(name: &str) -> RepoSeed {
+    RepoSeed::default()
+        .file(
+            "Cargo.toml",
+            format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\n"),
+        )
+        .file("Cargo.lock", "version = 4\n")
+        .file("src/main.rs", "fn main() {}\n")
+}
+
+async fn sourcehut() -> Emulator {
+    let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    emu.create_token(Forge::Sourcehut, "acme", TOKEN).unwrap();
+    emu.create_repo(Forge::Sourcehut, "acme/billing-api", rust("billing-api"))
+        .unwrap();
+    emu.create_repo(Forge::Sourcehut, "acme/payments", rust("payments"))
+        .unwrap();
+    let go = RepoSeed::default()
+        .file("go.mod", "module example.com/ledger\n\ngo 1.22\n")
+        .file(".gitlab-ci.yml", "test:\n  script: [go test ./...]\n");
+    emu.create_repo(Forge::Sourcehut, "acme/ledger", go)
+        .unwrap();
+    emu.create_repo(
+        Forge::Sourcehut,
+        "acme/notes",
+        RepoSeed::default().file("README.md", "# notes\n"),
+    )
+    .unwrap();
+    for repo in ["billing-api", "payments", "ledger", "notes"] {
+        emu.srht_create_list("acme", &format!("{repo}-devel"))
+            .unwrap();
+    }
+    emu
+}
+
+fn fleet(dir: &Path, emu: &Emulator) {
+    write_fleet(
+        dir,
+        &format!(
+            "forge:
+  kind: sourcehut
+  url: {git}
+  lists_url: {lists}
+  owner: acme
+  token: env:DROVER_TEST_TOKEN
+  smtp:
+    host: 127.0.0.1
+    port: {port}
+    username: acme
+    password: env:DROVER_TEST_SMTP_PASSWORD
+    security: plain
+defaults:
+  author:
+    name: drover
+    email: {AUTHOR}
+",
+            git = emu.srht_git_url(),
+            lists = emu.srht_lists_url(),
+            port = emu.smtp_addr().port(),
+        ),
+    );
+}
+
+const ENV: [(&str, &str); 2] = [
+    ("DROVER_TEST_TOKEN", TOKEN),
+    ("DROVER_TEST_SMTP_PASSWORD", PASSWORD),
+];
+
+/// A clone of `~acme/repo` with the token as password.
+fn clone_url(emu: &Emulator, repo: &str) -> String {
+    emu.clone_url(Forge::Sourcehut, &format!("~acme/{repo}"))
+        .replacen("://", &format!("://acme:{TOKEN}@"), 1)
+}
+
+/// Clones `repo` into `scratch/name` and `git am`s its newest patchset.
+async fn apply_latest(
+    emu: &Emulator,
+    repo: &str,
+    scratch: &Path,
+    name: &str,
+) -> std::path::PathBuf {
+    let sets = emu
+        .srht_patchsets("acme", &format!("{repo}-devel"))
+        .unwrap();
+    let latest = sets.last().expect("a patchset");
+    let mbox = emu.srht_patchset_mbox(latest.id).unwrap();
+    let url = clone_url(emu, repo);
+    let scratch = scratch.to_path_buf();
+    let name = name.to_owned();
+    tokio::task::spawn_blocking(move || {
+        git(&scratch, &["clone", "-q", &url, &name]);
+        let work = scratch.join(&name);
+        std::fs::write(scratch.join(format!("{name}.mbox")), &mbox).unwrap();
+        git(&work, &["am", "-q", &format!("../{name}.mbox")]);
+        work
+    })
+    .await
+    .unwrap()
+}
+
+/// Every file below `dir`, relative, sorted (`.git` left out).
+fn files(dir: &Path) -> Vec<String> {
+    fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.file_name().is_some_and(|n| n == ".git") {
+                continue;
+            }
+            if path.is_dir() {
+                walk(root, &path, out);
+            } else {
+                out.push(path.strip_prefix(root).unwrap().display().to_string());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+/// `git am` of the mailed patch gives exactly what `drover render` writes.
+async fn assert_applies_to_rendered(emu: &Emulator, dir: &Path, repo: &str, tag: &str) {
+    let work = apply_latest(emu, repo, dir, &format!("{repo}-{tag}")).await;
+    let author = git(&work, &["log", "-1", "--format=%ae %s"]);
+    assert!(
+        author.starts_with(&format!("{AUTHOR} drover: ")),
+        "{author}"
+    );
+    let out = dir.join(format!("{repo}-{tag}-rendered"));
+    let run = drover(
+        dir,
+        &["render", "--repo", repo, "--out", out.to_str().unwrap()],
+        &ENV,
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let rendered = files(&out);
+    assert!(!rendered.is_empty());
+    for path in &rendered {
+        let want = std::fs::read_to_string(out.join(path)).unwrap();
+        let got = std::fs::read_to_string(work.join(path))
+            .unwrap_or_else(|_| panic!("{repo}: {path} missing after git am"));
+        assert_eq!(got, want, "{repo}: {path}");
+    }
+    // The go policy replaces GitLab CI with the forge's own.
+    assert!(!work.join(".gitlab-ci.yml").exists(), "{repo}");
+}
+
+/// Every mail the intake received: filed in patchsets, or left over.
+fn mails(emu: &Emulator) -> usize {
+    let filed: usize = ["billing-api", "payments", "ledger", "notes"]
+        .iter()
+        .flat_map(|r| patchsets(emu, r))
+        .map(|p| p.mails.len())
+        .sum();
+    filed + emu.inbox().len()
+}
+
+fn patchsets(emu: &Emulator, repo: &str) -> Vec<drover_emulator::world::Patchset> {
+    emu.srht_patchsets("acme", &format!("{repo}-devel"))
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sweep_mails_one_patchset_per_drifted_repository() {
+    let emu = sourcehut().await;
+    let dir = tempfile::tempdir().unwrap();
+    fleet(dir.path(), &emu);
+    let mut outputs = Vec::new();
+
+    let run = drover(dir.path(), &["sweep", "--json"], &ENV).await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let first: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    outputs.push(run);
+    for repo in ["billing-api", "payments", "ledger"] {
+        let sets = patchsets(&emu, repo);
+        assert_eq!(sets.len(), 1, "{repo}: exactly one patchset");
+        let set = &sets[0];
+        assert_eq!(
+            (set.prefix.as_deref(), set.version, set.status),
+            (Some(repo), 1, PatchsetStatus::Proposed)
+        );
+        assert!(set.subject.starts_with("drover: "), "{}", set.subject);
+    }
+    assert!(patchsets(&emu, "notes").is_empty());
+    assert_eq!(mails(&emu), 3);
+
+    // The mailed patches apply with `git am` and give the rendered files.
+    assert_applies_to_rendered(&emu, dir.path(), "billing-api", "v1").await;
+    assert_applies_to_rendered(&emu, dir.path(), "ledger", "v1").await;
+
+    // payments takes its patch: applied and pushed, it is in line.
+    let work = apply_latest(&emu, "payments", dir.path(), "payments-push").await;
+    tokio::task::spawn_blocking(move || git(&work, &["push", "-q", "origin", "main"]))
+        .await
+        .unwrap();
+
+    // Same drift again: no mail, no new patchset.
+    let run = drover(dir.path(), &["sweep", "--json"], &ENV).await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let second: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    outputs.push(run);
+    assert_eq!(mails(&emu), 3, "a re-sweep mails nothing");
+    for repo in ["billing-api", "payments", "ledger"] {
+        assert_eq!(patchsets(&emu, repo).len(), 1, "{repo}");
+    }
+    emu.reset_counters();
+    let run = drover(dir.path(), &["sweep", "--json"], &ENV).await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let third: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    outputs.push(run);
+    assert_eq!(mails(&emu), 3);
+    assert_eq!(third["requests"], emu.total_requests());
+    eprintln!(
+        "sourcehut forge requests per sweep: first {}, re-sweep {}, re-sweep with payments in line {}",
+        first["requests"], second["requests"], third["requests"]
+    );
+    assert!(
+        third["requests"].as_u64().unwrap() <= 3,
+        "discovery, one git.sr.ht and one lists.sr.ht query: {:?}",
+        emu.request_counts()
+    );
+
+    // New drift on ledger: v2 in reply to v1, and v1 superseded.
+    emu.commit(
+        Forge::Sourcehut,
+        "~acme/ledger",
+        CommitSeed::new("main", "Drop the GitLab CI").delete(".gitlab-ci.yml"),
+    )
+    .unwrap();
+    let run = drover(dir.path(), &["sweep"], &ENV).await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    outputs.push(run);
+    let sets = patchsets(&emu, "ledger");
+    assert_eq!(sets.len(), 2, "{sets:#?}");
+    assert_eq!(
+        (sets[0].status, sets[1].status, sets[1].version),
+        (PatchsetStatus::Superseded, PatchsetStatus::Proposed, 2)
+    );
+    let v1_id = sets[0].mails[0].message_id.clone();
+    assert_eq!(sets[1].mails[0].in_reply_to, v1_id);
+    assert_applies_to_rendered(&emu, dir.path(), "ledger", "v2").await;
+    assert_eq!(patchsets(&emu, "billing-api").len(), 1);
+
+    // Secrets are nowhere drover writes.
+    for run in &outputs {
+        for text in [&run.stdout, &run.stderr] {
+            assert!(!text.contains(TOKEN) && !text.contains(PASSWORD));
+        }
+    }
+    for secret in [TOKEN, PASSWORD] {
+        crate::harness::assert_absent_under(&dir.path().join(".drover"), secret);
+    }
+    assert!(emu.violations().is_empty(), "{:#?}", emu.violations());
+}
