@@ -201,6 +201,13 @@ pub async fn layer(State(st): State<SiteState>, request: Request, next: Next) ->
         .rate_limits
         .spend(st.site, &caller, resource, u64::from(!free));
     let mut response = next.run(request).await;
+    // A GraphQL query may cost more than one point: its handler spends the
+    // rest, and the headers report the budget after that.
+    let budget = if graphql {
+        st.shared.rate_limits.peek(st.site, &caller, resource)
+    } else {
+        budget
+    };
     match st.site {
         Site::Github => github_headers(response.headers_mut(), &budget, resource),
         _ => gitlab_headers(response.headers_mut(), &budget),

@@ -405,5 +405,26 @@ async fn rate_limit_and_rest_agree() {
         rl["remaining"]
     );
     assert_eq!(rest.body["resources"]["core"]["used"], 0);
+
+    // 1 + 100 + 100 connection requests: 2 points, as GitHub scores them.
+    let costly = api
+        .graphql(
+            r#"{ rateLimit { cost nodeCount used remaining }
+                 organization(login: "acme") { repositories(first: 100) { nodes {
+                   a: pullRequests(first: 100) { totalCount }
+                   b: pullRequests(first: 100, states: [OPEN]) { totalCount } } } } }"#,
+            json!({}),
+        )
+        .await
+        .expect(200);
+    let rl = &costly.body["data"]["rateLimit"];
+    assert_eq!(rl["cost"], 2);
+    assert_eq!(rl["nodeCount"], 20_100);
+    assert_eq!(rl["used"], 3);
+    assert_eq!(costly.header("x-ratelimit-used"), Some("3"));
+    assert_eq!(
+        rl["remaining"].to_string(),
+        costly.header("x-ratelimit-remaining").unwrap()
+    );
     assert_clean(&emu);
 }

@@ -316,6 +316,30 @@ async fn branches_and_commits() {
         .await
         .expect(200);
     assert_eq!(by_sha.body["sha"], head.as_str());
+    let history = api
+        .get("/repos/acme/api/commits?sha=drover/sync&per_page=1")
+        .await
+        .expect(200);
+    assert_eq!(history.body[0]["sha"], head.as_str());
+    assert!(
+        history.body[0].get("files").is_none(),
+        "lists carry no files"
+    );
+    assert_eq!(
+        history.link("next").unwrap(),
+        format!(
+            "{}/repositories/{repo_id}/commits?sha=drover/sync&per_page=1&page=2",
+            emu.github_url()
+        )
+    );
+    let touching = api
+        .get("/repos/acme/api/commits?sha=drover/sync&path=b.txt")
+        .await
+        .expect(200);
+    assert_eq!(touching.body.as_array().unwrap().len(), 1);
+    let on_main = api.get("/repos/acme/api/commits").await.expect(200);
+    assert_eq!(on_main.body.as_array().unwrap().len(), 1);
+    assert_eq!(on_main.body[0]["commit"]["message"], "Initial commit");
     let bad = api.get("/repos/acme/api/commits/nope").await.expect(422);
     assert_eq!(bad.body["message"], "No commit found for SHA: nope");
     let empty = api.get("/repos/acme/void/commits/main").await.expect(409);

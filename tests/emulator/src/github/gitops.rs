@@ -67,6 +67,35 @@ pub fn commits_between(git_dir: &Path, base: &str, head: &str) -> Result<Vec<Str
     walk.map(|o| Ok(o?.to_string())).collect()
 }
 
+/// Commits reachable from `head`, newest first (by committer time, then
+/// topology); with `path`, only those whose first-parent diff touches it.
+pub fn history(git_dir: &Path, head: &str, path: Option<&str>) -> Result<Vec<String>> {
+    let repo = open(git_dir)?;
+    let mut walk = repo.revwalk()?;
+    walk.set_sorting(git2::Sort::TIME | git2::Sort::TOPOLOGICAL)?;
+    walk.push(oid(head)?)?;
+    let entry = |tree: &git2::Tree<'_>, p: &str| {
+        tree.get_path(std::path::Path::new(p)).ok().map(|e| e.id())
+    };
+    let mut out = Vec::new();
+    for id in walk {
+        let id = id?;
+        if let Some(p) = path {
+            let c = repo.find_commit(id)?;
+            let mine = entry(&c.tree()?, p);
+            let parent = match c.parents().next() {
+                Some(parent) => entry(&parent.tree()?, p),
+                None => None,
+            };
+            if mine == parent {
+                continue;
+            }
+        }
+        out.push(id.to_string());
+    }
+    Ok(out)
+}
+
 /// The merge base of two commits, if any.
 pub fn merge_base(git_dir: &Path, a: &str, b: &str) -> Option<String> {
     let repo = open(git_dir).ok()?;

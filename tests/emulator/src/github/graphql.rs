@@ -11,7 +11,9 @@
 //! `NOT_FOUND` for a missing repository); pagination mistakes
 //! (`MISSING_PAGINATION_BOUNDARIES`, `EXCESSIVE_PAGINATION`) are query
 //! errors without `data`, and recorded as violations. Git objects live in
-//! `graphql_git`.
+//! `graphql_git`. A query costs GitHub's score (`graphql_cost`): the
+//! rate-limit layer spends one point, the endpoint the rest, and `rateLimit`
+//! reports the score and the budget after it.
 
 use axum::body::Bytes;
 use axum::extract::State;
@@ -26,6 +28,7 @@ use crate::server::{AppState, Ctx, Site};
 use crate::world::{rfc3339, Forge, Owner, OwnerKind, Repository, Visibility};
 
 use super::graphql_conn::{Conn, Leaf};
+use super::graphql_cost::{self, Cost};
 use super::graphql_repo::Repo;
 use super::http::{error_with, json_response, node_id, Base};
 use super::shapes::owner_type;
@@ -70,8 +73,15 @@ pub async fn handler(
     let state = st.clone();
     let outcome = tokio::task::spawn_blocking(move || {
         let schema = state.specs.graphql_schema(Site::Github)?;
+        // The rate-limit layer spent one point; a costlier query spends the rest.
+        let cost = graphql_cost::cost(&schema, &request).unwrap_or_default();
+        if cost.cost > 1 {
+            state
+                .rate_limits
+                .spend(Site::Github, &caller, "graphql", cost.cost - 1);
+        }
         let ctx = Ctx { state, caller };
-        Ok::<_, crate::Error>(execute(&schema, &request, &Query, &ctx))
+        Ok::<_, crate::Error>(execute(&schema, &request, &Query { cost }, &ctx))
     })
     .await;
     let outcome = match outcome {
@@ -126,8 +136,10 @@ pub fn base(ctx: &Ctx) -> Base {
     Base::plain(&ctx.state)
 }
 
-/// The GraphQL `Query` root.
-pub struct Query;
+/// The GraphQL `Query` root, knowing the request's rate-limit score.
+pub struct Query {
+    cost: Cost,
+}
 
 impl Object for Query {
     fn type_name(&self) -> &str {
@@ -152,7 +164,8 @@ impl Object for Query {
                 Ok(FieldValue::object(Leaf::new(
                     "RateLimit",
                     json!({
-                        "cost": 1, "limit": b.limit, "nodeCount": 0,
+                        "cost": self.cost.cost.max(1), "limit": b.limit,
+                        "nodeCount": self.cost.node_count,
                         "remaining": b.remaining(), "used": b.used, "resetAt": rfc3339(b.reset),
                     }),
                 )))

@@ -10,8 +10,8 @@
 //!   comments, git objects, as the spec's schemas require;
 //! - [`pulls`]: pull-request state kept beside the world (head/base oids,
 //!   frozen stats), mergeability and the merge itself (git2);
-//! - `rest_repos`, `rest_git`, `rest_refs`, `rest_contents`, `rest_pulls`,
-//!   `rest_issues`: the REST handlers;
+//! - `rest_repos`, `rest_commits`, `rest_git`, `rest_refs`, `rest_contents`,
+//!   `rest_pulls`, `rest_issues`: the REST handlers;
 //! - `graphql` (endpoint, `Query`, owners), `graphql_repo` (`Repository`,
 //!   `PullRequest`), `graphql_git` (refs and git objects), `graphql_conn`
 //!   (connections): the GraphQL resolvers.
@@ -33,8 +33,10 @@ pub mod shapes;
 mod gitops;
 mod graphql;
 mod graphql_conn;
+mod graphql_cost;
 mod graphql_git;
 mod graphql_repo;
+mod rest_commits;
 mod rest_contents;
 mod rest_git;
 mod rest_issues;
@@ -54,6 +56,7 @@ pub use shapes::{owner_json, repo_json};
 pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(rest_repos::routes())
+        .merge(rest_commits::routes())
         .merge(rest_git::routes())
         .merge(rest_refs::routes())
         .merge(rest_contents::routes())

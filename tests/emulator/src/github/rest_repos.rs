@@ -1,6 +1,6 @@
 //! REST: `/rate_limit`, `/user`, organisations, repository listing (with
 //! pagination by `Link`), get / create / update (rename, archive, default
-//! branch, visibility) / delete, branches, and `GET /commits/{ref}`.
+//! branch, visibility) / delete, and branches.
 
 use axum::body::Bytes;
 use axum::extract::Path;
@@ -11,15 +11,16 @@ use axum::Router;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-use crate::gitstore::{self, CommitInfo, FileChange};
+use crate::gitstore::{self, FileChange};
 use crate::server::{AppState, Site};
 use crate::world::{Forge, Label, OwnerKind, Repository, Visibility, World};
 
 use super::gitops;
-use super::http::{created, no_content, node_id, ok, Base, Gh, Params};
+use super::http::{created, no_content, ok, Gh, Params};
+use super::rest_commits::commit_json;
 use super::shapes::{
-    full_repo_json, noreply, org_json, person_json, private_user_json, repo_json,
-    short_branch_json, unsigned, DEFAULT_LABELS,
+    full_repo_json, noreply, org_json, private_user_json, repo_json, short_branch_json,
+    DEFAULT_LABELS,
 };
 
 pub fn routes() -> Router<AppState> {
@@ -38,7 +39,6 @@ pub fn routes() -> Router<AppState> {
         .route("/repos/{owner}/{repo}/branches", get(list_branches))
         .route("/repositories/{repository_id}/branches", get(list_branches))
         .route("/repos/{owner}/{repo}/branches/{*branch}", get(get_branch))
-        .route("/repos/{owner}/{repo}/commits/{*ref}", get(get_commit))
 }
 
 async fn rate_limit(gh: Gh) -> Response {
@@ -488,7 +488,7 @@ async fn get_branch(gh: Gh, Path(p): Path<Params>) -> Response {
     let api = gh.base.repo_api(&repo.full_path);
     ok(json!({
         "name": branch,
-        "commit": commit_json(&world, repo, &info, &gh.base),
+        "commit": commit_json(&world, repo, &info, &gh.base, true),
         "_links": {
             "self": format!("{api}/branches/{branch}"),
             "html": format!("{}/tree/{branch}", gh.base.repo_web(&repo.full_path)),
@@ -500,89 +500,4 @@ async fn get_branch(gh: Gh, Path(p): Path<Params>) -> Response {
         },
         "protection_url": format!("{api}/branches/{branch}/protection"),
     }))
-}
-
-async fn get_commit(gh: Gh, Path(p): Path<Params>) -> Response {
-    let world = gh.st.world.lock();
-    let repo = match gh.repo(&world, &p) {
-        Ok(r) => r,
-        Err(e) => return e,
-    };
-    if gitops::is_empty(&repo.git_dir) {
-        return gh.error(StatusCode::CONFLICT, "Git Repository is empty.");
-    }
-    let rev = &p["ref"];
-    match gitstore::commit_info(&repo.git_dir, rev).ok().flatten() {
-        Some(info) => ok(commit_json(&world, repo, &info, &gh.base)),
-        None => gh.unprocessable(&format!("No commit found for SHA: {rev}")),
-    }
-}
-
-/// The GitHub user a commit identity belongs to (noreply addresses only).
-fn identity_user(world: &World, email: &str, base: &Base) -> Value {
-    let login = email
-        .strip_suffix("@users.noreply.github.com")
-        .and_then(|local| local.split_once('+').map(|(_, l)| l));
-    match login.and_then(|l| world.owner(Forge::Github, l)) {
-        Some(o) => super::shapes::owner_json(o, base),
-        None => Value::Null,
-    }
-}
-
-/// The `commit` schema: git data, GitHub users, stats and changed files.
-pub fn commit_json(world: &World, repo: &Repository, c: &CommitInfo, base: &Base) -> Value {
-    let api = base.repo_api(&repo.full_path);
-    let web = base.repo_web(&repo.full_path);
-    let files = gitops::diff(&repo.git_dir, c.parents.first().map(String::as_str), &c.oid)
-        .unwrap_or_default();
-    let (additions, deletions) = files
-        .iter()
-        .fold((0, 0), |(a, d), f| (a + f.additions, d + f.deletions));
-    let files: Vec<Value> = files
-        .iter()
-        .map(|f| {
-            let path = super::http::encode_path(&f.filename, true);
-            let mut v = json!({
-                "sha": f.sha,
-                "filename": f.filename,
-                "status": f.status,
-                "additions": f.additions,
-                "deletions": f.deletions,
-                "changes": f.additions + f.deletions,
-                "blob_url": format!("{web}/blob/{}/{path}", c.oid),
-                "raw_url": format!("{web}/raw/{}/{path}", c.oid),
-                "contents_url": format!("{api}/contents/{path}?ref={}", c.oid),
-            });
-            if let Some(patch) = &f.patch {
-                v["patch"] = json!(patch);
-            }
-            if let Some(prev) = &f.previous_filename {
-                v["previous_filename"] = json!(prev);
-            }
-            v
-        })
-        .collect();
-    json!({
-        "sha": c.oid,
-        "node_id": node_id("Commit", format!("{}:{}", repo.id, c.oid)),
-        "commit": {
-            "author": person_json(&c.author),
-            "committer": person_json(&c.committer),
-            "message": c.message,
-            "tree": { "sha": c.tree, "url": format!("{api}/git/trees/{}", c.tree) },
-            "url": format!("{api}/git/commits/{}", c.oid),
-            "comment_count": 0,
-            "verification": unsigned(),
-        },
-        "url": format!("{api}/commits/{}", c.oid),
-        "html_url": format!("{web}/commit/{}", c.oid),
-        "comments_url": format!("{api}/commits/{}/comments", c.oid),
-        "author": identity_user(world, &c.author.email, base),
-        "committer": identity_user(world, &c.committer.email, base),
-        "parents": c.parents.iter().map(|p| json!({
-            "sha": p, "url": format!("{api}/commits/{p}"), "html_url": format!("{web}/commit/{p}"),
-        })).collect::<Vec<_>>(),
-        "stats": { "total": additions + deletions, "additions": additions, "deletions": deletions },
-        "files": files,
-    })
 }
