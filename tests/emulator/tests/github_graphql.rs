@@ -119,9 +119,9 @@ fn snapshot_query(repos: &[(String, String)], branch: &str) -> String {
     for (i, (name, oid)) in repos.iter().enumerate() {
         q.push_str(&format!(
             "  r{i}: repository(owner: \"acme\", name: \"{name}\") {{\n\
-             \x20   t0: object(expression: \"{oid}:\") {{ ... on Tree {{ entries {{ name mode type }} }} }}\n\
-             \x20   t1: object(expression: \"{oid}:deploy/k8s\") {{ ... on Tree {{ entries {{ name mode type }} }} }}\n\
-             \x20   p0: object(expression: \"{oid}:Cargo.toml\") {{ ... on Blob {{ text isBinary isTruncated byteSize }} }}\n\
+             \x20   t0: object(expression: \"{oid}:\") {{ ... on Tree {{ oid entries {{ name mode type }} }} }}\n\
+             \x20   t1: object(expression: \"{oid}:deploy/k8s\") {{ ... on Tree {{ oid entries {{ name mode type }} }} }}\n\
+             \x20   p0: object(expression: \"{oid}:Cargo.toml\") {{ ... on Blob {{ oid text isBinary isTruncated }} }}\n\
              \x20   branch: ref(qualifiedName: \"refs/heads/{branch}\") {{\n\
              \x20     target {{ oid ... on Commit {{ message author {{ email }} committer {{ email }}\n\
              \x20                                  parents(first: 2) {{ nodes {{ oid }} }} }} }}\n\
@@ -210,6 +210,17 @@ async fn snapshot_reads_25_repositories_in_one_request() {
     assert_eq!(data.as_object().unwrap().len(), 25);
 
     let r0 = &data["r0"];
+    let git0 = emu.git_dir(Forge::Github, "acme/svc0").unwrap();
+    let entry = |dir: &str, name: &str| {
+        drover_emulator::gitstore::list_tree(&git0, &heads[0].1, dir, false)
+            .unwrap()
+            .unwrap()
+            .into_iter()
+            .find(|e| e.name == name)
+            .unwrap()
+            .oid
+    };
+    let cargo_oid = entry("", "Cargo.toml");
     let root: Vec<(String, i64, String)> = r0["t0"]["entries"]
         .as_array()
         .unwrap()
@@ -238,8 +249,9 @@ async fn snapshot_reads_25_repositories_in_one_request() {
     );
     assert_eq!(
         r0["p0"],
-        json!({ "text": "[package]\nname = \"svc0\"\n", "isBinary": false, "isTruncated": false, "byteSize": 24 })
+        json!({ "oid": cargo_oid, "text": "[package]\nname = \"svc0\"\n", "isBinary": false, "isTruncated": false })
     );
+    assert_eq!(r0["t1"]["oid"], entry("deploy", "k8s").as_str());
     assert_eq!(r0["branch"], Value::Null);
     assert_eq!(r0["proposals"]["nodes"], json!([]));
     // A file that does not exist is null, without an error.
