@@ -432,6 +432,21 @@ async fn pull_request_refusals_and_lifecycle() {
     assert_eq!(pr.body["draft"], true);
     assert_eq!(pr.body["body"], Value::Null);
 
+    // The base can change to another existing branch.
+    fork_branch(&emu, "acme/api", "release", "main");
+    let rebased = api
+        .patch("/repos/acme/api/pulls/1", json!({ "base": "release" }))
+        .await
+        .expect(200);
+    assert_eq!(rebased.body["base"]["ref"], "release");
+    assert_eq!(rebased.body["base"]["label"], "acme:release");
+    api.patch("/repos/acme/api/pulls/1", json!({ "base": "nope" }))
+        .await
+        .expect(422);
+    api.patch("/repos/acme/api/pulls/1", json!({ "base": "main" }))
+        .await
+        .expect(200);
+
     // Closed, reopened, then its branch deleted: GitHub closes it.
     let closed = api
         .patch("/repos/acme/api/pulls/1", json!({ "state": "closed" }))

@@ -440,3 +440,32 @@ async fn rate_limit_and_rest_agree() {
     );
     assert_clean(&emu);
 }
+
+#[tokio::test]
+async fn large_blobs_are_truncated_and_binary_blobs_have_no_text() {
+    let emu = start().await;
+    let big = "abcdefgh\n".repeat(60 * 1024);
+    emu.create_repo(
+        Forge::Github,
+        "acme/big",
+        RepoSeed::default()
+            .file("big.txt", big.clone())
+            .file("nul.dat", vec![b'a', 0, b'b']),
+    )
+    .unwrap();
+    let r = Api::new(&emu)
+        .graphql(
+            r#"{ repository(owner: "acme", name: "big") {
+                   big: object(expression: "HEAD:big.txt") { ... on Blob { text isTruncated byteSize } }
+                   nul: object(expression: "HEAD:nul.dat") { ... on Blob { text isBinary } } } }"#,
+            json!({}),
+        )
+        .await
+        .expect(200);
+    let repo = &r.body["data"]["repository"];
+    assert_eq!(repo["big"]["isTruncated"], true);
+    assert_eq!(repo["big"]["byteSize"], big.len());
+    assert_eq!(repo["big"]["text"].as_str().unwrap().len(), 512 * 1024);
+    assert_eq!(repo["nul"], json!({ "text": null, "isBinary": true }));
+    assert_clean(&emu);
+}
