@@ -16,6 +16,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::Config;
 use crate::forge::github::GithubForge;
+use crate::forge::gitlab::GitlabForge;
 use crate::forge::http::RetryPolicy;
 use crate::forge::{local::LocalForge, Forge};
 use crate::model::ForgeKind;
@@ -172,6 +173,29 @@ pub(crate) fn open_forge(config: &Config) -> anyhow::Result<Box<dyn Forge>> {
                 RetryPolicy::default(),
             )?))
         }
+        ForgeKind::Gitlab => {
+            let forge = &config.fleet.forge;
+            let token = forge
+                .token
+                .as_ref()
+                .expect("validated: remote forges have a token")
+                .resolve(&config.base_dir)
+                .context("forge.token")?;
+            // gitlab.com, or a self-hosted instance's root URL.
+            let url = forge.url.as_deref().unwrap_or("https://gitlab.com");
+            // A group's full path; nested groups are `acme/backend`.
+            let group = forge
+                .owner
+                .as_deref()
+                .expect("validated: remote forges have an owner");
+            Ok(Box::new(GitlabForge::new(
+                url,
+                group,
+                config.fleet.defaults.branch.as_str(),
+                &token,
+                RetryPolicy::default(),
+            )?))
+        }
         ForgeKind::Sourcehut => {
             use crate::forge::sourcehut::{SourcehutConfig, SourcehutForge};
             let forge = &config.fleet.forge;
@@ -214,6 +238,5 @@ pub(crate) fn open_forge(config: &Config) -> anyhow::Result<Box<dyn Forge>> {
                 policy: RetryPolicy::default(),
             })?))
         }
-        other => anyhow::bail!("the {other} forge is not supported by this build yet"),
     }
 }

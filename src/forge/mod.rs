@@ -7,6 +7,7 @@
 //! (propose), idempotently: the same proposal twice changes nothing.
 
 pub mod github;
+pub mod gitlab;
 pub mod http;
 pub mod local;
 pub mod sourcehut;

@@ -3,5 +3,6 @@
 
 mod fixtures;
 mod github;
+mod gitlab;
 mod harness;
 mod sourcehut;

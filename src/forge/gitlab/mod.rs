@@ -1,0 +1,488 @@
+//! The GitLab forge (gitlab.com or self-hosted; `forge.owner` is a group's
+//! full path, nested groups included): discovery through GraphQL (100
+//! projects a page, subgroups included, heads included), snapshots through
+//! one GraphQL query per batch of projects reading every directory on the
+//! way to the wanted paths at the discovered head, then REST for what the
+//! 13.8-era schema cannot say (file contents; drover's branch tip and merge
+//! requests, only where the branch exists), proposals through REST (one
+//! commit with actions, then the merge request). Requests go through
+//! reqwest and the shared [`Transport`]: `PRIVATE-TOKEN` on REST,
+//! `Authorization: Bearer` on GraphQL, both marked sensitive.
+
+mod graphql;
+pub mod rest;
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use http::{HeaderValue, Method};
+use serde_json::{json, Value};
+
+use super::http::{RawResponse, RetryPolicy, Transport};
+use super::{Forge, ForgeError, Proposal, Proposed};
+use crate::config::Secret;
+use crate::model::{Actual, ProposalState, RemoteRepo, RepoPath, Snapshot};
+
+pub use graphql::{snapshot_query, DISCOVER};
+use rest::enc;
+
+/// Projects per snapshot query. GitLab bounds a query's complexity (250
+/// for a signed-in user on gitlab.com); a batch it refuses as too complex
+/// is split in halves and asked again.
+const SNAPSHOT_BATCH: usize = 10;
+
+pub struct GitlabForge {
+    http: reqwest::Client,
+    /// `https://HOST` (REST under `/api/v4`, GraphQL at `/api/graphql`).
+    base: String,
+    group: String,
+    branch: String,
+    token: Secret,
+    transport: Transport,
+    /// Per project (forge id), the wanted paths the last snapshot found at
+    /// the head: a commit action is `update` for those, `create` otherwise.
+    present: Mutex<HashMap<String, BTreeSet<RepoPath>>>,
+}
+
+/// The instance root for a configured URL: `https://gitlab.example.com/`
+/// and `https://gitlab.example.com/api/v4` both mean
+/// `https://gitlab.example.com`.
+pub fn instance_root(url: &str) -> String {
+    let url = url.trim_end_matches('/');
+    url.strip_suffix("/api/v4").unwrap_or(url).to_owned()
+}
+
+impl GitlabForge {
+    pub fn new(
+        url: &str,
+        group: &str,
+        branch: &str,
+        token: &Secret,
+        policy: RetryPolicy,
+    ) -> Result<GitlabForge, ForgeError> {
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("drover/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(std::time::Duration::from_secs(30))
+            .timeout(std::time::Duration::from_secs(120))
+            .build()
+            .map_err(|e| ForgeError::Api {
+                status: None,
+                message: format!("cannot build the GitLab client: {e}"),
+            })?;
+        Ok(GitlabForge {
+            http,
+            base: instance_root(url),
+            group: group.trim_matches('/').to_owned(),
+            branch: branch.to_owned(),
+            token: token.clone(),
+            transport: Transport::new(policy),
+            present: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// One call with retries. `path` is below `/api/v4`, or `/api/graphql`
+    /// itself; it never carries the token.
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&Value>,
+    ) -> Result<RawResponse, ForgeError> {
+        let graphql = path == "/api/graphql";
+        let url = if graphql {
+            format!("{}{path}", self.base)
+        } else {
+            format!("{}/api/v4{path}", self.base)
+        };
+        let (name, value) = if graphql {
+            ("authorization", format!("Bearer {}", self.token.expose()))
+        } else {
+            ("private-token", self.token.expose().to_owned())
+        };
+        let mut auth = HeaderValue::from_str(&value).map_err(|_| ForgeError::Api {
+            status: None,
+            message: "forge.token holds characters not allowed in an HTTP header".into(),
+        })?;
+        auth.set_sensitive(true);
+        let what = format!("{method} {}", path.split('?').next().unwrap_or(path));
+        self.transport
+            .send(&what, || {
+                let mut request = self
+                    .http
+                    .request(method.clone(), &url)
+                    .header(name, auth.clone());
+                if let Some(body) = body {
+                    request = request.json(body);
+                }
+                async move {
+                    // Without the URL: reqwest's errors name it, and it is
+                    // the request's business, not the log's.
+                    let response = request
+                        .send()
+                        .await
+                        .map_err(|e| ForgeError::Network(e.without_url().to_string()))?;
+                    let status = response.status();
+                    let headers = response.headers().clone();
+                    let body = response
+                        .bytes()
+                        .await
+                        .map_err(|e| ForgeError::Network(e.without_url().to_string()))?;
+                    Ok(RawResponse {
+                        status,
+                        headers,
+                        body,
+                    })
+                }
+            })
+            .await
+    }
+
+    /// A REST call that must succeed (2xx).
+    async fn rest(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<RawResponse, ForgeError> {
+        let response = self.call(method.clone(), path, body.as_ref()).await?;
+        if response.status.is_success() {
+            return Ok(response);
+        }
+        let path = path.split('?').next().unwrap_or(path);
+        Err(rest::error(&method, path, &response))
+    }
+
+    async fn graphql<T: serde::de::DeserializeOwned>(
+        &self,
+        query: &str,
+        variables: Value,
+    ) -> Result<T, ForgeError> {
+        let body = json!({ "query": query, "variables": variables });
+        let response = self.call(Method::POST, "/api/graphql", Some(&body)).await?;
+        if !response.status.is_success() {
+            return Err(rest::error(&Method::POST, "/api/graphql", &response));
+        }
+        let value: Value = response.json()?;
+        let errors: Vec<&str> = value
+            .get("errors")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e.get("message").and_then(Value::as_str))
+            .collect();
+        if !errors.is_empty() {
+            return Err(ForgeError::Api {
+                status: None,
+                message: format!("GitLab GraphQL: {}", errors.join("; ")),
+            });
+        }
+        serde_json::from_value(value["data"].clone())
+            .map_err(|e| ForgeError::Malformed(format!("GraphQL data: {e}")))
+    }
+
+    /// Whether `path` exists at `base`: from the last snapshot, else one
+    /// `HEAD` of the files API.
+    async fn exists_at(
+        &self,
+        repo: &RemoteRepo,
+        path: &RepoPath,
+        base: &str,
+    ) -> Result<bool, ForgeError> {
+        if let Some(present) = self
+            .present
+            .lock()
+            .expect("not poisoned")
+            .get(&repo.forge_id)
+        {
+            return Ok(present.contains(path));
+        }
+        let url = format!(
+            "/projects/{}/repository/files/{}?ref={}",
+            repo.forge_id,
+            enc(path.as_str()),
+            enc(base)
+        );
+        match self.rest(Method::HEAD, &url, None).await {
+            Ok(_) => Ok(true),
+            Err(ForgeError::Api {
+                status: Some(404), ..
+            }) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Entries of a directory too large for one GraphQL page, from REST.
+    async fn list_directory(
+        &self,
+        repo: &RemoteRepo,
+        sha: &str,
+        dir: &str,
+    ) -> Result<Vec<graphql::Entry>, ForgeError> {
+        #[derive(serde::Deserialize)]
+        struct Item {
+            name: String,
+            #[serde(rename = "type")]
+            kind: String,
+            mode: String,
+        }
+        let mut entries = Vec::new();
+        let mut page = 1;
+        loop {
+            let path = format!(
+                "/projects/{}/repository/tree?path={}&ref={}&per_page=100&page={page}",
+                repo.forge_id,
+                enc(dir),
+                enc(sha)
+            );
+            let r = self.rest(Method::GET, &path, None).await?;
+            let next = r
+                .headers
+                .get("x-next-page")
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u32>().ok());
+            let items: Vec<Item> = r.json()?;
+            entries.extend(items.into_iter().map(|i| graphql::Entry {
+                name: i.name,
+                kind: i.kind,
+                mode: i.mode,
+            }));
+            match next {
+                Some(n) if n > page => page = n,
+                _ => return Ok(entries),
+            }
+        }
+    }
+
+    /// A file's bytes at `sha`.
+    async fn raw(
+        &self,
+        repo: &RemoteRepo,
+        path: &RepoPath,
+        sha: &str,
+    ) -> Result<Vec<u8>, ForgeError> {
+        let url = format!(
+            "/projects/{}/repository/files/{}/raw?ref={}",
+            repo.forge_id,
+            enc(path.as_str()),
+            enc(sha)
+        );
+        Ok(self.rest(Method::GET, &url, None).await?.body.to_vec())
+    }
+
+    /// One project's snapshot from its part of the batch answer.
+    async fn finish(
+        &self,
+        repo: &RemoteRepo,
+        paths: &[RepoPath],
+        mut decoded: graphql::Decoded,
+    ) -> Result<Snapshot, ForgeError> {
+        let head = repo
+            .head
+            .clone()
+            .ok_or_else(|| ForgeError::Conflict(format!("{} has no head", repo.full_name)))?;
+        for dir in std::mem::take(&mut decoded.truncated) {
+            let entries = self.list_directory(repo, &head, &dir).await?;
+            decoded.trees.insert(dir, Some(entries));
+        }
+        let mut snapshot = Snapshot {
+            head: Some(head.clone()),
+            ..Snapshot::default()
+        };
+        let mut reads = Vec::new();
+        for path in paths {
+            match graphql::classify(&decoded.trees, path) {
+                Ok(actual) => {
+                    snapshot.files.insert(path.clone(), actual);
+                }
+                Err(symlink) => reads.push((path, symlink)),
+            }
+        }
+        let contents =
+            futures::future::join_all(reads.iter().map(|(path, _)| self.raw(repo, path, &head)))
+                .await;
+        for ((path, symlink), content) in reads.into_iter().zip(contents) {
+            let content = content?;
+            let actual = if symlink {
+                Actual::Symlink {
+                    target: String::from_utf8_lossy(&content).into_owned(),
+                }
+            } else {
+                Actual::File { content }
+            };
+            snapshot.files.insert(path.clone(), actual);
+        }
+        if decoded.branch_tip.is_some() {
+            let (tip, proposals) = self.branch_and_proposals(repo).await?;
+            snapshot.branch = tip;
+            snapshot.proposals = proposals;
+        }
+        let present = snapshot
+            .files
+            .iter()
+            .filter(|(_, a)| **a != Actual::Missing)
+            .map(|(p, _)| p.clone())
+            .collect();
+        self.present
+            .lock()
+            .expect("not poisoned")
+            .insert(repo.forge_id.clone(), present);
+        Ok(snapshot)
+    }
+
+    async fn snapshot_batch(
+        &self,
+        repos: &[RemoteRepo],
+        paths: &[RepoPath],
+    ) -> Vec<Result<Snapshot, ForgeError>> {
+        let query = snapshot_query(repos, paths, &self.branch);
+        let data: Value = match self.graphql(&query, json!({})).await {
+            Ok(d) => d,
+            Err(ForgeError::Api { message, .. })
+                if repos.len() > 1 && message.contains("complexity") =>
+            {
+                let (a, b) = repos.split_at(repos.len() / 2);
+                let mut out = Box::pin(self.snapshot_batch(a, paths)).await;
+                out.extend(Box::pin(self.snapshot_batch(b, paths)).await);
+                return out;
+            }
+            Err(e) => return repos.iter().map(|_| Err(e.clone())).collect(),
+        };
+        let mut out = Vec::with_capacity(repos.len());
+        for (i, repo) in repos.iter().enumerate() {
+            let result = match graphql::decode_project(&data[format!("p{i}")], paths) {
+                Ok(Some(decoded)) => self.finish(repo, paths, decoded).await,
+                Ok(None) => Err(ForgeError::Api {
+                    status: Some(404),
+                    message: format!("{} not found, or not visible to the token", repo.full_name),
+                }),
+                Err(e) => Err(ForgeError::Malformed(format!("{}: {e}", repo.full_name))),
+            };
+            out.push(result);
+        }
+        out
+    }
+}
+
+#[async_trait]
+impl Forge for GitlabForge {
+    async fn discover(&self) -> Result<Vec<RemoteRepo>, ForgeError> {
+        let mut repos = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let data: graphql::DiscoverData = self
+                .graphql(DISCOVER, json!({ "group": self.group, "after": after }))
+                .await?;
+            let group = data.group.ok_or_else(|| ForgeError::Api {
+                status: Some(404),
+                message: format!(
+                    "no GitLab group `{}`, or the token cannot see it (forge.owner is a group's full path, such as `acme/backend`)",
+                    self.group
+                ),
+            })?;
+            let page = group.projects;
+            for node in page.nodes {
+                repos.push(
+                    node.into_remote(&self.group)
+                        .map_err(ForgeError::Malformed)?,
+                );
+            }
+            match (page.page_info.has_next_page, page.page_info.end_cursor) {
+                (true, Some(cursor)) => after = Some(cursor),
+                _ => break,
+            }
+        }
+        Ok(repos)
+    }
+
+    async fn snapshot(
+        &self,
+        repos: &[RemoteRepo],
+        paths: &[RepoPath],
+    ) -> Vec<Result<Snapshot, ForgeError>> {
+        let mut out = Vec::with_capacity(repos.len());
+        for batch in repos.chunks(SNAPSHOT_BATCH) {
+            out.extend(self.snapshot_batch(batch, paths).await);
+        }
+        out
+    }
+
+    async fn propose(&self, repo: &RemoteRepo, p: &Proposal) -> Result<Proposed, ForgeError> {
+        let base = p
+            .base
+            .as_deref()
+            .ok_or_else(|| ForgeError::Conflict("no default-branch head to base on".into()))?;
+        let branch_url = format!("{}/-/tree/{}", repo.web_url, p.branch);
+        let open = p.existing.iter().find(|e| e.state == ProposalState::Open);
+        if let Some(tip) = &p.branch_tip {
+            if !tip.is_by(&p.author.email) {
+                let url = open.map(|e| e.url.clone()).unwrap_or(branch_url);
+                let who = tip
+                    .author_email
+                    .clone()
+                    .unwrap_or_else(|| "someone else".into());
+                return Ok(Proposed::HandsOff {
+                    url,
+                    reason: format!(
+                        "branch {} has commits by {who}; drover leaves it alone",
+                        p.branch
+                    ),
+                });
+            }
+        }
+        let current = p
+            .branch_tip
+            .as_ref()
+            .filter(|t| t.parents == [base] && t.fingerprint() == Some(p.fingerprint.as_str()));
+        match (current, open) {
+            (Some(_), Some(mr)) => {
+                return Ok(Proposed::Unchanged {
+                    url: mr.url.clone(),
+                })
+            }
+            (Some(tip), None) => {
+                let declined = p.existing.iter().find(|e| {
+                    e.state == ProposalState::Closed
+                        && e.head.as_deref() == Some(tip.commit.as_str())
+                });
+                if let Some(closed) = declined {
+                    return Ok(Proposed::Declined {
+                        url: closed.url.clone(),
+                    });
+                }
+            }
+            (None, _) => self.write_commit(repo, p, base).await?,
+        }
+        match open {
+            Some(mr) => {
+                self.update_merge_request(repo, p, mr.number).await?;
+                Ok(Proposed::Updated {
+                    url: mr.url.clone(),
+                })
+            }
+            None => self.open_merge_request(repo, p).await,
+        }
+    }
+
+    fn requests(&self) -> u64 {
+        self.transport.requests()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_instance_root_accepts_the_api_url_too() {
+        assert_eq!(instance_root("https://gitlab.com"), "https://gitlab.com");
+        assert_eq!(
+            instance_root("https://git.example.com/api/v4/"),
+            "https://git.example.com"
+        );
+        assert_eq!(
+            instance_root("http://127.0.0.1:4000/"),
+            "http://127.0.0.1:4000"
+        );
+    }
+}

@@ -1,0 +1,328 @@
+//! GitLab REST v4: the wire types drover reads, errors that say what to
+//! do, and the writes of a proposal — one commit with actions on drover's
+//! branch, then the merge request (opened, or adopted and updated).
+
+use http::Method;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use super::GitlabForge;
+use crate::forge::http::RawResponse;
+use crate::forge::{ForgeError, Proposal, Proposed};
+use crate::model::{BranchTip, ExistingProposal, ProposalState, RemoteRepo};
+
+/// A path segment or query value, percent-encoded (a file path's `/`
+/// becomes `%2F`, as GitLab wants it in `repository/files/{file_path}`).
+pub fn enc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// A branch, as `GET /projects/{id}/repository/branches/{branch}` gives it.
+#[derive(Debug, Deserialize)]
+pub struct Branch {
+    pub commit: Commit,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct Commit {
+    pub id: String,
+    #[serde(default)]
+    pub parent_ids: Vec<String>,
+    pub author_email: Option<String>,
+    #[serde(default)]
+    pub message: String,
+}
+
+impl From<Commit> for BranchTip {
+    /// GitLab commits through the API as the token's user and records
+    /// drover only as the author, so the committer is not compared.
+    fn from(c: Commit) -> BranchTip {
+        BranchTip {
+            commit: c.id,
+            parents: c.parent_ids,
+            author_email: c.author_email,
+            committer_email: None,
+            message: c.message,
+        }
+    }
+}
+
+/// A merge request, as far as drover reads it.
+#[derive(Debug, Deserialize)]
+pub struct MergeRequest {
+    pub iid: u64,
+    pub web_url: String,
+    #[serde(default)]
+    pub state: String,
+    pub sha: Option<String>,
+}
+
+impl From<MergeRequest> for ExistingProposal {
+    fn from(m: MergeRequest) -> ExistingProposal {
+        ExistingProposal {
+            number: m.iid,
+            url: m.web_url,
+            state: match m.state.as_str() {
+                "opened" | "locked" => ProposalState::Open,
+                "merged" => ProposalState::Merged,
+                _ => ProposalState::Closed,
+            },
+            head: m.sha,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct User {
+    id: u64,
+}
+
+/// GitLab's error bodies: `{"message": "…" | […] | {…}}` or `{"error": "…"}`.
+fn detail(body: &[u8]) -> Option<String> {
+    let v: Value = serde_json::from_slice(body).ok()?;
+    let m = v.get("message").or_else(|| v.get("error"))?;
+    Some(match m {
+        Value::String(s) => s.clone(),
+        Value::Array(items) => items
+            .iter()
+            .map(|i| i.as_str().map_or_else(|| i.to_string(), str::to_owned))
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.to_string(),
+    })
+}
+
+/// A failed call as an error a user can act on. Never echoes headers.
+pub fn error(method: &Method, path: &str, response: &RawResponse) -> ForgeError {
+    let status = response.status.as_u16();
+    let detail = detail(&response.body).unwrap_or_else(|| format!("HTTP {status}"));
+    let hint = match status {
+        401 => " — GitLab rejected the token: check the variable or file forge.token names, and that the token has not expired",
+        403 => " — the token may not do this: drover needs a token with the `api` scope and at least the Developer role in the group",
+        404 => " — not found, or not visible to the token",
+        _ => "",
+    };
+    ForgeError::Api {
+        status: Some(status),
+        message: format!("{method} {path}: {detail}{hint}"),
+    }
+}
+
+impl GitlabForge {
+    /// drover's branch tip and the merge requests from it (newest first).
+    pub(super) async fn branch_and_proposals(
+        &self,
+        repo: &RemoteRepo,
+    ) -> Result<(Option<BranchTip>, Vec<ExistingProposal>), ForgeError> {
+        let project = format!("/projects/{}", repo.forge_id);
+        let tip = match self
+            .rest(
+                Method::GET,
+                &format!("{project}/repository/branches/{}", enc(&self.branch)),
+                None,
+            )
+            .await
+        {
+            Ok(r) => Some(r.json::<Branch>()?.commit.into()),
+            // Deleted since the snapshot query saw it.
+            Err(ForgeError::Api {
+                status: Some(404), ..
+            }) => None,
+            Err(e) => return Err(e),
+        };
+        let list = format!(
+            "{project}/merge_requests?source_branch={}&state=all&order_by=created_at&sort=desc&per_page=20",
+            enc(&self.branch)
+        );
+        let mrs: Vec<MergeRequest> = self.rest(Method::GET, &list, None).await?.json()?;
+        Ok((tip, mrs.into_iter().map(Into::into).collect()))
+    }
+
+    /// One commit on `base` holding the proposal's changes, on drover's
+    /// branch (rewritten with `force` when it exists).
+    pub(super) async fn write_commit(
+        &self,
+        repo: &RemoteRepo,
+        p: &Proposal,
+        base: &str,
+    ) -> Result<(), ForgeError> {
+        let mut actions = Vec::with_capacity(p.changes.len());
+        for c in &p.changes {
+            let action = match &c.content {
+                None => json!({ "action": "delete", "file_path": c.path.as_str() }),
+                Some(bytes) => {
+                    let verb = if self.exists_at(repo, &c.path, base).await? {
+                        "update"
+                    } else {
+                        "create"
+                    };
+                    match std::str::from_utf8(bytes) {
+                        Ok(text) => {
+                            json!({ "action": verb, "file_path": c.path.as_str(), "content": text })
+                        }
+                        Err(_) => {
+                            use base64::Engine;
+                            json!({ "action": verb, "file_path": c.path.as_str(), "encoding": "base64",
+                                "content": base64::engine::general_purpose::STANDARD.encode(bytes) })
+                        }
+                    }
+                }
+            };
+            actions.push(action);
+        }
+        let path = format!("/projects/{}/repository/commits", repo.forge_id);
+        let body = |force: bool| {
+            json!({
+                "branch": p.branch,
+                "start_sha": base,
+                "force": force,
+                "commit_message": p.commit_message,
+                "author_name": p.author.name,
+                "author_email": p.author.email,
+                "actions": actions,
+            })
+        };
+        let exists = p.branch_tip.is_some();
+        match self.rest(Method::POST, &path, Some(body(exists))).await {
+            Ok(_) => Ok(()),
+            // The branch appeared since the snapshot (a crash after the
+            // commit, a race): rewrite it, as drover would have.
+            Err(ForgeError::Api {
+                status: Some(400),
+                message,
+            }) if !exists && message.contains("already exists") => {
+                self.rest(Method::POST, &path, Some(body(true))).await?;
+                Ok(())
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Opens the merge request; adopts and updates an open one the
+    /// snapshot did not see (409).
+    pub(super) async fn open_merge_request(
+        &self,
+        repo: &RemoteRepo,
+        p: &Proposal,
+    ) -> Result<Proposed, ForgeError> {
+        let path = format!("/projects/{}/merge_requests", repo.forge_id);
+        let mut body = json!({
+            "source_branch": p.branch,
+            "target_branch": p.default_branch,
+            "title": p.title,
+            "description": p.body,
+            "remove_source_branch": true,
+        });
+        if !p.labels.is_empty() {
+            body["labels"] = json!(p.labels.join(","));
+        }
+        if !p.reviewers.is_empty() {
+            body["reviewer_ids"] = json!(self.user_ids(&p.reviewers).await?);
+        }
+        match self.rest(Method::POST, &path, Some(body)).await {
+            Ok(r) => Ok(Proposed::Opened {
+                url: r.json::<MergeRequest>()?.web_url,
+            }),
+            Err(ForgeError::Api {
+                status: Some(409),
+                message,
+            }) => {
+                let list = format!(
+                    "{path}?source_branch={}&state=opened&per_page=20",
+                    enc(&p.branch)
+                );
+                let open: Vec<MergeRequest> = self.rest(Method::GET, &list, None).await?.json()?;
+                let mr = open.into_iter().next().ok_or(ForgeError::Api {
+                    status: Some(409),
+                    message,
+                })?;
+                self.update_merge_request(repo, p, mr.iid).await?;
+                Ok(Proposed::Updated { url: mr.web_url })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// New title and description on an open merge request.
+    pub(super) async fn update_merge_request(
+        &self,
+        repo: &RemoteRepo,
+        p: &Proposal,
+        iid: u64,
+    ) -> Result<(), ForgeError> {
+        let path = format!("/projects/{}/merge_requests/{iid}", repo.forge_id);
+        self.rest(
+            Method::PUT,
+            &path,
+            Some(json!({ "title": p.title, "description": p.body })),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// User ids of the reviewers (`GET /users?username=`, one each; not in
+    /// the shared spec subset, so untested against the emulator).
+    async fn user_ids(&self, usernames: &[String]) -> Result<Vec<u64>, ForgeError> {
+        let mut ids = Vec::with_capacity(usernames.len());
+        for name in usernames {
+            let path = format!("/users?username={}", enc(name));
+            let users: Vec<User> = self.rest(Method::GET, &path, None).await?.json()?;
+            let user = users.into_iter().next().ok_or_else(|| ForgeError::Api {
+                status: Some(404),
+                message: format!(
+                    "reviewer `{name}` is not a GitLab user (check defaults.reviewers)"
+                ),
+            })?;
+            ids.push(user.id);
+        }
+        Ok(ids)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_and_branches_are_encoded_as_one_segment() {
+        assert_eq!(enc("deploy/k8s/a b.yaml"), "deploy%2Fk8s%2Fa%20b.yaml");
+        assert_eq!(enc("drover/sync"), "drover%2Fsync");
+    }
+
+    #[test]
+    fn error_bodies_in_every_gitlab_shape_are_read() {
+        assert_eq!(
+            detail(br#"{"message":"404 Project Not Found"}"#).unwrap(),
+            "404 Project Not Found"
+        );
+        assert_eq!(
+            detail(br#"{"message":["Another open merge request already exists"]}"#).unwrap(),
+            "Another open merge request already exists"
+        );
+        assert_eq!(
+            detail(br#"{"error":"title is missing"}"#).unwrap(),
+            "title is missing"
+        );
+    }
+
+    #[test]
+    fn merge_request_states_map_to_proposal_states() {
+        let mr: MergeRequest = serde_json::from_value(serde_json::json!({
+            "iid": 3, "web_url": "u", "state": "closed", "sha": "s"
+        }))
+        .unwrap();
+        let p = ExistingProposal::from(mr);
+        assert_eq!(
+            (p.number, p.state, p.head.as_deref()),
+            (3, ProposalState::Closed, Some("s"))
+        );
+    }
+}

@@ -1,0 +1,424 @@
+//! `drover sweep` against the emulated GitLab: a group with a subgroup,
+//! one merge request per drifted project carrying exactly the rendered
+//! files; a re-sweep writes nothing; once in line, a re-sweep costs only
+//! the discovery page; throttling and server errors are retried through.
+
+use std::path::Path;
+
+use drover_emulator::{
+    CommitSeed, Emulator, EmulatorConfig, Fault, FaultRule, Forge, ProposalState, RepoSeed, Site,
+};
+
+use crate::harness::{drover, git, write_fleet};
+
+const TOKEN: &str = "glpat-emulatorTokenValue123";
+
+/// The drifted projects: one at the top of the group, one in a subgroup.
+const DRIFTED: [&str; 2] = ["acme/billing-api", "acme/backend/ledger"];
+
+async fn gitlab() -> Emulator {
+    let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    emu.create_token(Forge::Gitlab, "gitlabber", TOKEN).unwrap();
+    let rust = RepoSeed::default()
+        .file(
+            "Cargo.toml",
+            "[package]\nname = \"billing-api\"\nversion = \"0.1.0\"\n",
+        )
+        .file("Cargo.lock", "version = 4\n")
+        .file("src/main.rs", "fn main() {}\n");
+    emu.create_repo(Forge::Gitlab, "acme/billing-api", rust)
+        .unwrap();
+    // A stale CI file: updated, not created.
+    let go = RepoSeed::default()
+        .file("go.mod", "module example.com/ledger\n\ngo 1.22\n")
+        .file(".gitlab-ci.yml", "test:\n  script: [go test ./...]\n");
+    emu.create_repo(Forge::Gitlab, "acme/backend/ledger", go)
+        .unwrap();
+    emu.create_repo(
+        Forge::Gitlab,
+        "acme/backend/notes",
+        RepoSeed::default().file("README.md", "# notes\n"),
+    )
+    .unwrap();
+    emu.create_repo(
+        Forge::Gitlab,
+        "acme/attic",
+        RepoSeed::default().file("go.mod", "module x\n").archived(),
+    )
+    .unwrap();
+    // Another group's project is not swept.
+    emu.create_repo(
+        Forge::Gitlab,
+        "other/tool",
+        RepoSeed::default().file("go.mod", "module y\n"),
+    )
+    .unwrap();
+    emu
+}
+
+fn fleet(dir: &Path, emu: &Emulator) {
+    write_fleet(
+        dir,
+        &format!(
+            "forge:\n  kind: gitlab\n  url: {}\n  owner: acme\n  token: env:DROVER_TEST_TOKEN\ndefaults:\n  labels: [drover, hygiene]\n",
+            emu.gitlab_url()
+        ),
+    );
+}
+
+/// Requests that may change something: every REST call but reads.
+fn writes(emu: &Emulator) -> u64 {
+    emu.request_counts()
+        .into_iter()
+        .filter(|((site, route), _)| {
+            *site == Site::Gitlab
+                && !route.starts_with("GET ")
+                && !route.starts_with("HEAD ")
+                && route != "POST /api/graphql"
+        })
+        .map(|(_, n)| n)
+        .sum()
+}
+
+async fn sweep(dir: &Path, args: &[&str]) -> crate::harness::Run {
+    let run = drover(dir, args, &[("DROVER_TEST_TOKEN", TOKEN)]).await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    for text in [&run.stdout, &run.stderr] {
+        assert!(!text.contains(TOKEN), "token leaked:\n{text}");
+    }
+    run
+}
+
+/// Exactly one open merge request per drifted project, from drover's
+/// branch: one commit on the default branch head holding the rendered
+/// files.
+async fn assert_one_merge_request_each(emu: &Emulator, dir: &Path) {
+    for repo in DRIFTED {
+        let mrs = emu.proposals(Forge::Gitlab, repo).unwrap();
+        assert_eq!(mrs.len(), 1, "{repo}: exactly one merge request: {mrs:#?}");
+        let mr = &mrs[0];
+        assert_eq!(
+            (mr.head.as_str(), mr.base.as_str()),
+            ("drover/sync", "main")
+        );
+        assert_eq!(mr.state, ProposalState::Open);
+        assert_eq!(mr.labels, ["drover", "hygiene"]);
+        assert!(
+            mr.body
+                .starts_with(&format!("<!-- drover:proposal repo={repo} fingerprint=")),
+            "{}",
+            mr.body
+        );
+        let main = emu.resolve(Forge::Gitlab, repo, "main").unwrap().unwrap();
+        let tip = emu
+            .commit_info(Forge::Gitlab, repo, "drover/sync")
+            .unwrap()
+            .unwrap();
+        assert_eq!(tip.parents, [main], "{repo}: one commit on the head");
+        assert!(emu
+            .file(
+                Forge::Gitlab,
+                repo,
+                "drover/sync",
+                ".github/workflows/ci.yml"
+            )
+            .unwrap()
+            .is_none());
+
+        // The branch holds exactly what drover renders for the project.
+        let name = repo.strip_prefix("acme/").unwrap();
+        let out = dir.join("rendered").join(name.replace('/', "_"));
+        let run = drover(
+            dir,
+            &["render", "--repo", name, "--out", out.to_str().unwrap()],
+            &[("DROVER_TEST_TOKEN", TOKEN)],
+        )
+        .await;
+        assert_eq!(run.code, 0, "{}", run.stderr);
+        let mut rendered = Vec::new();
+        collect(&out, &out, &mut rendered);
+        assert!(
+            rendered.iter().any(|p| p == ".gitlab-ci.yml"),
+            "{rendered:?}"
+        );
+        for path in rendered {
+            let want = std::fs::read(out.join(&path)).unwrap();
+            let got = emu
+                .file(Forge::Gitlab, repo, "drover/sync", &path)
+                .unwrap()
+                .unwrap_or_else(|| panic!("{repo}: {path} missing on drover/sync"));
+            assert_eq!(
+                String::from_utf8_lossy(&got),
+                String::from_utf8_lossy(&want),
+                "{repo}: {path}"
+            );
+        }
+    }
+    for quiet in ["acme/backend/notes", "acme/attic", "other/tool"] {
+        assert!(emu.proposals(Forge::Gitlab, quiet).unwrap().is_empty());
+        assert_eq!(
+            emu.resolve(Forge::Gitlab, quiet, "drover/sync").unwrap(),
+            None
+        );
+    }
+}
+
+fn collect(root: &Path, dir: &Path, out: &mut Vec<String>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            collect(root, &path, out);
+        } else {
+            let rel = path.strip_prefix(root).unwrap();
+            out.push(rel.to_string_lossy().replace('\\', "/"));
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sweep_opens_one_merge_request_per_drifted_project() {
+    let emu = gitlab().await;
+    let dir = tempfile::tempdir().unwrap();
+    fleet(dir.path(), &emu);
+
+    let run = sweep(dir.path(), &["sweep"]).await;
+    for line in [
+        "billing-api: drifted",
+        "backend/ledger: drifted",
+        "backend/notes: skipped (no policy matches",
+        "attic: skipped (archived",
+    ] {
+        assert!(run.stdout.contains(line), "{line}:\n{}", run.stdout);
+    }
+    assert!(!run.stdout.contains("other/tool"), "{}", run.stdout);
+    eprintln!(
+        "GitLab first sweep, 4 projects (2 drifted): {} requests {:?}",
+        emu.total_requests(),
+        emu.request_counts()
+    );
+    assert_one_merge_request_each(&emu, dir.path()).await;
+
+    // Same drift again: nothing is written.
+    let before = emu.proposals(Forge::Gitlab, "acme/backend/ledger").unwrap();
+    emu.reset_counters();
+    let run = sweep(dir.path(), &["sweep"]).await;
+    assert!(run.stdout.contains("unchanged"), "{}", run.stdout);
+    assert_eq!(
+        writes(&emu),
+        0,
+        "a re-sweep with the same drift writes nothing: {:?}",
+        emu.request_counts()
+    );
+    eprintln!(
+        "GitLab re-sweep, 2 drifted of 4 projects: {} requests {:?}",
+        emu.total_requests(),
+        emu.request_counts()
+    );
+    let after = emu.proposals(Forge::Gitlab, "acme/backend/ledger").unwrap();
+    assert_eq!(
+        (after.len(), after[0].updated_at),
+        (before.len(), before[0].updated_at)
+    );
+
+    // Merge both branches by a push; the next sweep finds everything in
+    // line and touches nothing, and the one after costs only discovery.
+    for repo in DRIFTED {
+        merge_with_git(&emu, repo, dir.path()).await;
+    }
+    let tips: Vec<_> = DRIFTED
+        .iter()
+        .map(|r| emu.resolve(Forge::Gitlab, r, "drover/sync").unwrap())
+        .collect();
+    emu.reset_counters();
+    let run = sweep(dir.path(), &["sweep"]).await;
+    assert!(
+        run.stdout.contains("2 in line, 0 drifted"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(writes(&emu), 0, "{:?}", emu.request_counts());
+    for (repo, tip) in DRIFTED.iter().zip(&tips) {
+        assert_eq!(
+            &emu.resolve(Forge::Gitlab, repo, "drover/sync").unwrap(),
+            tip
+        );
+        assert_eq!(emu.proposals(Forge::Gitlab, repo).unwrap().len(), 1);
+    }
+    emu.reset_counters();
+    let run = sweep(dir.path(), &["sweep", "--json"]).await;
+    assert_eq!(
+        emu.total_requests(),
+        1,
+        "only the discovery page: {:?}",
+        emu.request_counts()
+    );
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(report["requests"], 1);
+
+    crate::harness::assert_absent_under(&dir.path().join(".drover"), TOKEN);
+    assert!(emu.violations().is_empty(), "{:#?}", emu.violations());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn throttling_and_server_errors_are_retried_through() {
+    let emu = gitlab().await;
+    let dir = tempfile::tempdir().unwrap();
+    fleet(dir.path(), &emu);
+    let faults = emu.faults();
+    faults.add(
+        FaultRule::new(Fault::TooManyRequests {
+            retry_after_secs: 1,
+        })
+        .site(Site::Gitlab)
+        .path("/api/graphql")
+        .limit(2),
+    );
+    faults.add(
+        FaultRule::new(Fault::ServerError { status: 502 })
+            .site(Site::Gitlab)
+            .method("POST")
+            .path("/api/v4/**")
+            .limit(2),
+    );
+    faults.add(
+        FaultRule::new(Fault::ServerError { status: 502 })
+            .site(Site::Gitlab)
+            .method("GET")
+            .path("/api/v4/**")
+            .probability(0.5)
+            .limit(3),
+    );
+
+    let run = sweep(dir.path(), &["sweep"]).await;
+    assert!(run.stdout.contains("2 drifted"), "{}", run.stdout);
+    let injected = emu.exchanges().iter().filter(|e| e.fault.is_some()).count();
+    assert!(injected >= 4, "faults were injected: {injected}");
+    assert_one_merge_request_each(&emu, dir.path()).await;
+    assert!(emu.violations().is_empty(), "{:#?}", emu.violations());
+}
+
+async fn merge_with_git(emu: &Emulator, repo: &str, scratch: &Path) {
+    let url = emu
+        .clone_url(Forge::Gitlab, repo)
+        .replacen("://", &format!("://oauth2:{TOKEN}@"), 1);
+    let scratch = scratch.to_path_buf();
+    let name = repo.replace('/', "_");
+    tokio::task::spawn_blocking(move || {
+        git(&scratch, &["clone", "-q", &url, &name]);
+        let work = scratch.join(&name);
+        git(&work, &["merge", "-q", "--ff-only", "origin/drover/sync"]);
+        git(&work, &["push", "-q", "origin", "main"]);
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_head_updates_a_closed_request_is_declined_and_a_human_commit_is_hands_off() {
+    let emu = gitlab().await;
+    let dir = tempfile::tempdir().unwrap();
+    fleet(dir.path(), &emu);
+    sweep(dir.path(), &["sweep"]).await;
+
+    // billing-api's default branch moves on; ledger's request is closed
+    // unmerged.
+    let main = emu
+        .commit(
+            Forge::Gitlab,
+            "acme/billing-api",
+            CommitSeed::new("main", "docs: readme").write("README.md", "# billing\n"),
+        )
+        .unwrap();
+    {
+        let mut world = emu.world().lock();
+        let ledger = world.repo(Forge::Gitlab, "acme/backend/ledger").unwrap().id;
+        let mr = world
+            .proposals
+            .values_mut()
+            .find(|p| p.repo_id == ledger)
+            .unwrap();
+        mr.state = ProposalState::Closed;
+    }
+    emu.reset_counters();
+    let run = sweep(dir.path(), &["sweep"]).await;
+    assert!(run.stdout.contains("updated"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("declined earlier, not proposed again"),
+        "{}",
+        run.stdout
+    );
+    let tip = emu
+        .commit_info(Forge::Gitlab, "acme/billing-api", "drover/sync")
+        .unwrap()
+        .unwrap();
+    assert_eq!(tip.parents, [main], "rebased on the new head");
+    let writes_of = |route: &str| emu.request_count(Site::Gitlab, route);
+    assert_eq!(
+        (
+            writes_of("POST /api/v4/projects/{id}/repository/commits"),
+            writes_of("PUT /api/v4/projects/{id}/merge_requests/{merge_request_iid}"),
+            writes(&emu)
+        ),
+        (1, 1, 2),
+        "{:?}",
+        emu.request_counts()
+    );
+    for repo in DRIFTED {
+        assert_eq!(emu.proposals(Forge::Gitlab, repo).unwrap().len(), 1);
+    }
+
+    // Someone commits to drover's branch: drover leaves it alone.
+    let url = emu.clone_url(Forge::Gitlab, "acme/billing-api").replacen(
+        "://",
+        &format!("://oauth2:{TOKEN}@"),
+        1,
+    );
+    let scratch = dir.path().to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        git(
+            &scratch,
+            &["clone", "-q", "-b", "drover/sync", &url, "human"],
+        );
+        let work = scratch.join("human");
+        std::fs::write(work.join("Dockerfile"), "FROM scratch\n").unwrap();
+        git(&work, &["commit", "-qam", "tweak"]);
+        git(&work, &["push", "-q", "origin", "drover/sync"]);
+    })
+    .await
+    .unwrap();
+    emu.reset_counters();
+    let run = sweep(dir.path(), &["sweep"]).await;
+    assert!(
+        run.stdout.contains("hands off") && run.stdout.contains("dev@example.com"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(writes(&emu), 0, "{:?}", emu.request_counts());
+    assert!(emu.violations().is_empty(), "{:#?}", emu.violations());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_token_or_an_unknown_group_says_what_to_do() {
+    let emu = gitlab().await;
+    let dir = tempfile::tempdir().unwrap();
+    fleet(dir.path(), &emu);
+    let wrong = "glpat-notTheRightOne42";
+    let run = drover(dir.path(), &["sweep"], &[("DROVER_TEST_TOKEN", wrong)]).await;
+    assert_ne!(run.code, 0);
+    let all = format!("{}{}", run.stdout, run.stderr);
+    assert!(all.contains("GitLab rejected the token"), "{all}");
+    assert!(!all.contains(wrong), "{all}");
+
+    write_fleet(
+        dir.path(),
+        &format!(
+            "forge:\n  kind: gitlab\n  url: {}/api/v4\n  owner: acme/nope\n  token: env:DROVER_TEST_TOKEN\n",
+            emu.gitlab_url()
+        ),
+    );
+    let run = drover(dir.path(), &["sweep"], &[("DROVER_TEST_TOKEN", TOKEN)]).await;
+    assert_ne!(run.code, 0);
+    let all = format!("{}{}", run.stdout, run.stderr);
+    assert!(all.contains("no GitLab group `acme/nope`"), "{all}");
+    assert!(!all.contains(TOKEN), "{all}");
+}
