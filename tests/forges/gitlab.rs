@@ -422,3 +422,37 @@ async fn a_bad_token_or_an_unknown_group_says_what_to_do() {
     assert!(all.contains("no GitLab group `acme/nope`"), "{all}");
     assert!(!all.contains(TOKEN), "{all}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_and_twenty_projects_cost_two_discovery_pages_once_settled() {
+    let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    emu.create_token(Forge::Gitlab, "gitlabber", TOKEN).unwrap();
+    for i in 0..120 {
+        let group = if i % 2 == 0 { "acme" } else { "acme/sub/deep" };
+        let seed = RepoSeed::default().file("README.md", format!("# {i}\n"));
+        emu.create_repo(Forge::Gitlab, &format!("{group}/p{i:03}"), seed)
+            .unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    fleet(dir.path(), &emu);
+
+    let run = sweep(dir.path(), &["sweep", "--json"]).await;
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let repos = report["repositories"].as_array().unwrap();
+    assert_eq!(repos.len(), 120);
+    assert!(
+        repos.iter().any(|r| r["name"] == "sub/deep/p001"),
+        "{repos:?}"
+    );
+    assert_eq!(report["requests"], 2 + 12);
+    // Two discovery pages and one snapshot query per 10 projects; nothing
+    // wanted exists, so nothing more is read.
+    assert_eq!(
+        emu.request_counts(),
+        [((Site::Gitlab, "POST /api/graphql".to_owned()), 2 + 12)].into(),
+    );
+    emu.reset_counters();
+    sweep(dir.path(), &["sweep"]).await;
+    assert_eq!(emu.total_requests(), 2, "{:?}", emu.request_counts());
+    assert!(emu.violations().is_empty(), "{:#?}", emu.violations());
+}
