@@ -7,7 +7,7 @@
 use std::path::Path;
 
 use drover_emulator::world::PatchsetStatus;
-use drover_emulator::{CommitSeed, Emulator, EmulatorConfig, Forge, RepoSeed};
+use drover_emulator::{CommitSeed, Emulator, EmulatorConfig, Forge, RepoSeed, Site};
 
 use crate::harness::{drover, git, write_fleet};
 
@@ -51,6 +51,11 @@ async fn sourcehut() -> Emulator {
 }
 
 fn fleet(dir: &Path, emu: &Emulator) {
+    fleet_with(dir, emu, "");
+}
+
+/// The fleet with `extra` lines in the forge section.
+fn fleet_with(dir: &Path, emu: &Emulator, extra: &str) {
     write_fleet(
         dir,
         &format!(
@@ -66,7 +71,7 @@ fn fleet(dir: &Path, emu: &Emulator) {
     username: acme
     password: env:DROVER_TEST_SMTP_PASSWORD
     security: plain
-defaults:
+{extra}defaults:
   author:
     name: drover
     email: {AUTHOR}
@@ -269,5 +274,90 @@ async fn a_sweep_mails_one_patchset_per_drifted_repository() {
     for secret in [TOKEN, PASSWORD] {
         crate::harness::assert_absent_under(&dir.path().join(".drover"), secret);
     }
+    assert!(emu.violations().is_empty(), "{:#?}", emu.violations());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_files_are_read_whole_and_a_rejected_patch_is_not_mailed_again() {
+    let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    emu.create_token(Forge::Sourcehut, "acme", TOKEN).unwrap();
+    // Past GraphQL's 128 KiB of `text`: read from the blob's content URL.
+    let big: String = (0..6000)
+        .map(|i| format!("RUN echo line {i:05} of a long hand-written Dockerfile\n"))
+        .collect();
+    assert!(big.len() > 128 * 1024);
+    emu.create_repo(
+        Forge::Sourcehut,
+        "acme/billing-api",
+        rust("billing-api").file("Dockerfile", big),
+    )
+    .unwrap();
+    emu.srht_create_list("acme", "billing-api-devel").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    fleet(dir.path(), &emu);
+
+    let run = drover(dir.path(), &["sweep"], &ENV).await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let blob_reads: u64 = emu
+        .request_counts()
+        .into_iter()
+        .filter(|((site, route), _)| *site == Site::SrhtGit && route.contains("blob"))
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(blob_reads, 1, "{:?}", emu.request_counts());
+    // The patch replaces the large file line by line, so it applies.
+    assert_applies_to_rendered(&emu, dir.path(), "billing-api", "v1").await;
+
+    // A maintainer rejects it: the same change is not mailed again.
+    let id = patchsets(&emu, "billing-api")[0].id;
+    emu.world().lock().patchsets.get_mut(&id).unwrap().status = PatchsetStatus::Rejected;
+    let run = drover(dir.path(), &["sweep"], &ENV).await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("declined earlier, not proposed again"),
+        "{}",
+        run.stdout
+    );
+    assert_eq!(patchsets(&emu, "billing-api").len(), 1);
+    assert!(emu.inbox().is_empty());
+    assert!(emu.violations().is_empty(), "{:#?}", emu.violations());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_list_drover_does_not_own_gets_the_new_version_and_an_error() {
+    let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    emu.create_token(Forge::Sourcehut, "acme", TOKEN).unwrap();
+    emu.create_repo(Forge::Sourcehut, "acme/ledger", rust("ledger"))
+        .unwrap();
+    emu.srht_create_list("bob", "ledger").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    fleet_with(
+        dir.path(),
+        &emu,
+        "  list_address: \"u.bob.{repo}@lists.example.org\"\n",
+    );
+    let run = drover(dir.path(), &["sweep"], &ENV).await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    emu.commit(
+        Forge::Sourcehut,
+        "~acme/ledger",
+        CommitSeed::new("main", "Add GitLab CI")
+            .write(".gitlab-ci.yml", "test:\n  script: [cargo test]\n"),
+    )
+    .unwrap();
+    let run = drover(dir.path(), &["sweep"], &ENV).await;
+    assert_eq!(run.code, 3, "partial: {}\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("only the owner of ~bob/ledger"),
+        "{}",
+        run.stdout
+    );
+    let sets = emu.srht_patchsets("bob", "ledger").unwrap();
+    assert_eq!(
+        sets.iter()
+            .map(|s| (s.version, s.status))
+            .collect::<Vec<_>>(),
+        [(1, PatchsetStatus::Proposed), (2, PatchsetStatus::Proposed)]
+    );
     assert!(emu.violations().is_empty(), "{:#?}", emu.violations());
 }
