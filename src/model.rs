@@ -203,6 +203,24 @@ pub struct RemoteRepo {
     pub web_url: String,
 }
 
+impl RemoteRepo {
+    /// A non-empty, active repository on `main` that no forge has listed
+    /// yet: what a preview (or a seeding tool) renders for.
+    pub fn named(name: &str, full_name: &str) -> RemoteRepo {
+        RemoteRepo {
+            name: name.to_owned(),
+            full_name: full_name.to_owned(),
+            default_branch: "main".into(),
+            head: None,
+            archived: false,
+            fork: false,
+            empty: false,
+            forge_id: String::new(),
+            web_url: String::new(),
+        }
+    }
+}
+
 /// What a forge knows about one path of a snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -210,6 +228,13 @@ pub enum Actual {
     Missing,
     File {
         content: Vec<u8>,
+    },
+    /// A regular file known only by its git blob id: forges whose batched
+    /// reads list trees but not contents (GitLab) answer this, and the
+    /// sweep reads the content only where the id differs from the
+    /// rendering's ([`crate::sweep::complete_snapshot`]).
+    Blob {
+        oid: String,
     },
     /// The path itself is a symbolic link.
     Symlink {

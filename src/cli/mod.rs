@@ -138,7 +138,7 @@ pub(crate) async fn open_store(config: &Config, create: bool) -> anyhow::Result<
 }
 
 /// The forge fleet.yaml names.
-pub(crate) fn open_forge(config: &Config) -> anyhow::Result<Box<dyn Forge>> {
+pub fn open_forge(config: &Config) -> anyhow::Result<Box<dyn Forge>> {
     match config.fleet.forge.kind {
         ForgeKind::Local => {
             let path = config

@@ -9,7 +9,7 @@ use clap::Args;
 use super::{load, open_forge, Exit, Global};
 use crate::model::Mode;
 use crate::render::{ForgeFacts, RenderContext};
-use crate::sweep::{detect_language, wanted_paths};
+use crate::sweep::{complete_snapshot, detect_language, wanted_paths};
 
 #[derive(Debug, Args)]
 pub struct RenderArgs {
@@ -34,6 +34,9 @@ pub async fn run(global: &Global, args: RenderArgs) -> anyhow::Result<Exit> {
         .snapshot(std::slice::from_ref(&repo), &wanted_paths(&config))
         .await
         .remove(0)?;
+    let facts = ForgeFacts::from_config(&config);
+    let snapshot =
+        complete_snapshot(&config, &renderer, &facts, forge.as_ref(), &repo, snapshot).await?;
     let over = config.fleet.repositories.overrides.get(&repo.name);
     let language = match over.and_then(|o| o.language.clone()) {
         Some(l) => l,
@@ -47,7 +50,6 @@ pub async fn run(global: &Global, args: RenderArgs) -> anyhow::Result<Exit> {
             .to_owned(),
     };
     let policy = config.policy(&language).expect("validated language");
-    let facts = ForgeFacts::from_config(&config);
     let ctx = RenderContext::new(&config, &facts, &repo, &language);
     let skips = over.map(|o| o.skip.as_slice()).unwrap_or_default();
     let (desired, skipped) = renderer.desired_files(policy, facts.ci, skips, &ctx)?;

@@ -58,6 +58,10 @@ pub enum DriftError {
     NotAFile { path: RepoPath },
     #[error("{path}: {problem}")]
     Block { path: RepoPath, problem: String },
+    /// A snapshot that still holds a blob id where content is needed: the
+    /// sweep completes snapshots before comparing.
+    #[error("{path}: content was not read")]
+    Unread { path: RepoPath },
 }
 
 /// Compares every desired file with the snapshot, in order.
@@ -76,6 +80,9 @@ fn compare_one(want: &DesiredFile, actual: &Actual) -> Result<Option<FileDrift>,
     let current: Option<&[u8]> = match actual {
         Actual::Missing => None,
         Actual::File { content } => Some(content),
+        // Any file will do for `exists`; everything else needs the bytes.
+        Actual::Blob { .. } if want.mode == Mode::Exists => return Ok(None),
+        Actual::Blob { .. } => return Err(DriftError::Unread { path: path.clone() }),
         Actual::ThroughSymlink { link } => {
             return Err(DriftError::ThroughSymlink {
                 path: path.clone(),

@@ -147,6 +147,22 @@ pub trait Forge: Send + Sync {
         paths: &[RepoPath],
     ) -> Vec<Result<Snapshot, ForgeError>>;
 
+    /// The bytes of `paths` at commit `head`, for paths a snapshot answered
+    /// as [`crate::model::Actual::Blob`]. Only forges that answer blob ids
+    /// implement it.
+    async fn read_files(
+        &self,
+        repo: &RemoteRepo,
+        head: &str,
+        paths: &[RepoPath],
+    ) -> Result<Vec<Vec<u8>>, ForgeError> {
+        let _ = (head, paths);
+        Err(ForgeError::Malformed(format!(
+            "{}: this forge cannot read files by path outside a snapshot",
+            repo.full_name
+        )))
+    }
+
     /// Opens or updates the repository's proposal.
     async fn propose(&self, repo: &RemoteRepo, proposal: &Proposal)
         -> Result<Proposed, ForgeError>;

@@ -25,6 +25,25 @@ pub enum GitError {
     Invalid(String),
 }
 
+/// The git blob id `content` would have in a repository whose object ids
+/// look like `like` (40 hex digits: SHA-1; 64: SHA-256); `None` for an id
+/// of neither kind. Pure: it hashes, it opens nothing.
+pub fn blob_id_like(content: &[u8], like: &str) -> Option<String> {
+    match like.len() {
+        40 => Oid::hash_object(ObjectType::Blob, content)
+            .ok()
+            .map(|o| o.to_string()),
+        64 => {
+            use sha2::{Digest, Sha256};
+            let mut h = Sha256::new();
+            h.update(format!("blob {}\0", content.len()));
+            h.update(content);
+            Some(hex::encode(h.finalize()))
+        }
+        _ => None,
+    }
+}
+
 /// The branch HEAD names and its commit (`None` while unborn).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Head {

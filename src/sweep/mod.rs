@@ -18,7 +18,7 @@ pub use select::{detect_language, Selection};
 use crate::config::Config;
 use crate::drift::{self, FileDrift};
 use crate::forge::{FileChange, Forge, ForgeError, Proposal, Proposed};
-use crate::model::{RemoteRepo, RepoPath, Snapshot};
+use crate::model::{Actual, Mode, RemoteRepo, RepoPath, Snapshot};
 use crate::proposal::{self, ProposalFacts};
 use crate::render::{ForgeFacts, RenderContext, Renderer, SkippedFile};
 use crate::store::{Outcome, RepoRecord, Store, StoreError};
@@ -210,9 +210,16 @@ pub async fn run(
     for batch in to_read.chunks(SNAPSHOT_BATCH) {
         let repos: Vec<RemoteRepo> = batch.iter().map(|(_, r)| r.clone()).collect();
         let snapshots = forge.snapshot(&repos, &paths).await;
+        let facts = &facts;
+        let snapshots = futures::future::join_all(batch.iter().zip(snapshots).map(
+            |((_, repo), snapshot)| async move {
+                complete_snapshot(config, renderer, facts, forge, repo, snapshot?).await
+            },
+        ))
+        .await;
         for ((slot, repo), snapshot) in batch.iter().zip(snapshots) {
             let report = match snapshot {
-                Ok(snapshot) => plan_repo(config, renderer, &facts, repo, &snapshot),
+                Ok(snapshot) => plan_repo(config, renderer, facts, repo, &snapshot),
                 Err(e) => RepoReport::new(
                     repo,
                     RepoState::Failed {
@@ -264,6 +271,77 @@ pub async fn run(
         repositories: reports,
         requests: forge.requests().saturating_sub(start_requests),
     })
+}
+
+/// Replaces the snapshot's [`Actual::Blob`] entries (files known by blob id
+/// only) by their content where the comparison needs it. A `whole` file
+/// whose id is the id of its rendering is in line without being read: the
+/// rendering is its content. `exists` files need no content; `block`,
+/// `absent` and differing `whole` files are read from the forge, one
+/// request each. Paths no policy manages (detection markers) stay ids.
+pub async fn complete_snapshot(
+    config: &Config,
+    renderer: &Renderer,
+    facts: &ForgeFacts,
+    forge: &dyn Forge,
+    repo: &RemoteRepo,
+    mut snapshot: Snapshot,
+) -> Result<Snapshot, ForgeError> {
+    if !snapshot
+        .files
+        .values()
+        .any(|a| matches!(a, Actual::Blob { .. }))
+    {
+        return Ok(snapshot);
+    }
+    let over = config.fleet.repositories.overrides.get(&repo.name);
+    let language = match over.and_then(|o| o.language.clone()) {
+        Some(l) => l,
+        None => match detect_language(&config.policies, &snapshot) {
+            Some(l) => l.to_owned(),
+            None => return Ok(snapshot),
+        },
+    };
+    let Some(policy) = config.policy(&language) else {
+        return Ok(snapshot);
+    };
+    let ctx = RenderContext::new(config, facts, repo, &language);
+    let skips = over.map(|o| o.skip.as_slice()).unwrap_or_default();
+    // A rendering error is the plan's to report; nothing to read for it.
+    let Ok((desired, _)) = renderer.desired_files(policy, facts.ci, skips, &ctx) else {
+        return Ok(snapshot);
+    };
+    let mut reads: Vec<RepoPath> = Vec::new();
+    for want in &desired {
+        let Some(Actual::Blob { oid }) = snapshot.files.get(&want.path) else {
+            continue;
+        };
+        if want.mode == Mode::Exists || reads.contains(&want.path) {
+            continue;
+        }
+        if let (Mode::Whole, Some(rendered)) = (want.mode, want.content.as_deref()) {
+            if crate::git::blob_id_like(rendered.as_bytes(), oid).as_deref() == Some(oid.as_str()) {
+                let content = rendered.as_bytes().to_vec();
+                snapshot
+                    .files
+                    .insert(want.path.clone(), Actual::File { content });
+                continue;
+            }
+        }
+        reads.push(want.path.clone());
+    }
+    if reads.is_empty() {
+        return Ok(snapshot);
+    }
+    let head = snapshot
+        .head
+        .clone()
+        .ok_or_else(|| ForgeError::Conflict(format!("{} has no head", repo.full_name)))?;
+    let contents = forge.read_files(repo, &head, &reads).await?;
+    for (path, content) in reads.into_iter().zip(contents) {
+        snapshot.files.insert(path, Actual::File { content });
+    }
+    Ok(snapshot)
 }
 
 /// A sweep that could not run at all.

@@ -64,7 +64,7 @@ pub fn detect_language<'a>(policies: &'a [Policy], snapshot: &Snapshot) -> Optio
             p.detect
                 .markers
                 .iter()
-                .any(|m| matches!(snapshot.get(m), Actual::File { .. }))
+                .any(|m| matches!(snapshot.get(m), Actual::File { .. } | Actual::Blob { .. }))
         })
         .map(|p| p.language.as_str())
 }

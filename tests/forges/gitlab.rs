@@ -9,7 +9,7 @@ use drover_emulator::{
     CommitSeed, Emulator, EmulatorConfig, Fault, FaultRule, Forge, ProposalState, RepoSeed, Site,
 };
 
-use crate::harness::{drover, git, write_fleet};
+use crate::harness::{drover, git, rust, write_fleet};
 
 const TOKEN: &str = "glpat-emulatorTokenValue123";
 
@@ -454,5 +454,107 @@ async fn a_hundred_and_twenty_projects_cost_two_discovery_pages_once_settled() {
     emu.reset_counters();
     sweep(dir.path(), &["sweep"]).await;
     assert_eq!(emu.total_requests(), 2, "{:?}", emu.request_counts());
+    assert!(emu.violations().is_empty(), "{:#?}", emu.violations());
+}
+
+/// What drover renders for a Rust project `acme/{name}` on GitLab, as the
+/// files an in-line project holds.
+fn in_line_files(dir: &Path, name: &str) -> Vec<(String, String)> {
+    use drover::model::{Mode, RemoteRepo};
+    use drover::render::{block_file_for, ForgeFacts, RenderContext, Renderer};
+    let config = drover::config::Config::load(&dir.join("fleet.yaml")).unwrap();
+    let renderer = Renderer::new(&config.templates).unwrap();
+    let facts = ForgeFacts::from_config(&config);
+    let repo = RemoteRepo::named(name, &format!("acme/{name}"));
+    let ctx = RenderContext::new(&config, &facts, &repo, "rust");
+    let policy = config.policy("rust").unwrap();
+    let (desired, _) = renderer.desired_files(policy, facts.ci, &[], &ctx).unwrap();
+    desired
+        .iter()
+        .filter_map(|f| {
+            let content = f.content.as_deref()?;
+            let text = match f.mode {
+                Mode::Block => block_file_for(f, content),
+                _ => content.to_owned(),
+            };
+            Some((f.path.as_str().to_owned(), text))
+        })
+        .collect()
+}
+
+/// GitLab's snapshot query lists trees with blob ids but no contents: a
+/// managed file whose id is its rendering's id is in line unread. Only
+/// `block` files (whose outside belongs to the project) and files that
+/// differ are read, one request each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_line_files_are_compared_by_blob_id_without_reading_them() {
+    let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    emu.create_token(Forge::Gitlab, "gitlabber", TOKEN).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    fleet(dir.path(), &emu);
+    for i in 0..12 {
+        let name = format!("svc{i:02}");
+        let mut seed = rust(&name);
+        for (path, text) in in_line_files(dir.path(), &name) {
+            // svc00's Dockerfile is stale.
+            let text = if i == 0 && path == "Dockerfile" {
+                text.replace("FROM", "from")
+            } else {
+                text
+            };
+            seed = seed.file(&path, text);
+        }
+        emu.create_repo(Forge::Gitlab, &format!("acme/{name}"), seed)
+            .unwrap();
+    }
+
+    let run = sweep(dir.path(), &["sweep", "--json"]).await;
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    let drifted: Vec<&str> = report["repositories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["state"] == "drifted")
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(drifted, ["svc00"], "{}", run.stdout);
+    let drift = &report["repositories"][0]["drift"];
+    assert_eq!(drift.as_array().unwrap().len(), 1, "{drift}");
+    let mut read: Vec<String> = emu
+        .exchanges()
+        .into_iter()
+        .filter(|e| {
+            e.route.as_deref() == Some("/api/v4/projects/{id}/repository/files/{file_path}/raw")
+        })
+        .map(|e| {
+            let project = e.path.split('/').nth(4).unwrap().to_owned();
+            let file = e.path.split('/').nth(7).unwrap().replace("%2F", "/");
+            format!("{project}:{}", file.replace("%2E", "."))
+        })
+        .collect();
+    read.sort();
+    read.dedup();
+    // One `.dockerignore` (block) per project and svc00's stale Dockerfile.
+    assert_eq!(read.len(), 13, "{read:#?}");
+    assert_eq!(
+        read.iter()
+            .filter(|r| r.ends_with(":.dockerignore"))
+            .count(),
+        12,
+        "{read:#?}"
+    );
+    assert!(read.iter().any(|r| r.ends_with(":Dockerfile")), "{read:#?}");
+    let mrs = emu.proposals(Forge::Gitlab, "acme/svc00").unwrap();
+    assert_eq!(mrs.len(), 1, "{mrs:#?}");
+    let want = in_line_files(dir.path(), "svc00")
+        .into_iter()
+        .find(|(p, _)| p == "Dockerfile")
+        .unwrap()
+        .1;
+    let got = emu
+        .file(Forge::Gitlab, "acme/svc00", "drover/sync", "Dockerfile")
+        .unwrap()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&got), want);
     assert!(emu.violations().is_empty(), "{:#?}", emu.violations());
 }

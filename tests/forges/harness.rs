@@ -10,6 +10,17 @@ pub struct Run {
     pub stderr: String,
 }
 
+/// A one-crate Rust repository with nothing drover manages.
+pub fn rust(name: &str) -> drover_emulator::RepoSeed {
+    drover_emulator::RepoSeed::default()
+        .file(
+            "Cargo.toml",
+            format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\n"),
+        )
+        .file("Cargo.lock", "version = 4\n")
+        .file("src/main.rs", "fn main() {}\n")
+}
+
 pub fn write_fleet(dir: &Path, text: &str) {
     std::fs::write(dir.join("fleet.yaml"), text).unwrap();
 }

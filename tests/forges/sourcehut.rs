@@ -9,21 +9,11 @@ use std::path::Path;
 use drover_emulator::world::PatchsetStatus;
 use drover_emulator::{CommitSeed, Emulator, EmulatorConfig, Forge, RepoSeed, Site};
 
-use crate::harness::{drover, git, write_fleet};
+use crate::harness::{drover, git, rust, write_fleet};
 
 const TOKEN: &str = "srht-acme-token-value-123";
 const PASSWORD: &str = "smtp-password-value-456";
 const AUTHOR: &str = "drover@example.com";
-
-fn rust(name: &str) -> RepoSeed {
-    RepoSeed::default()
-        .file(
-            "Cargo.toml",
-            format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\n"),
-        )
-        .file("Cargo.lock", "version = 4\n")
-        .file("src/main.rs", "fn main() {}\n")
-}
 
 async fn sourcehut() -> Emulator {
     let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();

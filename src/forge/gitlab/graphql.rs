@@ -144,7 +144,10 @@ pub fn directories(paths: &[RepoPath]) -> Vec<String> {
 }
 
 /// Entries of a directory as a `tree` answers them.
-const ENTRIES: &str = "blobs { pageInfo { hasNextPage } nodes { name type mode } } \
+/// A blob's `sha` is its git object id: the field is documented as "last
+/// commit SHA for the entry" but GitLab resolves it with `method: :id`
+/// (app/graphql/types/tree/entry_type.rb), the entry's object id.
+const ENTRIES: &str = "blobs { pageInfo { hasNextPage } nodes { name type mode sha } } \
 trees { pageInfo { hasNextPage } nodes { name } } \
 submodules { pageInfo { hasNextPage } nodes { name } }";
 
@@ -188,6 +191,8 @@ pub struct Entry {
     pub name: String,
     pub kind: String,
     pub mode: String,
+    /// The git object id, where the answer gave it.
+    pub oid: Option<String>,
 }
 
 /// One project's part of a snapshot answer.
@@ -208,6 +213,8 @@ struct Named {
     kind: Option<String>,
     #[serde(default)]
     mode: Option<String>,
+    #[serde(default)]
+    sha: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -246,6 +253,7 @@ pub fn decode_project(value: &Value, paths: &[RepoPath]) -> Result<Option<Decode
                 name: n.name,
                 kind: n.kind.unwrap_or_else(|| kind.into()),
                 mode: n.mode.unwrap_or_else(|| mode.into()),
+                oid: n.sha,
             }));
         }
         if more {
@@ -264,8 +272,9 @@ pub fn decode_project(value: &Value, paths: &[RepoPath]) -> Result<Option<Decode
 
 const SYMLINK: &str = "120000";
 
-/// What each wanted path is, from the directory entries. A file or a
-/// symlink still needs its content read: such paths come back as
+/// What each wanted path is, from the directory entries. A regular file
+/// is its blob id ([`Actual::Blob`]); a symlink, or a file whose id the
+/// answer lacked, still needs its content read: such paths come back as
 /// `Err(is_symlink)`.
 pub fn classify(
     trees: &BTreeMap<String, Option<Vec<Entry>>>,
@@ -286,7 +295,11 @@ pub fn classify(
     match entry(path.as_str()) {
         None => Ok(Actual::Missing),
         Some(e) if e.kind != "blob" => Ok(Actual::NotAFile),
-        Some(e) => Err(e.mode == SYMLINK),
+        Some(e) if e.mode == SYMLINK => Err(true),
+        Some(e) => match &e.oid {
+            Some(oid) => Ok(Actual::Blob { oid: oid.clone() }),
+            None => Err(false),
+        },
     }
 }
 

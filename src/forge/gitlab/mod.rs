@@ -225,6 +225,7 @@ impl GitlabForge {
             #[serde(rename = "type")]
             kind: String,
             mode: String,
+            id: String,
         }
         let mut entries = Vec::new();
         let mut page = 1;
@@ -246,6 +247,7 @@ impl GitlabForge {
                 name: i.name,
                 kind: i.kind,
                 mode: i.mode,
+                oid: Some(i.id),
             }));
             match next {
                 Some(n) if n > page => page = n,
@@ -405,6 +407,18 @@ impl Forge for GitlabForge {
             out.extend(self.snapshot_batch(batch, paths).await);
         }
         out
+    }
+
+    async fn read_files(
+        &self,
+        repo: &RemoteRepo,
+        head: &str,
+        paths: &[RepoPath],
+    ) -> Result<Vec<Vec<u8>>, ForgeError> {
+        futures::future::join_all(paths.iter().map(|p| self.raw(repo, p, head)))
+            .await
+            .into_iter()
+            .collect()
     }
 
     async fn propose(&self, repo: &RemoteRepo, p: &Proposal) -> Result<Proposed, ForgeError> {
