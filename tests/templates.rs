@@ -235,3 +235,13 @@ fn kubernetes_schema(path: &Path) -> Option<&'static str> {
         _ => None,
     }
 }
+
+/// drover's own image passes hadolint, like the Dockerfiles it renders.
+#[test]
+fn drovers_own_dockerfile_passes_hadolint() {
+    let path = project().join("Dockerfile");
+    validate(
+        "Dockerfile (drover's image)",
+        Command::new(tool("hadolint")).arg(&path),
+    );
+}

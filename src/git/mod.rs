@@ -243,3 +243,30 @@ fn foreign_author(
     }
     Ok(None)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The real forges speak HTTPS only, and the emulator is plain HTTP on
+    /// loopback: without this check a git2 built without TLS would pass
+    /// every other test and fail on first contact with github.com.
+    #[test]
+    fn git2_is_built_with_https() {
+        assert!(
+            git2::Version::get().https(),
+            "git2 was built without HTTPS support: enable its `https` feature"
+        );
+    }
+
+    #[test]
+    fn blob_ids_are_gits_for_both_object_formats() {
+        // `printf 'hello\n' | git hash-object --stdin` (and with
+        // `--object-format=sha256` in a SHA-256 repository).
+        let sha1 = "ce013625030ba8dba906f756967f9e9ca394464a";
+        assert_eq!(blob_id_like(b"hello\n", sha1).as_deref(), Some(sha1));
+        let sha256 = "2cf8d83d9ee29543b34a87727421fdecb7e3f3a183d337639025de576db9ebb4";
+        assert_eq!(blob_id_like(b"hello\n", sha256).as_deref(), Some(sha256));
+        assert_eq!(blob_id_like(b"hello\n", "abc"), None);
+    }
+}
