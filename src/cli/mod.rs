@@ -6,6 +6,7 @@ mod check;
 mod output;
 mod plan;
 mod render;
+mod status;
 pub mod style;
 mod sweep;
 
@@ -83,6 +84,8 @@ pub enum Command {
     Render(render::RenderArgs),
     /// Propose the changes: one branch and proposal per drifted repository.
     Sweep(sweep::SweepArgs),
+    /// Where each repository stands, from the state store (no forge requests).
+    Status(status::StatusArgs),
     /// Print the JSON schema of fleet.yaml.
     Schema,
 }
@@ -105,6 +108,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Plan(args) => plan::run(&cli.global, args).await,
         Command::Render(args) => render::run(&cli.global, args).await,
         Command::Sweep(args) => sweep::run(&cli.global, args).await,
+        Command::Status(args) => status::run(&cli.global, args).await,
         Command::Schema => {
             print!("{}", crate::config::fleet_schema());
             Ok(Exit::Ok)

@@ -1,6 +1,7 @@
 //! `drover sweep`: plan every repository and open or update one proposal
 //! per drifted one.
 
+use anyhow::Context;
 use clap::Args;
 
 use super::{load, open_forge, open_store, output, Exit, Global};
@@ -17,6 +18,10 @@ pub struct SweepArgs {
     /// Print the sweep report as JSON.
     #[arg(long)]
     pub json: bool,
+    /// Also write the sweep report as JSON to FILE (atomically: a
+    /// temporary file beside it, then a rename).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<std::path::PathBuf>,
 }
 
 pub async fn run(global: &Global, args: SweepArgs) -> anyhow::Result<Exit> {
@@ -35,6 +40,13 @@ pub async fn run(global: &Global, args: SweepArgs) -> anyhow::Result<Exit> {
             "no repository named `{name}` on the forge"
         );
     }
+    if let Some(path) = &args.report {
+        let json = serde_json::to_vec_pretty(&report)?;
+        let path = path.clone();
+        tokio::task::spawn_blocking(move || write_atomically(&path, &json))
+            .await?
+            .context("--report")?;
+    }
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -45,4 +57,21 @@ pub async fn run(global: &Global, args: SweepArgs) -> anyhow::Result<Exit> {
     } else {
         Exit::Ok
     })
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory,
+/// so a reader never sees half a report.
+fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("cannot write in {}", dir.display()))?;
+    tmp.write_all(bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    Ok(())
 }

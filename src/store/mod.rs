@@ -51,6 +51,35 @@ pub struct RepoRecord {
     pub reason: Option<String>,
     /// Unix seconds.
     pub updated_at: i64,
+    /// drover's proposal for this repository, as the last sweep left it.
+    /// Absent from records written before proposals were recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub proposal: Option<ProposalRecord>,
+}
+
+/// What drover knows of its proposal in one repository.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProposalRecord {
+    pub url: String,
+    pub state: ProposalFate,
+    /// The fingerprint of the changes it carries.
+    pub fingerprint: String,
+    /// Unix seconds: when drover first opened it.
+    pub opened_at: i64,
+    /// Why drover keeps its hands off it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Where a proposal stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProposalFate {
+    Open,
+    /// Someone else committed to drover's branch.
+    HandsOff,
+    /// Closed without merge (or rejected): remembered with its fingerprint.
+    Declined,
 }
 
 /// The store. Cheap to clone; all clones share one database.
@@ -123,6 +152,21 @@ impl Store {
         }
     }
 
+    /// Every record, in name order.
+    pub fn repos(&self) -> Result<Vec<(String, RepoRecord)>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.repos.iter() {
+            let (key, bytes) = item?;
+            let name = String::from_utf8_lossy(&key).into_owned();
+            let record = serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt {
+                key: name.clone(),
+                message: e.to_string(),
+            })?;
+            out.push((name, record));
+        }
+        Ok(out)
+    }
+
     /// Writes many records in one atomic batch, then flushes.
     pub fn put_repos(&self, records: &[(String, RepoRecord)]) -> Result<(), StoreError> {
         let mut batch = sled::Batch::default();
@@ -157,6 +201,7 @@ mod tests {
             outcome: Outcome::InLine,
             reason: None,
             updated_at: 1,
+            proposal: None,
         }
     }
 
@@ -175,6 +220,24 @@ mod tests {
         let store = Store::open(dir.path()).unwrap();
         assert_eq!(store.repo("acme/a").unwrap(), Some(record("1")));
         assert_eq!(store.repo("acme/c").unwrap(), None);
+        let names: Vec<String> = store.repos().unwrap().into_iter().map(|(n, _)| n).collect();
+        assert_eq!(names, ["acme/a", "acme/b"]);
+    }
+
+    #[test]
+    fn records_without_a_proposal_field_still_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        store
+            .repos
+            .insert(
+                "acme/old",
+                br#"{"head":"1","language":null,"render_key":null,"outcome":"in_line","updated_at":5}"#
+                    .as_slice(),
+            )
+            .unwrap();
+        let record = store.repo("acme/old").unwrap().unwrap();
+        assert_eq!((record.updated_at, record.proposal), (5, None));
     }
 
     #[test]

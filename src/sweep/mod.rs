@@ -21,7 +21,7 @@ use crate::forge::{FileChange, Forge, ForgeError, Proposal, Proposed};
 use crate::model::{Actual, Mode, RemoteRepo, RepoPath, Snapshot};
 use crate::proposal::{self, ProposalFacts};
 use crate::render::{ForgeFacts, RenderContext, Renderer, SkippedFile};
-use crate::store::{Outcome, RepoRecord, Store, StoreError};
+use crate::store::{Outcome, ProposalFate, ProposalRecord, RepoRecord, Store, StoreError};
 
 /// How many repositories are snapshot in one forge call.
 const SNAPSHOT_BATCH: usize = 50;
@@ -186,11 +186,12 @@ pub async fn run(
         if options.only.as_ref().is_some_and(|only| only != &repo.name) {
             continue;
         }
+        // Recorded too, skipped ones included: `drover status` shows them.
+        selected.push(repo.clone());
         if let Some(reason) = selection.skip_reason(&repo) {
             reports.push(Some(RepoReport::new(&repo, RepoState::Skipped { reason })));
             continue;
         }
-        selected.push(repo.clone());
         match unchanged_in_line(
             config,
             renderer,
@@ -260,7 +261,7 @@ pub async fn run(
             .collect::<()>()
             .await;
         if let Some(store) = store {
-            save_records(store, &selected, &reports).await?;
+            save_records(store, &selected, &reports, &records).await?;
         }
     }
 
@@ -377,6 +378,7 @@ async fn save_records(
     store: &Store,
     repos: &[RemoteRepo],
     reports: &[RepoReport],
+    previous: &HashMap<String, RepoRecord>,
 ) -> Result<(), SweepError> {
     let names: std::collections::HashSet<&str> =
         repos.iter().map(|r| r.full_name.as_str()).collect();
@@ -409,6 +411,7 @@ async fn save_records(
                 outcome,
                 reason,
                 updated_at: now,
+                proposal: proposal_record(r, previous.get(&r.full_name), now),
             };
             (r.full_name.clone(), record)
         })
@@ -418,6 +421,44 @@ async fn save_records(
         .await
         .expect("store writer panicked")?;
     Ok(())
+}
+
+/// What the store keeps of a repository's proposal after this sweep: the
+/// proposal's outcome if there was one; the previous record when the
+/// repository failed (nothing new is known); none once it is in line or
+/// skipped.
+fn proposal_record(
+    report: &RepoReport,
+    previous: Option<&RepoRecord>,
+    now: i64,
+) -> Option<ProposalRecord> {
+    let before = previous.and_then(|p| p.proposal.as_ref());
+    let Some(proposed) = &report.proposal else {
+        return match report.state {
+            RepoState::Failed { .. } | RepoState::Drifted => before.cloned(),
+            RepoState::InLine | RepoState::Skipped { .. } => None,
+        };
+    };
+    let url = proposed.url().to_owned();
+    let (state, reason) = match proposed {
+        Proposed::Opened { .. } | Proposed::Updated { .. } | Proposed::Unchanged { .. } => {
+            (ProposalFate::Open, None)
+        }
+        Proposed::HandsOff { reason, .. } => (ProposalFate::HandsOff, Some(reason.clone())),
+        Proposed::Declined { .. } => (ProposalFate::Declined, None),
+    };
+    let opened_at = match (proposed, before) {
+        (Proposed::Opened { .. }, _) => now,
+        (_, Some(b)) if b.url == url => b.opened_at,
+        _ => now,
+    };
+    Some(ProposalRecord {
+        url,
+        state,
+        fingerprint: report.fingerprint.clone().unwrap_or_default(),
+        opened_at,
+        reason,
+    })
 }
 
 /// A report without reading anything, when the store says the repository

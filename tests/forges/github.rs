@@ -234,3 +234,76 @@ async fn merge_with_git(emu: &Emulator, repo: &str, scratch: &Path) {
     .await
     .unwrap();
 }
+
+/// `drover status` answers from the store alone: after a sweep it shows
+/// each repository's proposal (URL and age), skips and reasons, and costs
+/// the forge nothing; `sweep --report FILE` leaves the report in FILE.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn status_reads_the_store_without_asking_the_forge() {
+    let emu = github().await;
+    let dir = tempfile::tempdir().unwrap();
+    fleet(dir.path(), &emu);
+    let env = [("DROVER_TEST_TOKEN", TOKEN)];
+
+    let before = drover(dir.path(), &["status"], &env).await;
+    assert_eq!(before.code, 0, "{}", before.stderr);
+    assert!(
+        before.stdout.contains("no sweep has run yet"),
+        "{}",
+        before.stdout
+    );
+
+    let report = dir.path().join("reports/sweep.json");
+    std::fs::create_dir_all(report.parent().unwrap()).unwrap();
+    let run = drover(
+        dir.path(),
+        &["sweep", "--report", report.to_str().unwrap()],
+        &env,
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    let written: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(written["repositories"].as_array().unwrap().len(), 4);
+    assert!(written["requests"].as_u64().unwrap() > 0);
+
+    emu.reset_counters();
+    // No token: status must not need the forge at all.
+    let status = drover(dir.path(), &["status", "--json"], &[]).await;
+    assert_eq!(status.code, 0, "{}", status.stderr);
+    assert_eq!(emu.total_requests(), 0, "{:?}", emu.request_counts());
+    let lines: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    let by_name = |name: &str| {
+        lines
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["repository"] == name)
+            .unwrap_or_else(|| panic!("{name} in {lines}"))
+            .clone()
+    };
+    let pulls = emu.proposals(Forge::Github, "acme/billing-api").unwrap();
+    let billing = by_name("acme/billing-api");
+    assert_eq!(billing["state"], "proposal_open", "{billing}");
+    let url = billing["url"].as_str().unwrap().to_owned();
+    assert!(
+        url.ends_with(&format!("/acme/billing-api/pull/{}", pulls[0].number)),
+        "{billing}"
+    );
+    assert!(billing["age_seconds"].as_i64().unwrap() < 3600, "{billing}");
+    assert_eq!(by_name("acme/ledger")["state"], "proposal_open");
+    let attic = by_name("acme/attic");
+    assert_eq!(attic["state"], "skipped");
+    assert!(
+        attic["reason"].as_str().unwrap().contains("archived"),
+        "{attic}"
+    );
+
+    let text = drover(dir.path(), &["status"], &[]).await;
+    assert!(
+        text.stdout.contains(&format!("{url} (opened")),
+        "{}",
+        text.stdout
+    );
+    assert_eq!(emu.total_requests(), 0);
+}

@@ -1,0 +1,208 @@
+//! `drover status`: where each repository stands, from the state store
+//! alone — no forge request, no configuration beyond where the store is.
+
+use std::fmt::Write as _;
+
+use clap::Args;
+use serde::Serialize;
+
+use super::{load, open_store, style, Exit, Global};
+use crate::store::{now, Outcome, ProposalFate, RepoRecord};
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// Print the status as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// One repository's line.
+#[derive(Debug, Serialize)]
+struct Line {
+    repository: String,
+    /// `in_line`, `proposal_open`, `declined`, `hands_off`, `drifted`,
+    /// `skipped` or `failed`.
+    state: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<String>,
+    /// Seconds since drover opened the proposal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    age_seconds: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+    /// Unix seconds of the sweep that last looked at it.
+    updated_at: i64,
+}
+
+fn line(name: String, r: RepoRecord, now: i64) -> Line {
+    let mut l = Line {
+        repository: name,
+        state: match r.outcome {
+            Outcome::InLine => "in_line",
+            Outcome::Drifted => "drifted",
+            Outcome::Skipped => "skipped",
+            Outcome::Failed => "failed",
+        },
+        url: None,
+        age_seconds: None,
+        reason: r.reason,
+        updated_at: r.updated_at,
+    };
+    if let Some(p) = r.proposal {
+        if r.outcome == Outcome::Drifted {
+            l.state = match p.state {
+                ProposalFate::Open => "proposal_open",
+                ProposalFate::HandsOff => "hands_off",
+                ProposalFate::Declined => "declined",
+            };
+        }
+        if p.state == ProposalFate::Open {
+            l.age_seconds = Some((now - p.opened_at).max(0));
+        }
+        l.reason = l.reason.or(p.reason);
+        l.url = Some(p.url);
+    }
+    l
+}
+
+pub async fn run(global: &Global, args: StatusArgs) -> anyhow::Result<Exit> {
+    let (config, _) = load(global).await?;
+    let Some(store) = open_store(&config, false).await? else {
+        if args.json {
+            println!("[]");
+        } else {
+            println!("no sweep has run yet: `drover sweep` records where each repository stands");
+        }
+        return Ok(Exit::Ok);
+    };
+    let records = tokio::task::spawn_blocking(move || store.repos()).await??;
+    let now = now();
+    let lines: Vec<Line> = records
+        .into_iter()
+        .map(|(name, r)| line(name, r, now))
+        .collect();
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&lines)?);
+    } else {
+        anstream::print!("{}", text(&lines));
+    }
+    Ok(Exit::Ok)
+}
+
+fn text(lines: &[Line]) -> String {
+    let rows: Vec<[String; 3]> = lines
+        .iter()
+        .map(|l| {
+            let detail = match (l.state, &l.url, &l.reason) {
+                ("proposal_open", Some(url), _) => format!(
+                    "{url} (opened {} ago)",
+                    age(l.age_seconds.unwrap_or_default())
+                ),
+                ("declined", Some(url), _) => {
+                    format!("{url} closed unmerged; not proposed again until the templates change")
+                }
+                (_, Some(url), Some(reason)) => format!("{url}: {reason}"),
+                (_, _, Some(reason)) => reason.clone(),
+                (_, Some(url), None) => url.clone(),
+                _ => "-".into(),
+            };
+            [l.repository.clone(), l.state.replace('_', " "), detail]
+        })
+        .collect();
+    let w0 = rows
+        .iter()
+        .map(|r| r[0].len())
+        .chain([10])
+        .max()
+        .unwrap_or(10);
+    let w1 = rows
+        .iter()
+        .map(|r| r[1].len())
+        .chain([5])
+        .max()
+        .unwrap_or(5);
+    let mut out = String::new();
+    let header = format!("{:w0$}  {:w1$}  DETAIL", "REPOSITORY", "STATE");
+    let h = style::HEADER;
+    let _ = writeln!(out, "{}{header}{}", h.render(), h.render_reset());
+    for r in rows {
+        let _ = writeln!(out, "{:w0$}  {:w1$}  {}", r[0], r[1], r[2]);
+    }
+    out
+}
+
+/// `3d`, `5h`, `12m`, `40s`.
+fn age(secs: i64) -> String {
+    match secs {
+        s if s >= 86_400 => format!("{}d", s / 86_400),
+        s if s >= 3_600 => format!("{}h", s / 3_600),
+        s if s >= 60 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::ProposalRecord;
+
+    fn record(outcome: Outcome, fate: Option<ProposalFate>) -> RepoRecord {
+        RepoRecord {
+            head: Some("h".into()),
+            language: Some("rust".into()),
+            render_key: None,
+            outcome,
+            reason: None,
+            updated_at: 100,
+            proposal: fate.map(|state| ProposalRecord {
+                url: "https://forge/acme/a/pull/1".into(),
+                state,
+                fingerprint: "f".into(),
+                opened_at: 1_000,
+                reason: (state == ProposalFate::HandsOff).then(|| "dev pushed".into()),
+            }),
+        }
+    }
+
+    #[test]
+    fn each_fate_has_its_state_and_detail() {
+        let now = 1_000 + 2 * 86_400 + 5;
+        let open = line(
+            "a".into(),
+            record(Outcome::Drifted, Some(ProposalFate::Open)),
+            now,
+        );
+        assert_eq!(
+            (open.state, open.age_seconds),
+            ("proposal_open", Some(2 * 86_400 + 5))
+        );
+        let lines = [
+            open,
+            line(
+                "b".into(),
+                record(Outcome::Drifted, Some(ProposalFate::HandsOff)),
+                now,
+            ),
+            line(
+                "c".into(),
+                record(Outcome::Drifted, Some(ProposalFate::Declined)),
+                now,
+            ),
+            line("d".into(), record(Outcome::InLine, None), now),
+        ];
+        let out = text(&lines);
+        assert!(
+            out.contains("proposal open  https://forge/acme/a/pull/1 (opened 2d ago)"),
+            "{out}"
+        );
+        assert!(
+            out.contains("hands off      https://forge/acme/a/pull/1: dev pushed"),
+            "{out}"
+        );
+        assert!(
+            out.contains("declined       https://forge/acme/a/pull/1 closed unmerged"),
+            "{out}"
+        );
+        assert!(out.contains("d           in line        -"), "{out}");
+    }
+}
