@@ -148,6 +148,14 @@ fn outcome_line(r: &RepoReport, dry_run: bool) -> String {
             };
             format!("{}: {state} ({} files) → {what}", r.name, r.drift.len())
         }
+        (RepoState::Drifted, None) if r.waiting.is_some() => {
+            format!(
+                "{}: {state} ({} files) → {}",
+                r.name,
+                r.drift.len(),
+                r.waiting.as_deref().unwrap_or_default()
+            )
+        }
         (RepoState::Drifted, None) if dry_run => {
             format!(
                 "{}: {state} ({} files) → would propose",
@@ -164,8 +172,18 @@ fn outcome_line(r: &RepoReport, dry_run: bool) -> String {
 
 pub fn totals_line(report: &SweepReport) -> String {
     let t = report.totals();
+    let waiting = report
+        .repositories
+        .iter()
+        .filter(|r| r.waiting.is_some())
+        .count();
+    let waiting = if waiting > 0 {
+        format!(" ({waiting} waiting for a later sweep)")
+    } else {
+        String::new()
+    };
     format!(
-        "{} repositories: {} in line, {} drifted, {} skipped, {} failed; {} forge requests\n",
+        "{} repositories: {} in line, {} drifted{waiting}, {} skipped, {} failed; {} forge requests\n",
         report.repositories.len(),
         t.in_line,
         t.drifted,

@@ -26,6 +26,9 @@ pub struct Fleet {
     /// Which repositories are managed, and per-repository overrides.
     #[serde(default)]
     pub repositories: Repositories,
+    /// Caps on how many proposals drover keeps open and opens per sweep.
+    #[serde(default)]
+    pub limits: Limits,
     /// Directory of `<language>.yaml` policies, relative to fleet.yaml.
     /// Default: `policies/` beside fleet.yaml, or the embedded defaults when
     /// there is none.
@@ -278,6 +281,19 @@ impl Default for Defaults {
 
 fn default_branch() -> BranchName {
     BranchName("drover/sync".into())
+}
+
+/// Caps on proposals. What exceeds them waits for a later sweep and is
+/// reported as waiting; proposals already open are still updated.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// At most this many drover proposals open across the fleet at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_proposals: Option<usize>,
+    /// At most this many new proposals in one sweep.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_per_sweep: Option<usize>,
 }
 
 /// Who drover's commits are from.

@@ -17,8 +17,8 @@ use include_dir::{include_dir, Dir};
 
 pub use error::{locate, ConfigError};
 pub use fleet::{
-    Author, BranchName, CronExpr, Defaults, Fleet, ForgeSection, ListAddress, ListRule, Override,
-    Pattern, Repositories, Schedule, Skip, Smtp, SmtpSecurity, Timezone,
+    Author, BranchName, CronExpr, Defaults, Fleet, ForgeSection, Limits, ListAddress, ListRule,
+    Override, Pattern, Repositories, Schedule, Skip, Smtp, SmtpSecurity, Timezone,
 };
 pub use policy::{Detect, ManagedFile, Markers, Policy};
 pub use secret::{Secret, SecretError, SecretRef};

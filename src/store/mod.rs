@@ -93,18 +93,30 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) the store in `dir`.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        let db = sled::Config::new()
-            .path(dir)
-            .open()
-            .map_err(|e| StoreError::Open {
-                path: dir.to_path_buf(),
-                message: match e {
-                    sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => {
-                        "in use by another drover process".into()
-                    }
-                    other => other.to_string(),
-                },
-            })?;
+        // A store this process just dropped may hold its lock for a moment
+        // longer (sled's flusher thread exits asynchronously): wait up to a
+        // second before calling it in use.
+        let mut attempts = 0;
+        let opened = loop {
+            match sled::Config::new().path(dir).open() {
+                Err(sled::Error::Io(io))
+                    if io.kind() == std::io::ErrorKind::WouldBlock && attempts < 20 =>
+                {
+                    attempts += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(50));
+                }
+                other => break other,
+            }
+        };
+        let db = opened.map_err(|e| StoreError::Open {
+            path: dir.to_path_buf(),
+            message: match e {
+                sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => {
+                    "in use by another drover process".into()
+                }
+                other => other.to_string(),
+            },
+        })?;
         let meta = db.open_tree("meta")?;
         match meta.get(VERSION_KEY)? {
             None => {

@@ -90,6 +90,10 @@ pub struct RepoReport {
     /// the last sweep, so nothing was read.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub unchanged: bool,
+    /// Drifted, but a cap in `limits:` holds its new proposal back until a
+    /// later sweep: why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiting: Option<String>,
     #[serde(skip)]
     render_key: Option<String>,
     /// drover's branch and proposals, as the snapshot saw them.
@@ -117,6 +121,7 @@ impl RepoReport {
             proposal: None,
             fingerprint: None,
             unchanged: false,
+            waiting: None,
             render_key: None,
             branch_tip: None,
             existing: Vec::new(),
@@ -237,11 +242,12 @@ pub async fn run(
         .collect();
 
     if !options.dry_run {
+        hold_back_over_limits(&config.fleet.limits, &mut reports, &records);
         let by_name: HashMap<&str, &RemoteRepo> =
             to_read.iter().map(|(_, r)| (r.name.as_str(), r)).collect();
         let jobs = reports
             .iter_mut()
-            .filter(|r| r.state == RepoState::Drifted)
+            .filter(|r| r.state == RepoState::Drifted && r.waiting.is_none())
             .map(|report| {
                 let repo = by_name[report.name.as_str()];
                 async move {
@@ -397,6 +403,8 @@ async fn save_records(
                 RepoState::Skipped { reason } | RepoState::Failed { reason } => {
                     Some(reason.clone())
                 }
+                // Shown by `drover status`.
+                RepoState::Drifted => r.waiting.clone(),
                 _ => None,
             };
             let record = RepoRecord {
@@ -421,6 +429,60 @@ async fn save_records(
         .await
         .expect("store writer panicked")?;
     Ok(())
+}
+
+/// Applies `limits:`: a drifted repository without an open proposal needs a
+/// new one, and gets it only while fewer than `open_proposals` are open
+/// fleet-wide and fewer than `new_per_sweep` were opened this sweep; the
+/// rest wait, in name order, for a later sweep. Open proposals are counted
+/// from what the snapshots saw and, for repositories that failed this
+/// sweep, from the store. Open proposals are always updated.
+fn hold_back_over_limits(
+    limits: &crate::config::Limits,
+    reports: &mut [RepoReport],
+    records: &HashMap<String, RepoRecord>,
+) {
+    if limits.open_proposals.is_none() && limits.new_per_sweep.is_none() {
+        return;
+    }
+    let has_open = |r: &RepoReport| {
+        r.existing
+            .iter()
+            .any(|p| p.state == crate::model::ProposalState::Open)
+    };
+    let mut open = reports
+        .iter()
+        .filter(|r| match r.state {
+            RepoState::Drifted => has_open(r),
+            RepoState::Failed { .. } => records
+                .get(&r.full_name)
+                .and_then(|rec| rec.proposal.as_ref())
+                .is_some_and(|p| p.state == ProposalFate::Open),
+            _ => false,
+        })
+        .count();
+    let mut opened = 0;
+    for r in reports.iter_mut() {
+        if r.state != RepoState::Drifted || has_open(r) {
+            continue;
+        }
+        let why = match (limits.open_proposals, limits.new_per_sweep) {
+            (Some(max), _) if open >= max => Some(format!(
+                "{open} drover proposals are open, the most `limits.open_proposals` allows ({max})"
+            )),
+            (_, Some(max)) if opened >= max => Some(format!(
+                "{opened} new proposals this sweep, the most `limits.new_per_sweep` allows ({max})"
+            )),
+            _ => None,
+        };
+        match why {
+            Some(why) => r.waiting = Some(format!("waits for a later sweep: {why}")),
+            None => {
+                open += 1;
+                opened += 1;
+            }
+        }
+    }
 }
 
 /// What the store keeps of a repository's proposal after this sweep: the

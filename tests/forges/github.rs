@@ -307,3 +307,102 @@ async fn status_reads_the_store_without_asking_the_forge() {
     );
     assert_eq!(emu.total_requests(), 0);
 }
+
+/// `limits:` caps new proposals per sweep and open ones fleet-wide; what
+/// exceeds them waits, is reported as waiting, and gets its proposal in a
+/// later sweep once there is room.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn limits_hold_new_proposals_back_until_a_later_sweep() {
+    let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    emu.create_owner(Forge::Github, OwnerKind::Organization, "acme")
+        .unwrap();
+    emu.create_token(Forge::Github, "octo", TOKEN).unwrap();
+    let names = ["a1", "a2", "a3", "a4", "a5"];
+    for name in names {
+        emu.create_repo(
+            Forge::Github,
+            &format!("acme/{name}"),
+            crate::harness::rust(name),
+        )
+        .unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    write_fleet(
+        dir.path(),
+        &format!(
+            "forge:\n  kind: github\n  url: {}\n  owner: acme\n  token: env:DROVER_TEST_TOKEN\nlimits:\n  open_proposals: 3\n  new_per_sweep: 2\n",
+            emu.github_url()
+        ),
+    );
+    let env = [("DROVER_TEST_TOKEN", TOKEN)];
+    let open = |emu: &Emulator| -> Vec<&str> {
+        names
+            .into_iter()
+            .filter(|n| {
+                !emu.proposals(Forge::Github, &format!("acme/{n}"))
+                    .unwrap()
+                    .is_empty()
+            })
+            .collect()
+    };
+
+    let first = drover(dir.path(), &["sweep"], &env).await;
+    assert_eq!(first.code, 0, "{}\n{}", first.stdout, first.stderr);
+    assert_eq!(open(&emu), ["a1", "a2"], "{}", first.stdout);
+    assert!(
+        first.stdout.contains(
+            "a3: drifted (6 files) → waits for a later sweep: 2 new proposals this sweep, the most `limits.new_per_sweep` allows (2)"
+        ),
+        "{}",
+        first.stdout
+    );
+    assert!(
+        first
+            .stdout
+            .contains("5 drifted (3 waiting for a later sweep)"),
+        "{}",
+        first.stdout
+    );
+
+    let second = drover(dir.path(), &["sweep", "--json"], &env).await;
+    assert_eq!(second.code, 0, "{}", second.stderr);
+    assert_eq!(open(&emu), ["a1", "a2", "a3"]);
+    let report: serde_json::Value = serde_json::from_str(&second.stdout).unwrap();
+    let waiting: Vec<&str> = report["repositories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["waiting"].is_string())
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(waiting, ["a4", "a5"], "{}", second.stdout);
+    assert!(
+        report["repositories"][3]["waiting"]
+            .as_str()
+            .unwrap()
+            .contains("3 drover proposals are open, the most `limits.open_proposals` allows (3)"),
+        "{}",
+        second.stdout
+    );
+
+    let status = drover(dir.path(), &["status"], &[]).await;
+    assert!(
+        status.stdout.lines().any(|l| l.starts_with("acme/a5")
+            && l.contains("drifted")
+            && l.contains("waits for a later sweep")),
+        "{}",
+        status.stdout
+    );
+
+    // Still full: nothing new, and each open one exactly once.
+    drover(dir.path(), &["sweep"], &env).await;
+    assert_eq!(open(&emu), ["a1", "a2", "a3"]);
+    for n in ["a1", "a2", "a3"] {
+        assert_eq!(
+            emu.proposals(Forge::Github, &format!("acme/{n}"))
+                .unwrap()
+                .len(),
+            1
+        );
+    }
+}
