@@ -163,6 +163,11 @@ fn outcome_line(r: &RepoReport, dry_run: bool) -> String {
                 r.drift.len()
             )
         }
+        (RepoState::InLine, _) if r.closed.is_some() => format!(
+            "{}: {state} → closed {} (fixed on the default branch)",
+            r.name,
+            r.closed.as_deref().unwrap_or_default()
+        ),
         (RepoState::Skipped { reason } | RepoState::Failed { reason }, _) => {
             format!("{}: {state} ({reason})", r.name)
         }

@@ -41,6 +41,9 @@ pub enum ForgeError {
     /// The repository changed under drover during the sweep.
     #[error("{0}")]
     Conflict(String),
+    /// This forge has no such operation.
+    #[error("not supported: {0}")]
+    Unsupported(String),
 }
 
 impl ForgeError {
@@ -157,8 +160,23 @@ pub trait Forge: Send + Sync {
         paths: &[RepoPath],
     ) -> Result<Vec<Vec<u8>>, ForgeError> {
         let _ = (head, paths);
-        Err(ForgeError::Malformed(format!(
-            "{}: this forge cannot read files by path outside a snapshot",
+        Err(ForgeError::Unsupported(format!(
+            "{}: reading files by path outside a snapshot",
+            repo.full_name
+        )))
+    }
+
+    /// Closes drover's open proposal, leaving `comment` on it: the drift
+    /// it fixed was fixed on the default branch by other means.
+    async fn close(
+        &self,
+        repo: &RemoteRepo,
+        proposal: &crate::model::ExistingProposal,
+        comment: &str,
+    ) -> Result<(), ForgeError> {
+        let _ = (proposal, comment);
+        Err(ForgeError::Unsupported(format!(
+            "{}: closing proposals",
             repo.full_name
         )))
     }

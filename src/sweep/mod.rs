@@ -90,6 +90,9 @@ pub struct RepoReport {
     /// the last sweep, so nothing was read.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub unchanged: bool,
+    /// In line again by other means: drover closed its proposal (URL).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closed: Option<String>,
     /// Drifted, but a cap in `limits:` holds its new proposal back until a
     /// later sweep: why.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -122,6 +125,7 @@ impl RepoReport {
             fingerprint: None,
             unchanged: false,
             waiting: None,
+            closed: None,
             render_key: None,
             branch_tip: None,
             existing: Vec::new(),
@@ -266,6 +270,7 @@ pub async fn run(
             .buffer_unordered(options.concurrency.max(1))
             .collect::<()>()
             .await;
+        close_fixed_by_hand(config, forge, &mut reports, &by_name, options).await;
         if let Some(store) = store {
             save_records(store, &selected, &reports, &records).await?;
         }
@@ -429,6 +434,63 @@ async fn save_records(
         .await
         .expect("store writer panicked")?;
     Ok(())
+}
+
+/// Closes drover's open proposal in every repository that is in line again
+/// without it (fixed by hand on the default branch), with a short comment.
+/// Not where drover's branch carries someone else's commits (hands-off),
+/// nor where the default branch's head is drover's tip (merged by a push).
+/// A forge without the operation leaves the proposal open; a failure marks
+/// the repository failed, so the next sweep looks again.
+async fn close_fixed_by_hand(
+    config: &Config,
+    forge: &dyn Forge,
+    reports: &mut [RepoReport],
+    repos: &HashMap<&str, &RemoteRepo>,
+    options: &SweepOptions,
+) {
+    let email = config.fleet.defaults.author.email.as_str();
+    let jobs = reports
+        .iter_mut()
+        .filter(|r| r.state == RepoState::InLine)
+        // drover's own branch, and not merged by a push of its tip (the
+        // forge marks that proposal merged itself).
+        .filter(|r| {
+            r.branch_tip
+                .as_ref()
+                .is_none_or(|t| t.is_by(email) && r.head.as_ref() != Some(&t.commit))
+        })
+        .filter_map(|r| {
+            let repo = *repos.get(r.name.as_str())?;
+            let open = r
+                .existing
+                .iter()
+                .find(|p| p.state == crate::model::ProposalState::Open)?
+                .clone();
+            Some((r, repo, open))
+        })
+        .map(|(report, repo, open)| async move {
+            let head = report.head.as_deref().unwrap_or("its head");
+            let short = &head[..head.len().min(12)];
+            let comment = format!(
+                "The default branch of {} now matches the templates (at {short}), so this \
+                 change is no longer needed. Closed by drover.",
+                report.full_name
+            );
+            match forge.close(repo, &open, &comment).await {
+                Ok(()) => report.closed = Some(open.url.clone()),
+                Err(ForgeError::Unsupported(_)) => {}
+                Err(e) => {
+                    report.state = RepoState::Failed {
+                        reason: format!("closing {}: {e}", open.url),
+                    }
+                }
+            }
+        });
+    stream::iter(jobs)
+        .buffer_unordered(options.concurrency.max(1))
+        .collect::<()>()
+        .await;
 }
 
 /// Applies `limits:`: a drifted repository without an open proposal needs a

@@ -406,3 +406,56 @@ async fn limits_hold_new_proposals_back_until_a_later_sweep() {
         );
     }
 }
+
+/// Drift fixed by hand on the default branch: drover closes its pull
+/// request with a short comment, leaves the other one alone, and the next
+/// sweep writes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_proposal_is_closed_once_its_drift_is_fixed_by_hand() {
+    let emu = github().await;
+    let dir = tempfile::tempdir().unwrap();
+    fleet(dir.path(), &emu);
+    let env = [("DROVER_TEST_TOKEN", TOKEN)];
+    let first = drover(dir.path(), &["sweep", "--json"], &env).await;
+    assert_eq!(first.code, 0, "{}", first.stderr);
+    let report: serde_json::Value = serde_json::from_str(&first.stdout).unwrap();
+    crate::harness::fix_by_hand(
+        &emu,
+        Forge::Github,
+        "acme/billing-api",
+        crate::harness::report_of(&report, "billing-api"),
+    );
+
+    let second = drover(dir.path(), &["sweep"], &env).await;
+    assert_eq!(second.code, 0, "{}\n{}", second.stdout, second.stderr);
+    assert!(
+        second.stdout.contains("billing-api: in line → closed "),
+        "{}",
+        second.stdout
+    );
+    let pull = &emu.proposals(Forge::Github, "acme/billing-api").unwrap()[0];
+    assert_eq!(pull.state, ProposalState::Closed);
+    assert_eq!(pull.comments.len(), 1, "{:#?}", pull.comments);
+    assert!(
+        pull.comments[0].body.contains("now matches the templates"),
+        "{}",
+        pull.comments[0].body
+    );
+    let ledger = &emu.proposals(Forge::Github, "acme/ledger").unwrap()[0];
+    assert_eq!(
+        (ledger.state, ledger.comments.len()),
+        (ProposalState::Open, 0)
+    );
+
+    emu.reset_counters();
+    let third = drover(dir.path(), &["sweep"], &env).await;
+    assert_eq!(third.code, 0, "{}", third.stderr);
+    assert_eq!(writes(&emu), 0, "{:?}", emu.request_counts());
+    assert_eq!(
+        emu.proposals(Forge::Github, "acme/billing-api").unwrap()[0]
+            .comments
+            .len(),
+        1
+    );
+    assert!(emu.violations().is_empty(), "{:#?}", emu.violations());
+}

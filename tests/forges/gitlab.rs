@@ -558,3 +558,38 @@ async fn in_line_files_are_compared_by_blob_id_without_reading_them() {
     assert_eq!(String::from_utf8_lossy(&got), want);
     assert!(emu.violations().is_empty(), "{:#?}", emu.violations());
 }
+
+/// Drift fixed by hand on the default branch: drover closes its merge
+/// request with a note; the next sweep writes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_merge_request_is_closed_once_its_drift_is_fixed_by_hand() {
+    let emu = gitlab().await;
+    let dir = tempfile::tempdir().unwrap();
+    fleet(dir.path(), &emu);
+    let first = sweep(dir.path(), &["sweep", "--json"]).await;
+    let report: serde_json::Value = serde_json::from_str(&first.stdout).unwrap();
+    crate::harness::fix_by_hand(
+        &emu,
+        Forge::Gitlab,
+        "acme/billing-api",
+        crate::harness::report_of(&report, "billing-api"),
+    );
+
+    let second = sweep(dir.path(), &["sweep"]).await;
+    assert!(
+        second.stdout.contains("billing-api: in line → closed "),
+        "{}",
+        second.stdout
+    );
+    let mr = &emu.proposals(Forge::Gitlab, "acme/billing-api").unwrap()[0];
+    assert_eq!(mr.state, ProposalState::Closed);
+    assert_eq!(mr.comments.len(), 1, "{:#?}", mr.comments);
+    assert!(mr.comments[0].body.contains("now matches the templates"));
+    let ledger = &emu.proposals(Forge::Gitlab, "acme/backend/ledger").unwrap()[0];
+    assert_eq!(ledger.state, ProposalState::Open);
+
+    emu.reset_counters();
+    sweep(dir.path(), &["sweep"]).await;
+    assert_eq!(writes(&emu), 0, "{:?}", emu.request_counts());
+    assert!(emu.violations().is_empty(), "{:#?}", emu.violations());
+}

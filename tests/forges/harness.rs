@@ -83,3 +83,34 @@ pub fn assert_absent_under(dir: &Path, needle: &str) {
         }
     }
 }
+
+/// Does by hand, in a commit of its own on `main`, what drover's branch
+/// proposes for the drifted paths of `report` (one repository of a sweep's
+/// JSON report): the repository is in line without merging drover's work.
+pub fn fix_by_hand(
+    emu: &drover_emulator::Emulator,
+    forge: drover_emulator::Forge,
+    repo: &str,
+    report: &serde_json::Value,
+) {
+    let mut commit =
+        drover_emulator::CommitSeed::new("main", "Bring CI and deploy files up to date");
+    for drift in report["drift"].as_array().unwrap() {
+        let path = drift["path"].as_str().unwrap();
+        commit = match emu.file(forge, repo, "drover/sync", path).unwrap() {
+            Some(content) => commit.write(path, content),
+            None => commit.delete(path),
+        };
+    }
+    emu.commit(forge, repo, commit).unwrap();
+}
+
+/// The repository named `name` in a sweep's JSON report.
+pub fn report_of<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    report["repositories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == name)
+        .unwrap_or_else(|| panic!("{name} in {report}"))
+}

@@ -262,6 +262,30 @@ impl Forge for GithubForge {
         out
     }
 
+    async fn close(
+        &self,
+        repo: &RemoteRepo,
+        proposal: &crate::model::ExistingProposal,
+        comment: &str,
+    ) -> Result<(), ForgeError> {
+        let n = proposal.number;
+        // The comment first: a crash between the two leaves an open pull
+        // request with an explanation, closed on the next sweep.
+        self.rest(
+            Method::POST,
+            &format!("/repos/{}/issues/{n}/comments", repo.full_name),
+            Some(json!({ "body": comment })),
+        )
+        .await?;
+        self.rest(
+            Method::PATCH,
+            &format!("/repos/{}/pulls/{n}", repo.full_name),
+            Some(json!({ "state": "closed" })),
+        )
+        .await?;
+        Ok(())
+    }
+
     async fn propose(&self, repo: &RemoteRepo, p: &Proposal) -> Result<Proposed, ForgeError> {
         let base = p
             .base

@@ -421,6 +421,27 @@ impl Forge for GitlabForge {
             .collect()
     }
 
+    async fn close(
+        &self,
+        repo: &RemoteRepo,
+        proposal: &crate::model::ExistingProposal,
+        comment: &str,
+    ) -> Result<(), ForgeError> {
+        let mr = format!(
+            "/projects/{}/merge_requests/{}",
+            repo.forge_id, proposal.number
+        );
+        self.rest(
+            Method::POST,
+            &format!("{mr}/notes"),
+            Some(json!({ "body": comment })),
+        )
+        .await?;
+        self.rest(Method::PUT, &mr, Some(json!({ "state_event": "close" })))
+            .await?;
+        Ok(())
+    }
+
     async fn propose(&self, repo: &RemoteRepo, p: &Proposal) -> Result<Proposed, ForgeError> {
         let base = p
             .base
