@@ -185,6 +185,9 @@ async fn a_sweep_opens_one_pull_request_per_drifted_repository() {
     // and the one after costs only discovery.
     for repo in ["acme/billing-api", "acme/ledger"] {
         merge_with_git(&emu, repo, dir.path()).await;
+        // As on GitHub, a push that lands the head branch merges the PR.
+        let pull = &emu.proposals(Forge::Github, repo).unwrap()[0];
+        assert_eq!(pull.state, ProposalState::Merged, "{repo}");
     }
     let run = drover(dir.path(), &["sweep"], &[("DROVER_TEST_TOKEN", TOKEN)]).await;
     assert!(

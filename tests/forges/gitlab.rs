@@ -224,6 +224,9 @@ async fn a_sweep_opens_one_merge_request_per_drifted_project() {
     // line and touches nothing, and the one after costs only discovery.
     for repo in DRIFTED {
         merge_with_git(&emu, repo, dir.path()).await;
+        // As on GitLab, a push that lands the source branch merges the MR.
+        let mr = &emu.proposals(Forge::Gitlab, repo).unwrap()[0];
+        assert_eq!(mr.state, ProposalState::Merged, "{repo}");
     }
     let tips: Vec<_> = DRIFTED
         .iter()

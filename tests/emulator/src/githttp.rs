@@ -157,8 +157,38 @@ async fn serve_inner(st: &SiteState, target: &GitTarget, request: Request) -> Re
             r.updated_at = now;
             r.pushed_at = Some(now);
         }
+        mark_merged_by_push(&mut world, repo.id, &repo.git_dir, now);
     }
     response
+}
+
+/// Like GitHub and GitLab: an open pull or merge request whose source
+/// branch tip is now contained in its target branch (someone merged it
+/// with git and pushed) becomes merged.
+fn mark_merged_by_push(
+    world: &mut crate::world::World,
+    repo_id: u64,
+    git_dir: &std::path::Path,
+    now: crate::world::Timestamp,
+) {
+    for p in world.proposals.values_mut() {
+        if p.repo_id != repo_id
+            || p.state != crate::world::ProposalState::Open
+            || p.forge == crate::world::Forge::Sourcehut
+        {
+            continue;
+        }
+        let Ok(Some(tip)) = crate::gitstore::resolve(git_dir, &p.head) else {
+            continue;
+        };
+        if crate::gitstore::reachable(git_dir, &tip, &p.base).unwrap_or(false) {
+            p.state = crate::world::ProposalState::Merged;
+            p.merged_at = Some(now);
+            p.closed_at = Some(now);
+            p.updated_at = now;
+            p.merge_commit = crate::gitstore::resolve(git_dir, &p.base).ok().flatten();
+        }
+    }
 }
 
 async fn run_backend(

@@ -146,6 +146,16 @@ pub fn set_head(git_dir: &Path, branch: &str) -> Result<()> {
     Ok(())
 }
 
+/// Whether `rev`'s commit is reachable from `tip`'s (or is it). `false`
+/// when either names nothing.
+pub fn reachable(git_dir: &Path, rev: &str, tip: &str) -> Result<bool> {
+    let repo = open(git_dir)?;
+    let (Some(c), Some(t)) = (resolve_in(&repo, rev), resolve_in(&repo, tip)) else {
+        return Ok(false);
+    };
+    Ok(c == t || repo.graph_descendant_of(t, c)?)
+}
+
 /// Resolves a revision (branch name, tag name, full ref, or object id,
 /// full or abbreviated) to the commit it names. `None` if it names nothing.
 pub fn resolve(git_dir: &Path, rev: &str) -> Result<Option<String>> {
