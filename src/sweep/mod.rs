@@ -498,7 +498,7 @@ async fn close_fixed_by_hand(
 /// fleet-wide and fewer than `new_per_sweep` were opened this sweep; the
 /// rest wait, in name order, for a later sweep. Open proposals are counted
 /// from what the snapshots saw and, for repositories that failed this
-/// sweep, from the store. Open proposals are always updated.
+/// sweep or were not part of it, from the store. Open proposals are always updated.
 fn hold_back_over_limits(
     limits: &crate::config::Limits,
     reports: &mut [RepoReport],
@@ -521,6 +521,19 @@ fn hold_back_over_limits(
                 .and_then(|rec| rec.proposal.as_ref())
                 .is_some_and(|p| p.state == ProposalFate::Open),
             _ => false,
+        })
+        .count();
+    // With `--repo`, the others' open proposals are known from the store.
+    let here: std::collections::HashSet<&str> =
+        reports.iter().map(|r| r.full_name.as_str()).collect();
+    open += records
+        .iter()
+        .filter(|(name, rec)| {
+            !here.contains(name.as_str())
+                && rec
+                    .proposal
+                    .as_ref()
+                    .is_some_and(|p| p.state == ProposalFate::Open)
         })
         .count();
     let mut opened = 0;

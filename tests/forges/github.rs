@@ -408,6 +408,14 @@ async fn limits_hold_new_proposals_back_until_a_later_sweep() {
             1
         );
     }
+    // One repository alone still counts the others' open proposals.
+    let one = drover(dir.path(), &["sweep", "--repo", "a4"], &env).await;
+    assert!(
+        one.stdout.contains("a4: drifted (6 files) → waits"),
+        "{}",
+        one.stdout
+    );
+    assert_eq!(open(&emu), ["a1", "a2", "a3"]);
 }
 
 /// Drift fixed by hand on the default branch: drover closes its pull
