@@ -316,19 +316,8 @@ async fn status_reads_the_store_without_asking_the_forge() {
 /// later sweep once there is room.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn limits_hold_new_proposals_back_until_a_later_sweep() {
-    let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
-    emu.create_owner(Forge::Github, OwnerKind::Organization, "acme")
-        .unwrap();
-    emu.create_token(Forge::Github, "octo", TOKEN).unwrap();
     let names = ["a1", "a2", "a3", "a4", "a5"];
-    for name in names {
-        emu.create_repo(
-            Forge::Github,
-            &format!("acme/{name}"),
-            crate::harness::rust(name),
-        )
-        .unwrap();
-    }
+    let emu = rust_org(&names).await;
     let dir = tempfile::tempdir().unwrap();
     write_fleet(
         dir.path(),
@@ -469,4 +458,132 @@ async fn a_proposal_is_closed_once_its_drift_is_fixed_by_hand() {
         1
     );
     assert!(emu.violations().is_empty(), "{:#?}", emu.violations());
+}
+
+/// A drover process killed with SIGKILL mid-sweep, at several points (while
+/// discovering, snapshotting, committing, opening pull requests, writing
+/// the store): the next sweep opens the store cleanly and ends with exactly
+/// one pull request per drifted repository.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sweep_killed_at_any_point_is_finished_by_the_next() {
+    let names = ["k1", "k2", "k3", "k4", "k5", "k6"];
+    // A full sweep here is about 30 requests: discovery, one snapshot
+    // query, then per repository blobs, tree, commit, ref, pull request and
+    // labels. 20: every branch exists, no pull request yet; 26: every pull
+    // request is open, the store not yet written.
+    for after_requests in [0u64, 1, 2, 5, 9, 14, 20, 26, 27] {
+        let emu = rust_org(&names).await;
+        // Slow enough that the kill lands inside the sweep.
+        emu.faults().add(
+            drover_emulator::FaultRule::new(drover_emulator::Fault::Latency { millis: 25 })
+                .site(Site::Github),
+        );
+        let dir = tempfile::tempdir().unwrap();
+        fleet(dir.path(), &emu);
+        // Killed once the forge has seen `after_requests` requests: the
+        // points fall in the same phases however fast the machine is.
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_drover"))
+            .arg("sweep")
+            .current_dir(dir.path())
+            .env("DROVER_TEST_TOKEN", TOKEN)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        while emu.total_requests() < after_requests && child.try_wait().unwrap().is_none() {
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        // SIGKILL: no destructor, no flush.
+        let _ = child.kill();
+        let killed = tokio::task::spawn_blocking(move || child.wait().unwrap())
+            .await
+            .unwrap();
+        let cut = !killed.success();
+        let opened_before: usize = names
+            .iter()
+            .map(|n| {
+                emu.proposals(Forge::Github, &format!("acme/{n}"))
+                    .unwrap()
+                    .len()
+            })
+            .sum();
+        let branches_before = names
+            .iter()
+            .filter(|n| {
+                emu.resolve(Forge::Github, &format!("acme/{n}"), "drover/sync")
+                    .unwrap()
+                    .is_some()
+            })
+            .count();
+        eprintln!(
+            "kill after {after_requests} requests: cut {cut}, {} requests, {branches_before} branches, {opened_before} pull requests",
+            emu.total_requests()
+        );
+
+        emu.faults().set(Vec::new());
+        let next = drover(
+            dir.path(),
+            &["sweep", "--json"],
+            &[("DROVER_TEST_TOKEN", TOKEN)],
+        )
+        .await;
+        assert_eq!(
+            next.code, 0,
+            "after a kill after {after_requests} requests: {}\n{}",
+            next.stdout, next.stderr
+        );
+        for name in names {
+            let pulls = emu
+                .proposals(Forge::Github, &format!("acme/{name}"))
+                .unwrap();
+            assert_eq!(
+                pulls.len(),
+                1,
+                "kill after {after_requests} requests (cut: {cut}): {name}: {pulls:#?}"
+            );
+            assert_eq!(pulls[0].state, ProposalState::Open);
+            let tip = emu
+                .commit_info(Forge::Github, &format!("acme/{name}"), "drover/sync")
+                .unwrap()
+                .unwrap();
+            let main = emu
+                .resolve(Forge::Github, &format!("acme/{name}"), "main")
+                .unwrap()
+                .unwrap();
+            assert_eq!(tip.parents, [main], "{name}: one commit on the head");
+        }
+        let status = drover(dir.path(), &["status", "--json"], &[]).await;
+        assert_eq!(status.code, 0, "store opens cleanly: {}", status.stderr);
+        let lines: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+        assert!(
+            lines
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|l| l["state"] == "proposal_open"),
+            "{lines}"
+        );
+        // And a sweep after that writes nothing.
+        emu.reset_counters();
+        let again = drover(dir.path(), &["sweep"], &[("DROVER_TEST_TOKEN", TOKEN)]).await;
+        assert_eq!(again.code, 0, "{}", again.stderr);
+        assert_eq!(writes(&emu), 0, "{:?}", emu.request_counts());
+    }
+}
+
+/// The organisation `acme` holding a bare Rust repository per name.
+async fn rust_org(names: &[&str]) -> Emulator {
+    let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    emu.create_owner(Forge::Github, OwnerKind::Organization, "acme")
+        .unwrap();
+    emu.create_token(Forge::Github, "octo", TOKEN).unwrap();
+    for name in names {
+        emu.create_repo(
+            Forge::Github,
+            &format!("acme/{name}"),
+            crate::harness::rust(name),
+        )
+        .unwrap();
+    }
+    emu
 }
