@@ -9,7 +9,7 @@ use clap::Args;
 use super::{load, open_forge, Exit, Global};
 use crate::model::Mode;
 use crate::render::{ForgeFacts, RenderContext};
-use crate::sweep::{complete_snapshot, detect_language, wanted_paths};
+use crate::sweep::{complete_snapshot, language_for, wanted_paths};
 
 #[derive(Debug, Args)]
 pub struct RenderArgs {
@@ -38,17 +38,12 @@ pub async fn run(global: &Global, args: RenderArgs) -> anyhow::Result<Exit> {
     let snapshot =
         complete_snapshot(&config, &renderer, &facts, forge.as_ref(), &repo, snapshot).await?;
     let over = config.fleet.repositories.overrides.get(&repo.name);
-    let language = match over.and_then(|o| o.language.clone()) {
-        Some(l) => l,
-        None => detect_language(&config.policies, &snapshot)
-            .with_context(|| {
-                format!(
-                    "`{}` matches no policy; set `language:` in its override",
-                    repo.name
-                )
-            })?
-            .to_owned(),
-    };
+    let language = language_for(&config, &repo, &snapshot).with_context(|| {
+        format!(
+            "`{}` matches no policy; set `language:` in its override",
+            repo.name
+        )
+    })?;
     let policy = config.policy(&language).expect("validated language");
     let ctx = RenderContext::new(&config, &facts, &repo, &language);
     let skips = over.map(|o| o.skip.as_slice()).unwrap_or_default();

@@ -13,12 +13,12 @@ use std::collections::{BTreeSet, HashMap};
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
 
-pub use select::{detect_language, Selection};
+pub use select::{detect_language, language_for, Selection};
 
 use crate::config::Config;
 use crate::drift::{self, FileDrift};
 use crate::forge::{FileChange, Forge, ForgeError, Proposal, Proposed};
-use crate::model::{Actual, Mode, RemoteRepo, RepoPath, Snapshot};
+use crate::model::{Actual, Mode, ProposalState, RemoteRepo, RepoPath, Snapshot};
 use crate::proposal::{self, ProposalFacts};
 use crate::render::{ForgeFacts, RenderContext, Renderer, SkippedFile};
 use crate::store::{Outcome, ProposalFate, ProposalRecord, RepoRecord, Store, StoreError};
@@ -306,14 +306,10 @@ pub async fn complete_snapshot(
     {
         return Ok(snapshot);
     }
-    let over = config.fleet.repositories.overrides.get(&repo.name);
-    let language = match over.and_then(|o| o.language.clone()) {
-        Some(l) => l,
-        None => match detect_language(&config.policies, &snapshot) {
-            Some(l) => l.to_owned(),
-            None => return Ok(snapshot),
-        },
+    let Some(language) = language_for(config, repo, &snapshot) else {
+        return Ok(snapshot);
     };
+    let over = config.fleet.repositories.overrides.get(&repo.name);
     let Some(policy) = config.policy(&language) else {
         return Ok(snapshot);
     };
@@ -465,7 +461,7 @@ async fn close_fixed_by_hand(
             let open = r
                 .existing
                 .iter()
-                .find(|p| p.state == crate::model::ProposalState::Open)?
+                .find(|p| p.state == ProposalState::Open)?
                 .clone();
             Some((r, repo, open))
         })
@@ -507,35 +503,28 @@ fn hold_back_over_limits(
     if limits.open_proposals.is_none() && limits.new_per_sweep.is_none() {
         return;
     }
-    let has_open = |r: &RepoReport| {
-        r.existing
-            .iter()
-            .any(|p| p.state == crate::model::ProposalState::Open)
+    let has_open = |r: &RepoReport| r.existing.iter().any(|p| p.state == ProposalState::Open);
+    let stored_open = |name: &str| {
+        records
+            .get(name)
+            .and_then(|rec| rec.proposal.as_ref())
+            .is_some_and(|p| p.state == ProposalFate::Open)
     };
+    let here: std::collections::HashSet<&str> =
+        reports.iter().map(|r| r.full_name.as_str()).collect();
     let mut open = reports
         .iter()
         .filter(|r| match r.state {
             RepoState::Drifted => has_open(r),
-            RepoState::Failed { .. } => records
-                .get(&r.full_name)
-                .and_then(|rec| rec.proposal.as_ref())
-                .is_some_and(|p| p.state == ProposalFate::Open),
+            RepoState::Failed { .. } => stored_open(&r.full_name),
             _ => false,
         })
-        .count();
-    // With `--repo`, the others' open proposals are known from the store.
-    let here: std::collections::HashSet<&str> =
-        reports.iter().map(|r| r.full_name.as_str()).collect();
-    open += records
-        .iter()
-        .filter(|(name, rec)| {
-            !here.contains(name.as_str())
-                && rec
-                    .proposal
-                    .as_ref()
-                    .is_some_and(|p| p.state == ProposalFate::Open)
-        })
-        .count();
+        .count()
+        // With `--repo`, the others' open proposals are known from the store.
+        + records
+            .keys()
+            .filter(|name| !here.contains(name.as_str()) && stored_open(name))
+            .count();
     let mut opened = 0;
     for r in reports.iter_mut() {
         if r.state != RepoState::Drifted || has_open(r) {
@@ -696,26 +685,20 @@ pub fn plan_repo(
     report.existing = snapshot.proposals.clone();
     report.head_tree = snapshot.head_tree.clone();
     let over = config.fleet.repositories.overrides.get(&repo.name);
-    let language = match over.and_then(|o| o.language.clone()) {
-        Some(l) => l,
-        None => match detect_language(&config.policies, snapshot) {
-            Some(l) => l.to_owned(),
-            None => {
-                let markers: Vec<String> = config
-                    .policies
-                    .iter()
-                    .flat_map(|p| p.detect.markers.iter().map(|m| m.to_string()))
-                    .collect();
-                report.render_key = Some(detect_key(config));
-                report.state = RepoState::Skipped {
-                    reason: format!(
-                        "no policy matches: none of {} found (set `language:` in its override to choose one)",
-                        markers.join(", ")
-                    ),
-                };
-                return report;
-            }
-        },
+    let Some(language) = language_for(config, repo, snapshot) else {
+        let markers: Vec<String> = config
+            .policies
+            .iter()
+            .flat_map(|p| p.detect.markers.iter().map(|m| m.to_string()))
+            .collect();
+        report.render_key = Some(detect_key(config));
+        report.state = RepoState::Skipped {
+            reason: format!(
+                "no policy matches: none of {} found (set `language:` in its override to choose one)",
+                markers.join(", ")
+            ),
+        };
+        return report;
     };
     let policy = config
         .policy(&language)

@@ -68,3 +68,11 @@ pub fn detect_language<'a>(policies: &'a [Policy], snapshot: &Snapshot) -> Optio
         })
         .map(|p| p.language.as_str())
 }
+
+/// The repository's language: its override's `language:`, else the first
+/// policy whose marker it has. `None` when neither says.
+pub fn language_for(config: &Config, repo: &RemoteRepo, snapshot: &Snapshot) -> Option<String> {
+    let over = config.fleet.repositories.overrides.get(&repo.name);
+    over.and_then(|o| o.language.clone())
+        .or_else(|| detect_language(&config.policies, snapshot).map(str::to_owned))
+}
