@@ -63,6 +63,11 @@ pub struct Global {
         default_value = "fleet.yaml"
     )]
     pub config: PathBuf,
+    /// The state directory (store, local patch files). Default: fleet.yaml's
+    /// `state_dir:`, systemd's $STATE_DIRECTORY, else
+    /// ~/.local/state/drover/<forge>-<owner>.
+    #[arg(long, global = true, env = "DROVER_STATE_DIR", value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
     /// Log format on stderr.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,
@@ -119,8 +124,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
 /// Loads configuration and compiles templates, off the async threads.
 pub(crate) async fn load(global: &Global) -> anyhow::Result<(Config, Renderer)> {
     let path = global.config.clone();
+    let state_dir = global.state_dir.clone();
     tokio::task::spawn_blocking(move || -> anyhow::Result<(Config, Renderer)> {
-        let config = Config::load(&path)?;
+        let mut config = Config::load(&path)?;
+        config.state_dir_flag = state_dir;
         let renderer = Renderer::new(&config.templates)?;
         Ok((config, renderer))
     })
@@ -239,6 +246,7 @@ pub fn open_forge(config: &Config) -> anyhow::Result<Box<dyn Forge>> {
                 token,
                 list_rule: forge.list_address.clone().unwrap_or_default(),
                 smtp,
+                author: config.fleet.defaults.author.clone(),
                 policy: RetryPolicy::default(),
             })?))
         }

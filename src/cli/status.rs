@@ -21,7 +21,8 @@ pub struct StatusArgs {
 struct Line {
     repository: String,
     /// `in_line`, `proposal_open`, `declined`, `hands_off`, `drifted`,
-    /// `skipped` or `failed`.
+    /// `skipped` or `failed`. An `in_line` repository with a `url` is in
+    /// line by that proposal, merged.
     state: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     url: Option<String>,
@@ -54,6 +55,8 @@ fn line(name: String, r: RepoRecord, now: i64) -> Line {
                 ProposalFate::Open => "proposal_open",
                 ProposalFate::HandsOff => "hands_off",
                 ProposalFate::Declined => "declined",
+                // Merged before, drifted again and not proposed yet.
+                ProposalFate::Merged => "drifted",
             };
         }
         if p.state == ProposalFate::Open {
@@ -75,7 +78,11 @@ pub async fn run(global: &Global, args: StatusArgs) -> anyhow::Result<Exit> {
         }
         return Ok(Exit::Ok);
     };
-    let records = tokio::task::spawn_blocking(move || store.repos()).await??;
+    let (records, history) =
+        tokio::task::spawn_blocking(move || -> Result<_, crate::store::StoreError> {
+            Ok((store.repos()?, store.sweeps()?))
+        })
+        .await??;
     let now = now();
     let lines: Vec<Line> = records
         .into_iter()
@@ -85,6 +92,20 @@ pub async fn run(global: &Global, args: StatusArgs) -> anyhow::Result<Exit> {
         println!("{}", serde_json::to_string_pretty(&lines)?);
     } else {
         anstream::print!("{}", text(&lines));
+        if let Some(last) = history.last() {
+            println!(
+                "last sweep{}: {} ago, {} in line, {} drifted, {} failed; {} opened, {} updated, {} closed; {} forge requests",
+                last.only.as_ref().map(|o| format!(" (of {o})")).unwrap_or_default(),
+                age((now - last.finished_at).max(0)),
+                last.in_line,
+                last.drifted,
+                last.failed,
+                last.opened,
+                last.updated,
+                last.closed,
+                last.requests
+            );
+        }
     }
     Ok(Exit::Ok)
 }
@@ -98,6 +119,7 @@ fn text(lines: &[Line]) -> String {
                     "{url} (opened {} ago)",
                     age(l.age_seconds.unwrap_or_default())
                 ),
+                ("in_line", Some(url), _) => format!("by {url}, merged"),
                 ("declined", Some(url), _) => {
                     format!("{url} closed unmerged; not proposed again until the templates change")
                 }
@@ -155,6 +177,7 @@ mod tests {
             reason: None,
             updated_at: 100,
             proposal: fate.map(|state| ProposalRecord {
+                number: Some(1),
                 url: "https://forge/acme/a/pull/1".into(),
                 state,
                 fingerprint: "f".into(),

@@ -38,8 +38,11 @@ pub struct Fleet {
     /// `templates/` beside fleet.yaml, or the embedded defaults.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub templates: Option<PathBuf>,
-    /// Where drover keeps its state (and, on the local forge, patch files).
-    /// Default: `.drover/` beside fleet.yaml.
+    /// Where drover keeps its state (and, on the local forge, patch files),
+    /// relative to fleet.yaml. `--state-dir` overrides it. Default:
+    /// systemd's `$STATE_DIRECTORY`, else the user's state directory
+    /// (`$XDG_STATE_HOME/drover/<forge>-<owner>`, or
+    /// `~/.local/state/drover/<forge>-<owner>`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state_dir: Option<PathBuf>,
 }

@@ -38,6 +38,8 @@ pub struct Config {
     /// In detection order: highest `detect.priority` first, then by name.
     pub policies: Vec<Policy>,
     pub templates: TemplateSources,
+    /// `--state-dir` (or `DROVER_STATE_DIR`): wins over everything else.
+    pub state_dir_flag: Option<PathBuf>,
 }
 
 /// The text of every template, by name (path relative to the templates
@@ -100,6 +102,7 @@ impl Config {
             fleet,
             policies,
             templates,
+            state_dir_flag: None,
         })
     }
 
@@ -117,12 +120,89 @@ impl Config {
         }
     }
 
+    /// Where the store (and the local forge's patch files) live; see
+    /// [`state_dir_from`] for the order of precedence.
     pub fn state_dir(&self) -> PathBuf {
-        match &self.fleet.state_dir {
-            Some(dir) => self.base_dir.join(dir),
-            None => self.base_dir.join(".drover"),
+        state_dir_from(
+            self.state_dir_flag.as_deref(),
+            self.fleet.state_dir.as_deref(),
+            &self.base_dir,
+            &self.fleet_id(),
+            |name| std::env::var_os(name),
+        )
+    }
+
+    /// A name for this fleet in the user's state directory: the forge kind
+    /// and owner (`github-acme`), or for the local forge the kind and a
+    /// digest of fleet.yaml's directory, so that two fleets never share a
+    /// store.
+    pub fn fleet_id(&self) -> String {
+        let kind = self.fleet.forge.kind.to_string();
+        match &self.fleet.forge.owner {
+            Some(owner) => {
+                let safe: String = owner
+                    .chars()
+                    .map(|c| {
+                        if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                            c
+                        } else {
+                            '_'
+                        }
+                    })
+                    .collect();
+                format!("{kind}-{safe}")
+            }
+            None => {
+                let dir =
+                    std::fs::canonicalize(&self.base_dir).unwrap_or_else(|_| self.base_dir.clone());
+                use sha2::Digest;
+                let digest = sha2::Sha256::digest(dir.to_string_lossy().as_bytes());
+                format!("{kind}-{}", &hex::encode(digest)[..12])
+            }
         }
     }
+}
+
+/// The state directory, first of: the `--state-dir` flag; fleet.yaml's
+/// `state_dir:` (relative to fleet.yaml); systemd's `$STATE_DIRECTORY`
+/// (its first entry: the unit's `StateDirectory=`); the user's state
+/// directory, `$XDG_STATE_HOME/drover/<fleet>` or
+/// `~/.local/state/drover/<fleet>`; and, with no home at all,
+/// `.drover/` beside fleet.yaml.
+pub fn state_dir_from(
+    flag: Option<&Path>,
+    configured: Option<&Path>,
+    base_dir: &Path,
+    fleet_id: &str,
+    env: impl Fn(&str) -> Option<std::ffi::OsString>,
+) -> PathBuf {
+    let set = |name: &str| env(name).filter(|v| !v.is_empty());
+    if let Some(dir) = flag {
+        return dir.to_path_buf();
+    }
+    if let Some(dir) = configured {
+        return base_dir.join(dir);
+    }
+    if let Some(dirs) = set("STATE_DIRECTORY") {
+        let first = dirs
+            .to_string_lossy()
+            .split(':')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        if !first.is_empty() {
+            return PathBuf::from(first);
+        }
+    }
+    if let Some(state) = set("XDG_STATE_HOME").map(PathBuf::from) {
+        if state.is_absolute() {
+            return state.join("drover").join(fleet_id);
+        }
+    }
+    if let Some(home) = set("HOME").map(PathBuf::from) {
+        return home.join(".local/state/drover").join(fleet_id);
+    }
+    base_dir.join(".drover")
 }
 
 /// Parses fleet.yaml text and checks what serde cannot: which forge keys

@@ -279,3 +279,76 @@ fn the_embedded_defaults_load() {
         }
     }
 }
+
+#[test]
+fn the_state_directory_follows_flag_fleet_systemd_then_user() {
+    use std::ffi::OsString;
+    use std::path::PathBuf;
+    let base = Path::new("/srv/fleet");
+    let env = |pairs: &'static [(&'static str, &'static str)]| {
+        move |name: &str| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| OsString::from(v))
+        }
+    };
+    let all: &[(&str, &str)] = &[
+        ("STATE_DIRECTORY", "/var/lib/drover:/var/lib/other"),
+        ("XDG_STATE_HOME", "/home/u/.state"),
+        ("HOME", "/home/u"),
+    ];
+    let at =
+        |flag: Option<&str>, fleet: Option<&str>, vars: &'static [(&'static str, &'static str)]| {
+            state_dir_from(
+                flag.map(Path::new),
+                fleet.map(Path::new),
+                base,
+                "github-acme",
+                env(vars),
+            )
+        };
+    assert_eq!(at(Some("/tmp/s"), Some("st"), all), PathBuf::from("/tmp/s"));
+    assert_eq!(at(None, Some("st"), all), PathBuf::from("/srv/fleet/st"));
+    assert_eq!(at(None, None, all), PathBuf::from("/var/lib/drover"));
+    assert_eq!(
+        at(
+            None,
+            None,
+            &[("XDG_STATE_HOME", "/home/u/.state"), ("HOME", "/home/u")]
+        ),
+        PathBuf::from("/home/u/.state/drover/github-acme")
+    );
+    // A relative XDG_STATE_HOME is invalid by the spec and ignored.
+    assert_eq!(
+        at(
+            None,
+            None,
+            &[("XDG_STATE_HOME", "rel"), ("HOME", "/home/u")]
+        ),
+        PathBuf::from("/home/u/.local/state/drover/github-acme")
+    );
+    assert_eq!(at(None, None, &[]), PathBuf::from("/srv/fleet/.drover"));
+}
+
+#[test]
+fn fleets_get_distinct_state_directories() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, forge: &str| {
+        let sub = dir.path().join(name);
+        std::fs::create_dir_all(sub.join("repos")).unwrap();
+        std::fs::write(sub.join("fleet.yaml"), forge).unwrap();
+        Config::load(&sub.join("fleet.yaml")).unwrap().fleet_id()
+    };
+    let a = write("a", "forge:\n  kind: local\n  path: repos\n");
+    let b = write("b", "forge:\n  kind: local\n  path: repos\n");
+    assert!(
+        a.starts_with("local-") && b.starts_with("local-") && a != b,
+        "{a} {b}"
+    );
+    let gh = write(
+        "c",
+        "forge:\n  kind: github\n  owner: acme/x\n  token: env:T\n",
+    );
+    assert_eq!(gh, "github-acme_x");
+}

@@ -166,6 +166,21 @@ pub trait Forge: Send + Sync {
         )))
     }
 
+    /// Leaves `text` on a proposal (a comment; on sourcehut a reply in its
+    /// thread).
+    async fn comment(
+        &self,
+        repo: &RemoteRepo,
+        proposal: &crate::model::ExistingProposal,
+        text: &str,
+    ) -> Result<(), ForgeError> {
+        let _ = (proposal, text);
+        Err(ForgeError::Unsupported(format!(
+            "{}: commenting on proposals",
+            repo.full_name
+        )))
+    }
+
     /// Closes drover's open proposal, leaving `comment` on it: the drift
     /// it fixed was fixed on the default branch by other means.
     async fn close(

@@ -3,15 +3,24 @@
 //! last saw, the language, and the outcome. Only this module imports sled.
 //!
 //! Records are JSON (inspectable, versioned by `SCHEMA_VERSION` in the
-//! `meta` tree). A store written by a newer drover is refused, never
-//! rewritten. Every call blocks: run them on blocking threads.
+//! `meta` tree). Opening a store written by an older drover migrates it,
+//! one version step at a time, each step one transaction; a store written
+//! by a newer drover, or one whose records do not read, is refused with
+//! the reason, never rewritten. A sweep's records and its history entry
+//! are written in one transaction. Every call blocks: run them on
+//! blocking threads.
+//!
+//! Versions: 1, repository records; 2, proposals carry their number, and
+//! the `sweeps` tree keeps the sweep history.
 
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 /// The layout version this build writes.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
+/// How many sweeps the history keeps.
+const HISTORY: usize = 1000;
 const VERSION_KEY: &[u8] = b"schema_version";
 
 #[derive(Debug, thiserror::Error)]
@@ -22,8 +31,17 @@ pub enum StoreError {
     Newer { path: PathBuf, found: u32 },
     #[error("state store: {0}")]
     Db(#[from] sled::Error),
-    #[error("state store: corrupt record for {key}: {message}")]
+    #[error("state store: corrupt record for {key}: {message}; the store was left as it is (move it aside to start afresh)")]
     Corrupt { key: String, message: String },
+}
+
+impl From<sled::transaction::TransactionError<StoreError>> for StoreError {
+    fn from(e: sled::transaction::TransactionError<StoreError>) -> StoreError {
+        match e {
+            sled::transaction::TransactionError::Abort(e) => e,
+            sled::transaction::TransactionError::Storage(e) => StoreError::Db(e),
+        }
+    }
 }
 
 /// What the last sweep concluded about a repository.
@@ -61,6 +79,10 @@ pub struct RepoRecord {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProposalRecord {
     pub url: String,
+    /// The pull/merge request's number or the patchset's id; absent when
+    /// the forge has none (the local forge's patch files).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub number: Option<u64>,
     pub state: ProposalFate,
     /// The fingerprint of the changes it carries.
     pub fingerprint: String,
@@ -80,6 +102,28 @@ pub enum ProposalFate {
     HandsOff,
     /// Closed without merge (or rejected): remembered with its fingerprint.
     Declined,
+    /// Merged (or applied): the repository is in line by it.
+    Merged,
+}
+
+/// One sweep, as the history keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SweepRecord {
+    /// Unix seconds.
+    pub started_at: i64,
+    pub finished_at: i64,
+    pub forge: String,
+    /// `--repo`, when the sweep was of one repository.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub only: Option<String>,
+    pub in_line: usize,
+    pub drifted: usize,
+    pub skipped: usize,
+    pub failed: usize,
+    pub opened: usize,
+    pub updated: usize,
+    pub closed: usize,
+    pub requests: u64,
 }
 
 /// The store. Cheap to clone; all clones share one database.
@@ -87,18 +131,61 @@ pub enum ProposalFate {
 pub struct Store {
     path: PathBuf,
     repos: sled::Tree,
+    sweeps: sled::Tree,
     db: sled::Db,
+}
+
+/// One step of the layout: rewrites the records of a version-`from`
+/// store into version `from + 1`. Pure on the stored JSON; the opener
+/// writes the result and the new version in one transaction.
+struct Migration {
+    from: u32,
+    what: &'static str,
+    run: fn(serde_json::Value) -> serde_json::Value,
+}
+
+const MIGRATIONS: &[Migration] = &[Migration {
+    from: 1,
+    what: "record each proposal's number, read from its URL",
+    run: number_proposals,
+}];
+
+/// v1 → v2: a proposal's number, from the tail of its URL (`/pull/7`,
+/// `/merge_requests/7`, `/patches/7`).
+fn number_proposals(mut record: serde_json::Value) -> serde_json::Value {
+    if let Some(proposal) = record.get_mut("proposal").and_then(|p| p.as_object_mut()) {
+        let number = proposal
+            .get("url")
+            .and_then(|u| u.as_str())
+            .and_then(number_of);
+        if let Some(n) = number {
+            proposal.insert("number".into(), n.into());
+        }
+    }
+    record
+}
+
+/// The number at the end of a proposal URL, if it ends in one.
+pub fn number_of(url: &str) -> Option<u64> {
+    let tail = url.trim_end_matches('/').rsplit('/').next()?;
+    let (kind, _) = url.trim_end_matches('/').rsplit_once('/')?;
+    let known = ["/pull", "/pulls", "/merge_requests", "/patches"];
+    if known.iter().any(|k| kind.ends_with(k)) {
+        tail.parse().ok()
+    } else {
+        None
+    }
 }
 
 impl Store {
     /// Opens (creating if needed) the store in `dir`.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
-        // A store this process just dropped may hold its lock for a moment
-        // longer (sled's flusher thread exits asynchronously): wait up to a
-        // second before calling it in use.
+        // A store another handle or a process just let go of may hold its
+        // lock for a moment longer: wait up to a second before calling it
+        // in use.
         let mut attempts = 0;
         let opened = loop {
-            match sled::Config::new().path(dir).open() {
+            match raw_config(dir).open() {
                 Err(sled::Error::Io(io))
                     if io.kind() == std::io::ErrorKind::WouldBlock && attempts < 20 =>
                 {
@@ -117,33 +204,56 @@ impl Store {
                 other => other.to_string(),
             },
         })?;
+        let path = dir.to_path_buf();
+        let refuse = |message: String| StoreError::Open {
+            path: path.clone(),
+            message,
+        };
         let meta = db.open_tree("meta")?;
-        match meta.get(VERSION_KEY)? {
-            None => {
-                meta.insert(VERSION_KEY, SCHEMA_VERSION.to_string().as_bytes())?;
-            }
-            Some(v) => {
-                let found: u32 = std::str::from_utf8(&v)
-                    .ok()
-                    .and_then(|s| s.parse().ok())
-                    .ok_or_else(|| StoreError::Open {
-                        path: dir.to_path_buf(),
-                        message: "unreadable schema version".into(),
-                    })?;
-                if found > SCHEMA_VERSION {
-                    return Err(StoreError::Newer {
-                        path: dir.to_path_buf(),
-                        found,
-                    });
-                }
-            }
-        }
         let repos = db.open_tree("repos")?;
-        Ok(Store {
+        let sweeps = db.open_tree("sweeps")?;
+        let mut version = match meta.get(VERSION_KEY)? {
+            None if repos.is_empty() && sweeps.is_empty() => {
+                meta.insert(VERSION_KEY, SCHEMA_VERSION.to_string().as_bytes())?;
+                db.flush()?;
+                SCHEMA_VERSION
+            }
+            None => {
+                return Err(refuse(
+                    "has records but no schema version: not a store drover wrote, or damaged; left as it is".into(),
+                ))
+            }
+            Some(v) => std::str::from_utf8(&v)
+                .ok()
+                .and_then(|s| s.parse().ok())
+                .ok_or_else(|| refuse("unreadable schema version; left as it is".into()))?,
+        };
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::Newer {
+                path: dir.to_path_buf(),
+                found: version,
+            });
+        }
+        while version < SCHEMA_VERSION {
+            let step = MIGRATIONS
+                .iter()
+                .find(|m| m.from == version)
+                .ok_or_else(|| refuse(format!("no migration from schema version {version}")))?;
+            migrate(&meta, &repos, step)?;
+            db.flush()?;
+            tracing::info!(store = %dir.display(), from = version, to = version + 1, "migrated the state store: {}", step.what);
+            version += 1;
+        }
+        let store = Store {
             path: dir.to_path_buf(),
             repos,
+            sweeps,
             db,
-        })
+        };
+        // Every record must read before the store is trusted.
+        store.repos()?;
+        store.sweeps()?;
+        Ok(store)
     }
 
     pub fn path(&self) -> &Path {
@@ -192,6 +302,105 @@ impl Store {
         self.db.flush()?;
         Ok(())
     }
+
+    /// A sweep's records and its history entry, in one transaction (the
+    /// oldest entries beyond the history's length go in it too), then
+    /// flushes.
+    pub fn put_sweep(
+        &self,
+        records: &[(String, RepoRecord)],
+        sweep: &SweepRecord,
+    ) -> Result<(), StoreError> {
+        self.put_sweep_keeping(records, sweep, HISTORY)
+    }
+
+    fn put_sweep_keeping(
+        &self,
+        records: &[(String, RepoRecord)],
+        sweep: &SweepRecord,
+        keep: usize,
+    ) -> Result<(), StoreError> {
+        use sled::Transactional;
+        let key = self.db.generate_id()?.to_be_bytes();
+        let stale: Vec<sled::IVec> = self
+            .sweeps
+            .iter()
+            .keys()
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .rev()
+            .skip(keep.saturating_sub(1))
+            .collect();
+        let entry = serde_json::to_vec(sweep).expect("sweep serialises");
+        let encoded: Vec<(&str, Vec<u8>)> = records
+            .iter()
+            .map(|(n, r)| {
+                (
+                    n.as_str(),
+                    serde_json::to_vec(r).expect("record serialises"),
+                )
+            })
+            .collect();
+        (&self.repos, &self.sweeps).transaction(|(repos, sweeps)| {
+            for (name, bytes) in &encoded {
+                repos.insert(name.as_bytes(), bytes.as_slice())?;
+            }
+            for old in &stale {
+                sweeps.remove(old)?;
+            }
+            sweeps.insert(&key, entry.as_slice())?;
+            Ok::<(), sled::transaction::ConflictableTransactionError<StoreError>>(())
+        })?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// The sweep history, oldest first.
+    pub fn sweeps(&self) -> Result<Vec<SweepRecord>, StoreError> {
+        let mut out = Vec::new();
+        for item in self.sweeps.iter() {
+            let (key, bytes) = item?;
+            let record = serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt {
+                key: format!("sweep {}", hex::encode(&key)),
+                message: e.to_string(),
+            })?;
+            out.push(record);
+        }
+        Ok(out)
+    }
+}
+
+/// sled's configuration: no background flusher (drover flushes after every
+/// write itself), so that dropping the last handle releases the lock at
+/// once.
+fn raw_config(dir: &Path) -> sled::Config {
+    sled::Config::new().path(dir).flush_every_ms(None)
+}
+
+/// Runs one migration step: every record rewritten, and the version
+/// bumped, in one transaction. A record that is not JSON is corruption.
+fn migrate(meta: &sled::Tree, repos: &sled::Tree, step: &Migration) -> Result<(), StoreError> {
+    use sled::Transactional;
+    let mut rewritten: Vec<(sled::IVec, Vec<u8>)> = Vec::new();
+    for item in repos.iter() {
+        let (key, bytes) = item?;
+        let value: serde_json::Value =
+            serde_json::from_slice(&bytes).map_err(|e| StoreError::Corrupt {
+                key: String::from_utf8_lossy(&key).into_owned(),
+                message: e.to_string(),
+            })?;
+        let value = (step.run)(value);
+        rewritten.push((key, serde_json::to_vec(&value).expect("JSON serialises")));
+    }
+    let next = (step.from + 1).to_string();
+    (meta, repos).transaction(|(meta, repos)| {
+        for (key, bytes) in &rewritten {
+            repos.insert(key, bytes.as_slice())?;
+        }
+        meta.insert(VERSION_KEY, next.as_bytes())?;
+        Ok::<(), sled::transaction::ConflictableTransactionError<StoreError>>(())
+    })?;
+    Ok(())
 }
 
 pub fn now() -> i64 {
@@ -256,7 +465,7 @@ mod tests {
     fn a_newer_store_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         {
-            let db = sled::open(dir.path()).unwrap();
+            let db = raw_config(dir.path()).open().unwrap();
             db.open_tree("meta")
                 .unwrap()
                 .insert(VERSION_KEY, b"99")
@@ -265,5 +474,171 @@ mod tests {
         }
         let err = Store::open(dir.path()).err().unwrap();
         assert!(err.to_string().contains("schema version 99"), "{err}");
+    }
+
+    fn sweep(at: i64) -> SweepRecord {
+        SweepRecord {
+            started_at: at,
+            finished_at: at + 1,
+            forge: "github".into(),
+            only: None,
+            in_line: 1,
+            drifted: 2,
+            skipped: 0,
+            failed: 0,
+            opened: 2,
+            updated: 0,
+            closed: 0,
+            requests: 9,
+        }
+    }
+
+    #[test]
+    fn a_sweep_and_its_history_entry_land_together_and_the_history_is_bounded() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        for at in 0..5 {
+            store
+                .put_sweep_keeping(&[("acme/a".into(), record(&at.to_string()))], &sweep(at), 3)
+                .unwrap();
+        }
+        drop(store);
+        let store = Store::open(dir.path()).unwrap();
+        let starts: Vec<i64> = store
+            .sweeps()
+            .unwrap()
+            .iter()
+            .map(|s| s.started_at)
+            .collect();
+        assert_eq!(starts, [2, 3, 4]);
+        assert_eq!(store.repo("acme/a").unwrap(), Some(record("4")));
+    }
+
+    #[test]
+    fn a_version_1_store_is_migrated_and_its_records_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let db = raw_config(dir.path()).open().unwrap();
+            db.open_tree("meta")
+                .unwrap()
+                .insert(VERSION_KEY, b"1")
+                .unwrap();
+            let repos = db.open_tree("repos").unwrap();
+            repos
+                .insert(
+                    "acme/a",
+                    br#"{"head":"1","language":"rust","render_key":"k","outcome":"drifted","updated_at":5,"proposal":{"url":"https://github.com/acme/a/pull/17","state":"open","fingerprint":"f","opened_at":4}}"#.as_slice(),
+                )
+                .unwrap();
+            repos
+                .insert(
+                    "acme/b",
+                    br#"{"head":"2","language":null,"render_key":null,"outcome":"in_line","updated_at":5}"#.as_slice(),
+                )
+                .unwrap();
+            db.flush().unwrap();
+        }
+        let store = Store::open(dir.path()).unwrap();
+        let a = store.repo("acme/a").unwrap().unwrap();
+        let p = a.proposal.unwrap();
+        assert_eq!(
+            (p.number, p.url.as_str(), p.opened_at),
+            (Some(17), "https://github.com/acme/a/pull/17", 4)
+        );
+        assert_eq!(
+            store.repo("acme/b").unwrap().unwrap().head.as_deref(),
+            Some("2")
+        );
+        let version = store
+            .db
+            .open_tree("meta")
+            .unwrap()
+            .get(VERSION_KEY)
+            .unwrap()
+            .unwrap();
+        assert_eq!(&*version, SCHEMA_VERSION.to_string().as_bytes());
+        drop(store);
+        // Opening again migrates nothing more.
+        Store::open(dir.path()).unwrap();
+    }
+
+    #[test]
+    fn proposal_numbers_come_from_forge_urls_only() {
+        assert_eq!(number_of("https://github.com/a/b/pull/3"), Some(3));
+        assert_eq!(
+            number_of("https://gitlab.com/a/b/-/merge_requests/12"),
+            Some(12)
+        );
+        assert_eq!(
+            number_of("https://lists.sr.ht/~a/b-devel/patches/9"),
+            Some(9)
+        );
+        assert_eq!(number_of("https://lists.sr.ht/~a/b/%3Cid%3E"), None);
+        assert_eq!(number_of("file:///x/.drover/patches/b.patch"), None);
+    }
+
+    #[test]
+    fn a_corrupt_store_is_refused_and_left_as_it_is() {
+        // A record that does not read.
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            store
+                .repos
+                .insert("acme/bad", b"{not json".as_slice())
+                .unwrap();
+            store.db.flush().unwrap();
+        }
+        let err = Store::open(dir.path()).err().unwrap().to_string();
+        assert!(err.contains("corrupt record for acme/bad"), "{err}");
+        // sled lets go of its lock a moment after the failed open.
+        let db = (0..40)
+            .find_map(|_| {
+                raw_config(dir.path())
+                    .open()
+                    .map_err(|_| std::thread::sleep(std::time::Duration::from_millis(50)))
+                    .ok()
+            })
+            .unwrap();
+        assert_eq!(
+            &*db.open_tree("repos")
+                .unwrap()
+                .get("acme/bad")
+                .unwrap()
+                .unwrap(),
+            b"{not json"
+        );
+        drop(db);
+
+        // Records without a version: not drover's.
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let db = raw_config(dir.path()).open().unwrap();
+            db.open_tree("repos")
+                .unwrap()
+                .insert("x", b"{}".as_slice())
+                .unwrap();
+            db.flush().unwrap();
+        }
+        let err = Store::open(dir.path()).err().unwrap().to_string();
+        assert!(err.contains("no schema version"), "{err}");
+
+        // A damaged database file.
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path()).unwrap();
+            store.put_repos(&[("acme/a".into(), record("1"))]).unwrap();
+        }
+        for entry in std::fs::read_dir(dir.path()).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_file() {
+                let len = std::fs::metadata(&path).unwrap().len() as usize;
+                std::fs::write(&path, vec![0xA5; len.max(64)]).unwrap();
+            }
+        }
+        match Store::open(dir.path()) {
+            Err(e) => assert!(e.to_string().starts_with("state store"), "{e}"),
+            Ok(store) => panic!("a damaged store opened: {:?}", store.repos()),
+        }
     }
 }

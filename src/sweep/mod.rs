@@ -21,7 +21,9 @@ use crate::forge::{FileChange, Forge, ForgeError, Proposal, Proposed};
 use crate::model::{Actual, Mode, ProposalState, RemoteRepo, RepoPath, Snapshot};
 use crate::proposal::{self, ProposalFacts};
 use crate::render::{ForgeFacts, RenderContext, Renderer, SkippedFile};
-use crate::store::{Outcome, ProposalFate, ProposalRecord, RepoRecord, Store, StoreError};
+use crate::store::{
+    Outcome, ProposalFate, ProposalRecord, RepoRecord, Store, StoreError, SweepRecord,
+};
 
 /// How many repositories are snapshot in one forge call.
 const SNAPSHOT_BATCH: usize = 50;
@@ -157,8 +159,12 @@ pub struct Totals {
 
 impl SweepReport {
     pub fn totals(&self) -> Totals {
+        SweepReport::totals_of(&self.repositories)
+    }
+
+    fn totals_of(reports: &[RepoReport]) -> Totals {
         let mut t = Totals::default();
-        for r in &self.repositories {
+        for r in reports {
             match r.state {
                 RepoState::InLine => t.in_line += 1,
                 RepoState::Drifted => t.drifted += 1,
@@ -180,6 +186,7 @@ pub async fn run(
     options: &SweepOptions,
 ) -> Result<SweepReport, SweepError> {
     let start_requests = forge.requests();
+    let started_at = crate::store::now();
     let facts = ForgeFacts::from_config(config);
     let selection = Selection::new(config);
 
@@ -270,9 +277,17 @@ pub async fn run(
             .buffer_unordered(options.concurrency.max(1))
             .collect::<()>()
             .await;
+        tell_hands_off(forge, &mut reports, &by_name, &records, options).await;
         close_fixed_by_hand(config, forge, &mut reports, &by_name, options).await;
         if let Some(store) = store {
-            save_records(store, &selected, &reports, &records).await?;
+            let history = history_entry(
+                config,
+                options,
+                &reports,
+                started_at,
+                forge.requests().saturating_sub(start_requests),
+            );
+            save_records(store, &selected, &reports, &records, history).await?;
         }
     }
 
@@ -386,6 +401,7 @@ async fn save_records(
     repos: &[RemoteRepo],
     reports: &[RepoReport],
     previous: &HashMap<String, RepoRecord>,
+    history: SweepRecord,
 ) -> Result<(), SweepError> {
     let names: std::collections::HashSet<&str> =
         repos.iter().map(|r| r.full_name.as_str()).collect();
@@ -426,10 +442,100 @@ async fn save_records(
         })
         .collect();
     let store = store.clone();
-    tokio::task::spawn_blocking(move || store.put_repos(&records))
+    tokio::task::spawn_blocking(move || store.put_sweep(&records, &history))
         .await
         .expect("store writer panicked")?;
     Ok(())
+}
+
+/// Says once, on the proposal, that drover keeps its hands off it: the
+/// first sweep that finds someone else's work on it comments; later ones
+/// see `hands_off` in the store and stay quiet. A failed comment marks the
+/// repository failed, so the next sweep tries again.
+async fn tell_hands_off(
+    forge: &dyn Forge,
+    reports: &mut [RepoReport],
+    repos: &HashMap<&str, &RemoteRepo>,
+    records: &HashMap<String, RepoRecord>,
+    options: &SweepOptions,
+) {
+    let told = |name: &str| {
+        records
+            .get(name)
+            .and_then(|r| r.proposal.as_ref())
+            .is_some_and(|p| p.state == ProposalFate::HandsOff)
+    };
+    let jobs = reports
+        .iter_mut()
+        .filter(|r| !told(&r.full_name))
+        .filter_map(|r| {
+            let Some(Proposed::HandsOff { url, reason }) = &r.proposal else {
+                return None;
+            };
+            let repo = *repos.get(r.name.as_str())?;
+            // The open proposal, or what the forge named as the other
+            // person's (a sourcehut patchset).
+            let target = r
+                .existing
+                .iter()
+                .find(|p| p.state == ProposalState::Open)
+                .cloned()
+                .or_else(|| {
+                    crate::store::number_of(url).map(|number| crate::model::ExistingProposal {
+                        number,
+                        url: url.clone(),
+                        state: ProposalState::Open,
+                        head: None,
+                    })
+                })?;
+            let text = format!(
+                "drover found work by someone else here ({reason}), so from now on it \
+                 will not update this change: it is yours. drover proposes again for \
+                 {} only once this is merged or closed and its branch is gone.",
+                r.full_name
+            );
+            Some((r, repo, target, text))
+        })
+        .map(|(report, repo, target, text)| async move {
+            match forge.comment(repo, &target, &text).await {
+                Ok(()) | Err(ForgeError::Unsupported(_)) => {}
+                Err(e) => {
+                    report.state = RepoState::Failed {
+                        reason: format!("telling {} that drover steps back: {e}", target.url),
+                    }
+                }
+            }
+        });
+    stream::iter(jobs)
+        .buffer_unordered(options.concurrency.max(1))
+        .collect::<()>()
+        .await;
+}
+
+/// The history's entry for this sweep.
+fn history_entry(
+    config: &Config,
+    options: &SweepOptions,
+    reports: &[RepoReport],
+    started_at: i64,
+    requests: u64,
+) -> SweepRecord {
+    let count = |f: &dyn Fn(&RepoReport) -> bool| reports.iter().filter(|r| f(r)).count();
+    let totals = SweepReport::totals_of(reports);
+    SweepRecord {
+        started_at,
+        finished_at: crate::store::now(),
+        forge: config.fleet.forge.kind.to_string(),
+        only: options.only.clone(),
+        in_line: totals.in_line,
+        drifted: totals.drifted,
+        skipped: totals.skipped,
+        failed: totals.failed,
+        opened: count(&|r| matches!(r.proposal, Some(Proposed::Opened { .. }))),
+        updated: count(&|r| matches!(r.proposal, Some(Proposed::Updated { .. }))),
+        closed: count(&|r| r.closed.is_some()),
+        requests,
+    }
 }
 
 /// Closes drover's open proposal in every repository that is in line again
@@ -562,7 +668,21 @@ fn proposal_record(
     let Some(proposed) = &report.proposal else {
         return match report.state {
             RepoState::Failed { .. } | RepoState::Drifted => before.cloned(),
-            RepoState::InLine | RepoState::Skipped { .. } => None,
+            // In line by drover's proposal, merged (or applied): recorded
+            // until the repository drifts again.
+            RepoState::InLine => match report.existing.first() {
+                Some(merged) if merged.state == ProposalState::Merged => Some(ProposalRecord {
+                    number: Some(merged.number),
+                    url: merged.url.clone(),
+                    state: ProposalFate::Merged,
+                    fingerprint: before.map(|b| b.fingerprint.clone()).unwrap_or_default(),
+                    opened_at: before.map_or(now, |b| b.opened_at),
+                    reason: None,
+                }),
+                Some(_) => None,
+                None => before.filter(|b| b.state == ProposalFate::Merged).cloned(),
+            },
+            RepoState::Skipped { .. } => None,
         };
     };
     let url = proposed.url().to_owned();
@@ -578,7 +698,15 @@ fn proposal_record(
         (_, Some(b)) if b.url == url => b.opened_at,
         _ => now,
     };
+    let number = crate::store::number_of(&url).or_else(|| {
+        report
+            .existing
+            .iter()
+            .find(|e| e.url == url)
+            .map(|e| e.number)
+    });
     Some(ProposalRecord {
+        number,
         url,
         state,
         fingerprint: report.fingerprint.clone().unwrap_or_default(),

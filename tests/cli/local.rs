@@ -463,3 +463,65 @@ fn symlinked_destinations_fail_that_repository_only() {
         "nothing written outside"
     );
 }
+
+/// Without `state_dir:`, the store goes to the user's state directory (one
+/// per fleet), or to systemd's `$STATE_DIRECTORY`; `--state-dir` wins over
+/// all of them, fleet.yaml's `state_dir:` included.
+#[test]
+fn the_store_lives_in_the_user_state_directory_unless_told_otherwise() {
+    let fleet = Fleet::git();
+    let yaml = fleet.root().join("fleet.yaml");
+    let text = std::fs::read_to_string(&yaml).unwrap();
+    std::fs::write(&yaml, text.replace("state_dir: .drover\n", "")).unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let state = home.path().join("state");
+    let sweep = |extra: &[&str], env: &[(&str, &std::path::Path)]| {
+        let mut cmd = std::process::Command::new(crate::harness::DROVER);
+        cmd.arg("sweep")
+            .args(extra)
+            .current_dir(fleet.root())
+            .env_remove("DROVER_CONFIG")
+            .env_remove("DROVER_STATE_DIR")
+            .env_remove("STATE_DIRECTORY")
+            .env("HOME", home.path())
+            .env("XDG_STATE_HOME", &state);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let out = cmd.output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+
+    sweep(&[], &[]);
+    let fleets: Vec<String> = std::fs::read_dir(state.join("drover"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(fleets.len(), 1, "{fleets:?}");
+    assert!(fleets[0].starts_with("local-"), "{fleets:?}");
+    assert!(state.join("drover").join(&fleets[0]).join("store").is_dir());
+    assert!(!fleet.root().join(".drover").exists());
+
+    let unit = home.path().join("var-lib-drover");
+    sweep(&[], &[("STATE_DIRECTORY", &unit)]);
+    assert!(unit.join("store").is_dir());
+
+    let flag = home.path().join("flag");
+    std::fs::write(
+        &yaml,
+        std::fs::read_to_string(&yaml).unwrap() + "state_dir: elsewhere\n",
+    )
+    .unwrap();
+    sweep(
+        &["--state-dir", flag.to_str().unwrap()],
+        &[("STATE_DIRECTORY", &unit)],
+    );
+    assert!(flag.join("store").is_dir());
+    assert!(!fleet.root().join("elsewhere").exists());
+    sweep(&[], &[("STATE_DIRECTORY", &unit)]);
+    assert!(fleet.root().join("elsewhere/store").is_dir());
+}

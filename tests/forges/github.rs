@@ -308,6 +308,12 @@ async fn status_reads_the_store_without_asking_the_forge() {
         "{}",
         text.stdout
     );
+    // The history's newest entry: this sweep, with its two new proposals.
+    assert!(
+        text.stdout.contains("; 2 opened, 0 updated, 0 closed;"),
+        "{}",
+        text.stdout
+    );
     assert_eq!(emu.total_requests(), 0);
 }
 

@@ -396,7 +396,35 @@ async fn a_new_head_updates_a_closed_request_is_declined_and_a_human_commit_is_h
         "{}",
         run.stdout
     );
+    // It says so once, in a note, and writes nothing else, then or after.
+    let routes = emu.request_counts();
+    assert_eq!(
+        (
+            writes(&emu),
+            writes_of("POST /api/v4/projects/{id}/merge_requests/{merge_request_iid}/notes")
+        ),
+        (1, 1),
+        "{routes:?}"
+    );
+    let mr = &emu.proposals(Forge::Gitlab, "acme/billing-api").unwrap()[0];
+    assert_eq!(mr.comments.len(), 1);
+    assert!(
+        mr.comments[0].body.contains("it is yours"),
+        "{}",
+        mr.comments[0].body
+    );
+    emu.reset_counters();
+    sweep(dir.path(), &["sweep"]).await;
     assert_eq!(writes(&emu), 0, "{:?}", emu.request_counts());
+    let status = drover(dir.path(), &["status"], &[]).await;
+    assert!(
+        status
+            .stdout
+            .lines()
+            .any(|l| l.starts_with("acme/billing-api") && l.contains("hands off")),
+        "{}",
+        status.stdout
+    );
     assert!(emu.violations().is_empty(), "{:#?}", emu.violations());
 }
 

@@ -30,7 +30,9 @@ pub async fn drover(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Run {
     cmd.args(args)
         .current_dir(dir)
         .env("NO_COLOR", "1")
-        .env_remove("DROVER_CONFIG");
+        .env_remove("DROVER_CONFIG")
+        // The store where the tests look for it (a test may override it).
+        .env("DROVER_STATE_DIR", dir.join(".drover"));
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -66,9 +68,8 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
 /// Fails if `needle` occurs in any file below `dir` (the state store, patch
 /// files, reports).
 pub fn assert_absent_under(dir: &Path, needle: &str) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
+    let entries = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{} is not there to search: {e}", dir.display()));
     for entry in entries {
         let path = entry.unwrap().path();
         if path.is_dir() {

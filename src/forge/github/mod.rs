@@ -262,6 +262,24 @@ impl Forge for GithubForge {
         out
     }
 
+    async fn comment(
+        &self,
+        repo: &RemoteRepo,
+        proposal: &crate::model::ExistingProposal,
+        text: &str,
+    ) -> Result<(), ForgeError> {
+        self.rest(
+            Method::POST,
+            &format!(
+                "/repos/{}/issues/{}/comments",
+                repo.full_name, proposal.number
+            ),
+            Some(json!({ "body": text })),
+        )
+        .await?;
+        Ok(())
+    }
+
     async fn close(
         &self,
         repo: &RemoteRepo,
@@ -271,12 +289,7 @@ impl Forge for GithubForge {
         let n = proposal.number;
         // The comment first: a crash between the two leaves an open pull
         // request with an explanation, closed on the next sweep.
-        self.rest(
-            Method::POST,
-            &format!("/repos/{}/issues/{n}/comments", repo.full_name),
-            Some(json!({ "body": comment })),
-        )
-        .await?;
+        self.comment(repo, proposal, comment).await?;
         self.rest(
             Method::PATCH,
             &format!("/repos/{}/pulls/{n}", repo.full_name),

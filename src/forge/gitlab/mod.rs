@@ -421,6 +421,21 @@ impl Forge for GitlabForge {
             .collect()
     }
 
+    async fn comment(
+        &self,
+        repo: &RemoteRepo,
+        proposal: &crate::model::ExistingProposal,
+        text: &str,
+    ) -> Result<(), ForgeError> {
+        let notes = format!(
+            "/projects/{}/merge_requests/{}/notes",
+            repo.forge_id, proposal.number
+        );
+        self.rest(Method::POST, &notes, Some(json!({ "body": text })))
+            .await?;
+        Ok(())
+    }
+
     async fn close(
         &self,
         repo: &RemoteRepo,
@@ -431,12 +446,7 @@ impl Forge for GitlabForge {
             "/projects/{}/merge_requests/{}",
             repo.forge_id, proposal.number
         );
-        self.rest(
-            Method::POST,
-            &format!("{mr}/notes"),
-            Some(json!({ "body": comment })),
-        )
-        .await?;
+        self.comment(repo, proposal, comment).await?;
         self.rest(Method::PUT, &mr, Some(json!({ "state_event": "close" })))
             .await?;
         Ok(())

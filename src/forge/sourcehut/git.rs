@@ -111,7 +111,7 @@ pub fn snapshot_query(owner: &str, repos: &[RemoteRepo], paths: &[RepoPath]) -> 
     for (i, repo) in repos.iter().enumerate() {
         let rev = lit(repo.head.as_deref().unwrap_or("HEAD"));
         q.push_str(&format!(
-            "    r{i}: repository(name: {}) {{\n      head: revparse_single(revspec: {rev}) {{ id tree {{ id }} }}\n",
+            "    r{i}: repository(name: {}) {{\n      head: revparse_single(revspec: {rev}) {{ id tree {{ id }} }}\n      recent: log(from: {rev}) {{ results {{ message }} }}\n",
             lit(&repo.name)
         ));
         for (j, dir) in dirs.iter().enumerate() {
@@ -130,6 +130,21 @@ pub fn snapshot_query(owner: &str, repos: &[RemoteRepo], paths: &[RepoPath]) -> 
     }
     q.push_str("  }\n}");
     q
+}
+
+/// The `Drover-Fingerprint:` trailers in the messages of the default
+/// branch's newest commits (the first page of its log): the patches that
+/// were applied there.
+pub fn applied_fingerprints(part: &Value) -> Vec<String> {
+    part["recent"]["results"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|c| c["message"].as_str())
+        .flat_map(|m| m.lines())
+        .filter_map(|l| l.trim_end().strip_prefix("Drover-Fingerprint: "))
+        .map(|f| f.trim().to_owned())
+        .collect()
 }
 
 #[derive(Debug, Deserialize)]

@@ -65,6 +65,34 @@ pub struct DroverPatchset {
     /// later versions answer.
     pub thread_root: String,
     pub url: String,
+    /// Its first mail's Message-ID (without `<>`) and subject: what a reply
+    /// answers.
+    pub message_id: String,
+    pub subject: String,
+    /// Its first mail's body (commit message, `---`, the diff), with LF
+    /// line ends: the patch as mailed.
+    pub body: String,
+}
+
+impl DroverPatchset {
+    /// Whether this patchset mails exactly `patch`: the same diff against
+    /// the same file contents, so it still applies as it did.
+    pub fn carries(&self, patch: &str) -> bool {
+        self.body.contains(patch)
+    }
+}
+
+/// A version in one of drover's threads that drover did not write (no
+/// `Drover-Fingerprint:` trailer): someone took the patch over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForeignVersion {
+    pub id: u64,
+    pub status: Status,
+    /// The drover thread it answers.
+    pub thread_root: String,
+    pub url: String,
+    pub message_id: String,
+    pub subject: String,
 }
 
 /// What the lists query saw for one repository's list.
@@ -74,6 +102,8 @@ pub struct ListState {
     pub exists: bool,
     /// drover's patchsets for the repository, newest first.
     pub patchsets: Vec<DroverPatchset>,
+    /// Versions by others in drover's threads, newest first.
+    pub foreign: Vec<ForeignVersion>,
 }
 
 impl ListState {
@@ -106,7 +136,7 @@ pub fn patchsets_query(lists: &[ListAddress]) -> String {
     let mut q = String::from("query DroverPatchsets {\n");
     for (k, l) in lists.iter().enumerate() {
         q.push_str(&format!(
-            "  l{k}: user(username: {}) {{ list(name: {}) {{ id patches {{ results {{ id status version prefix patches {{ results {{ messageID inReplyTo body }} }} }} }} }} }}\n",
+            "  l{k}: user(username: {}) {{ list(name: {}) {{ id patches {{ results {{ id status version prefix subject patches {{ results {{ messageID inReplyTo body }} }} }} }} }} }}\n",
             lit(&l.owner),
             lit(&l.name)
         ));
@@ -126,6 +156,8 @@ struct PatchsetNode {
     status: String,
     version: u32,
     prefix: Option<String>,
+    #[serde(default)]
+    subject: String,
     patches: Results<EmailNode>,
 }
 
@@ -179,6 +211,16 @@ pub fn decode_list(
     }
     let sets: Results<PatchsetNode> =
         serde_json::from_value(list_value["patches"].clone()).map_err(|e| e.to_string())?;
+    let url_of = |id: u64| {
+        format!(
+            "{}/~{}/{}/patches/{id}",
+            lists_url.trim_end_matches('/'),
+            list.owner,
+            list.name
+        )
+    };
+    // drover's own first, then the versions by others that answer them.
+    let mut others = Vec::new();
     for set in sets.results {
         let Some(state) = set.prefix.as_deref().and_then(|p| out.get_mut(p)) else {
             continue;
@@ -187,6 +229,7 @@ pub fn decode_list(
             continue;
         };
         let Some(fp) = fingerprint(&first.body) else {
+            others.push(set);
             continue;
         };
         let thread_root = match (&first.in_reply_to, set.version) {
@@ -199,13 +242,37 @@ pub fn decode_list(
             version: set.version,
             fingerprint: fp,
             thread_root,
-            url: format!(
-                "{}/~{}/{}/patches/{}",
-                lists_url.trim_end_matches('/'),
-                list.owner,
-                list.name,
-                set.id
-            ),
+            url: url_of(set.id),
+            message_id: bare(&first.message_id),
+            subject: set.subject.clone(),
+            body: first.body.replace("\r\n", "\n"),
+        });
+    }
+    for set in others {
+        let Some(state) = set.prefix.as_deref().and_then(|p| out.get_mut(p)) else {
+            continue;
+        };
+        let Some(first) = set.patches.results.first() else {
+            continue;
+        };
+        let Some(parent) = first.in_reply_to.as_deref().map(bare) else {
+            continue;
+        };
+        let Some(thread) = state
+            .patchsets
+            .iter()
+            .find(|d| d.thread_root == parent || d.message_id == parent)
+            .map(|d| d.thread_root.clone())
+        else {
+            continue;
+        };
+        state.foreign.push(ForeignVersion {
+            id: set.id,
+            status: Status::parse(&set.status),
+            thread_root: thread,
+            url: url_of(set.id),
+            message_id: bare(&first.message_id),
+            subject: set.subject,
         });
     }
     Ok(out)

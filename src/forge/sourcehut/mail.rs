@@ -87,6 +87,24 @@ pub fn compose(
     }
 }
 
+/// A plain reply (no patch) to the mail `parent` whose subject was
+/// `subject`: lists.sr.ht files it in that thread.
+pub fn reply(subject: &str, parent: &str, text: &str, message_id: String) -> PatchMail {
+    let subject = if subject.starts_with("Re: ") {
+        subject.to_owned()
+    } else {
+        format!("Re: {subject}")
+    };
+    let mut body = text.trim_end().to_owned();
+    body.push_str(&format!("\n\n-- \ndrover {}\n", env!("CARGO_PKG_VERSION")));
+    PatchMail {
+        subject,
+        message_id,
+        in_reply_to: Some(parent.to_owned()),
+        body,
+    }
+}
+
 fn invalid(what: &str, e: impl std::fmt::Display) -> ForgeError {
     ForgeError::Api {
         status: None,

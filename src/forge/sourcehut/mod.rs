@@ -49,6 +49,8 @@ pub struct SourcehutConfig {
     /// The mail server, with its resolved password; `None` for a forge
     /// that only plans.
     pub smtp: Option<(Smtp, Option<Secret>)>,
+    /// Who drover's replies (closing a patchset, stepping back) are from.
+    pub author: crate::config::Author,
     pub policy: RetryPolicy,
 }
 
@@ -60,6 +62,7 @@ pub struct SourcehutForge {
     auth: HeaderValue,
     list_rule: ListRule,
     mailer: Option<mail::Mailer>,
+    author: crate::config::Author,
     transport: Transport,
     /// Each repository's list as the last snapshot saw it, by full name:
     /// what `propose` decides from.
@@ -98,6 +101,7 @@ impl SourcehutForge {
             auth,
             list_rule: config.list_rule,
             mailer,
+            author: config.author,
             transport: Transport::new(config.policy),
             seen: Mutex::new(HashMap::new()),
         })
@@ -285,10 +289,20 @@ impl SourcehutForge {
             let content = self.blob(&need.url).await?;
             snapshot.files.insert(need.path, Actual::File { content });
         }
-        let state = match lists {
+        let mut state = match lists {
             Ok(states) => states.get(&repo.full_name).cloned().unwrap_or_default(),
             Err(e) => return Err(e.clone()),
         };
+        // A patch `git am`ed onto the default branch keeps its trailer:
+        // that patchset was applied, whatever its status on the list.
+        let applied = git::applied_fingerprints(part);
+        for set in &mut state.patchsets {
+            if set.status.state() == crate::model::ProposalState::Open
+                && applied.contains(&set.fingerprint)
+            {
+                set.status = Status::Applied;
+            }
+        }
         snapshot.proposals = state.proposals();
         self.seen
             .lock()
@@ -364,6 +378,31 @@ impl SourcehutForge {
             })
             .await
             .map(|_| ())
+    }
+
+    /// The subject and Message-ID of the patchset (drover's, or a version
+    /// by someone else in its thread) with id `id`, as the snapshot saw it.
+    fn thread_of(&self, repo: &RemoteRepo, id: u64) -> Result<(String, String), ForgeError> {
+        let seen = self.seen.lock().expect("not poisoned");
+        let state = seen.get(&repo.full_name);
+        let found = state.and_then(|s| {
+            s.patchsets
+                .iter()
+                .find(|p| p.id == id)
+                .map(|p| (p.subject.clone(), p.message_id.clone()))
+                .or_else(|| {
+                    s.foreign
+                        .iter()
+                        .find(|f| f.id == id)
+                        .map(|f| (f.subject.clone(), f.message_id.clone()))
+                })
+        });
+        found.ok_or_else(|| {
+            ForgeError::Conflict(format!(
+                "{}: patchset {id} was not seen by the snapshot",
+                repo.full_name
+            ))
+        })
     }
 
     /// Retires an earlier version; lists.sr.ht answers `null` unless the
@@ -463,7 +502,28 @@ impl Forge for SourcehutForge {
             .iter()
             .filter(|s| s.status.state() == crate::model::ProposalState::Open)
             .collect();
-        if let Some(same) = open.iter().find(|s| s.fingerprint == p.fingerprint) {
+        // Someone sent their own version in drover's thread: it is theirs.
+        if let Some(theirs) = state
+            .foreign
+            .iter()
+            .find(|f| f.status.state() == crate::model::ProposalState::Open)
+        {
+            return Ok(Proposed::HandsOff {
+                url: theirs.url.clone(),
+                reason: format!(
+                    "someone else sent their own version (patchset {}) in drover's thread; drover leaves it alone",
+                    theirs.id
+                ),
+            });
+        }
+        // The same change, mailed against the same file contents: it still
+        // applies as it is. A moved default branch whose managed files
+        // did not change leaves it alone too; one that changed them gets
+        // a new version.
+        if let Some(same) = open
+            .iter()
+            .find(|s| s.fingerprint == p.fingerprint && s.carries(&p.patch))
+        {
             return Ok(Proposed::Unchanged {
                 url: same.url.clone(),
             });
@@ -511,6 +571,34 @@ impl Forge for SourcehutForge {
             self.supersede(old.id, &list).await?;
         }
         Ok(Proposed::Updated { url })
+    }
+
+    /// A reply in the patchset's thread.
+    async fn comment(
+        &self,
+        repo: &RemoteRepo,
+        proposal: &crate::model::ExistingProposal,
+        text: &str,
+    ) -> Result<(), ForgeError> {
+        let list = self.list_of(repo)?;
+        let (subject, parent) = self.thread_of(repo, proposal.number)?;
+        let id = mail::message_id("reply", &self.author.email);
+        let composed = mail::reply(&subject, &parent, text, id);
+        self.mail(mail::message(&composed, &self.author, &list.address)?)
+            .await
+    }
+
+    /// A reply saying why, then the patchset marked superseded (by the
+    /// default branch).
+    async fn close(
+        &self,
+        repo: &RemoteRepo,
+        proposal: &crate::model::ExistingProposal,
+        comment: &str,
+    ) -> Result<(), ForgeError> {
+        self.comment(repo, proposal, comment).await?;
+        let list = self.list_of(repo)?;
+        self.supersede(proposal.number, &list).await
     }
 
     fn requests(&self) -> u64 {
