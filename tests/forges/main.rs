@@ -5,4 +5,5 @@ mod fixtures;
 mod github;
 mod gitlab;
 mod harness;
+mod lifecycle;
 mod sourcehut;
