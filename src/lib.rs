@@ -3,6 +3,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod daemon;
 pub mod drift;
 pub mod forge;
 pub mod git;

@@ -3,6 +3,7 @@
 //! context and outcomes become exit codes.
 
 mod check;
+mod daemon;
 mod output;
 mod plan;
 mod render;
@@ -91,6 +92,8 @@ pub enum Command {
     Sweep(sweep::SweepArgs),
     /// Where each repository stands, from the state store (no forge requests).
     Status(status::StatusArgs),
+    /// Sweep on fleet.yaml's schedule and on forge webhooks, until SIGTERM.
+    Daemon(daemon::DaemonArgs),
     /// Print the JSON schema of fleet.yaml.
     Schema,
 }
@@ -114,6 +117,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Render(args) => render::run(&cli.global, args).await,
         Command::Sweep(args) => sweep::run(&cli.global, args).await,
         Command::Status(args) => status::run(&cli.global, args).await,
+        Command::Daemon(args) => daemon::run(&cli.global, args).await,
         Command::Schema => {
             print!("{}", crate::config::fleet_schema());
             Ok(Exit::Ok)

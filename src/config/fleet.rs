@@ -45,6 +45,72 @@ pub struct Fleet {
     /// `~/.local/state/drover/<forge>-<owner>`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state_dir: Option<PathBuf>,
+    /// How `drover daemon` listens and stops.
+    #[serde(default)]
+    pub daemon: DaemonSection,
+}
+
+/// `drover daemon`: its HTTP address (webhooks, probes, metrics), the
+/// webhook secrets, and how long SIGTERM waits for a sweep in progress.
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DaemonSection {
+    /// `host:port` for `/hooks/*`, `/healthz`, `/readyz` and `/metrics`.
+    /// `--listen` overrides it.
+    #[serde(default = "default_listen")]
+    pub listen: ListenAddr,
+    /// Seconds a SIGTERM waits for the sweep in progress to finish the
+    /// repositories in hand and write the store.
+    #[serde(default = "default_shutdown_timeout")]
+    pub shutdown_timeout_secs: u64,
+    /// Secrets webhooks are checked with; a forge without one has no hook.
+    #[serde(default)]
+    pub webhooks: WebhookSecrets,
+}
+
+impl Default for DaemonSection {
+    fn default() -> Self {
+        DaemonSection {
+            listen: default_listen(),
+            shutdown_timeout_secs: default_shutdown_timeout(),
+            webhooks: WebhookSecrets::default(),
+        }
+    }
+}
+
+fn default_listen() -> ListenAddr {
+    ListenAddr("127.0.0.1:9184".parse().expect("valid"))
+}
+
+fn default_shutdown_timeout() -> u64 {
+    30
+}
+
+/// Webhook secrets, as `env:NAME` or `file:PATH` references.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WebhookSecrets {
+    /// The secret of the GitHub webhook (`X-Hub-Signature-256`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub github: Option<SecretRef>,
+    /// The secret token of the GitLab webhook (`X-Gitlab-Token`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gitlab: Option<SecretRef>,
+}
+
+/// A validated socket address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(transparent)]
+pub struct ListenAddr(#[schemars(with = "String")] pub std::net::SocketAddr);
+
+impl<'de> Deserialize<'de> for ListenAddr {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        validated_str(d, |raw| {
+            raw.parse().map(ListenAddr).map_err(|_| {
+                format!("`{raw}` is not an address to listen on; write host:port, e.g. `127.0.0.1:9184`")
+            })
+        })
+    }
 }
 
 /// The forge section. Which keys are needed depends on `kind`; `drover

@@ -355,6 +355,12 @@ impl Store {
         Ok(())
     }
 
+    /// Writes whatever is buffered to disk.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        self.db.flush()?;
+        Ok(())
+    }
+
     /// The sweep history, oldest first.
     pub fn sweeps(&self) -> Result<Vec<SweepRecord>, StoreError> {
         let mut out = Vec::new();

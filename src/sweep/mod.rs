@@ -12,6 +12,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use futures::stream::{self, StreamExt};
 use serde::Serialize;
+use tracing::Instrument;
 
 pub use select::{detect_language, language_for, Selection};
 
@@ -37,6 +38,18 @@ pub struct SweepOptions {
     pub only: Option<String>,
     /// Repositories proposed to at once.
     pub concurrency: usize,
+    /// Set by a shutdown: repositories not yet proposed to are left for
+    /// the next sweep (reported failed, so they are looked at again), and
+    /// the sweep goes straight to writing the store.
+    pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+}
+
+impl SweepOptions {
+    fn stopping(&self) -> bool {
+        self.stop
+            .as_ref()
+            .is_some_and(|s| s.load(std::sync::atomic::Ordering::SeqCst))
+    }
 }
 
 impl Default for SweepOptions {
@@ -45,6 +58,7 @@ impl Default for SweepOptions {
             dry_run: true,
             only: None,
             concurrency: 8,
+            stop: None,
         }
     }
 }
@@ -261,8 +275,18 @@ pub async fn run(
             .filter(|r| r.state == RepoState::Drifted && r.waiting.is_none())
             .map(|report| {
                 let repo = by_name[report.name.as_str()];
+                let span = tracing::info_span!("repo", name = %repo.full_name);
                 async move {
+                    if options.stopping() {
+                        report.state = RepoState::Failed {
+                            reason:
+                                "not proposed: drover was shutting down; the next sweep goes on"
+                                    .into(),
+                        };
+                        return;
+                    }
                     let proposal = build_proposal(config, repo, report);
+                    tracing::debug!(fingerprint = %proposal.fingerprint, "proposing");
                     match forge.propose(repo, &proposal).await {
                         Ok(p) => report.proposal = Some(p),
                         Err(e) => {
@@ -272,13 +296,16 @@ pub async fn run(
                         }
                     }
                 }
+                .instrument(span)
             });
         stream::iter(jobs)
             .buffer_unordered(options.concurrency.max(1))
             .collect::<()>()
             .await;
-        tell_hands_off(forge, &mut reports, &by_name, &records, options).await;
-        close_fixed_by_hand(config, forge, &mut reports, &by_name, options).await;
+        if !options.stopping() {
+            tell_hands_off(forge, &mut reports, &by_name, &records, options).await;
+            close_fixed_by_hand(config, forge, &mut reports, &by_name, options).await;
+        }
         if let Some(store) = store {
             let history = history_entry(
                 config,

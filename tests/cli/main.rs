@@ -2,5 +2,6 @@
 //! examples: plan, render, check, and sweeps whose commits the `git` CLI
 //! verifies. One test binary; each test gets a fresh directory.
 
+mod daemon;
 mod harness;
 mod local;

@@ -1,0 +1,270 @@
+//! The daemon's HTTP side (axum): forge webhooks that trigger a sweep of
+//! one repository, the probes, and the metrics.
+//!
+//! A webhook is checked before anything is read from it: GitHub's
+//! `X-Hub-Signature-256` (HMAC-SHA256 of the body with the shared secret,
+//! compared in constant time by `hmac`), GitLab's `X-Gitlab-Token`
+//! (compared in constant time by `subtle`). A missing or wrong signature
+//! is 401, a body that is not the event's JSON 400, a repository drover has
+//! not swept 404; none of them changes anything. A forge with no secret in
+//! `daemon.webhooks` has no hook (404).
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use hmac::{Hmac, Mac};
+use serde_json::Value;
+use subtle::ConstantTimeEq;
+
+use super::{Shared, Trigger};
+
+pub fn router(shared: Arc<Shared>) -> Router {
+    Router::new()
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
+        .route("/hooks/github", post(github))
+        .route("/hooks/gitlab", post(gitlab))
+        .with_state(shared)
+}
+
+async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
+    if shared.ready.load(Ordering::SeqCst) {
+        (StatusCode::OK, "ready\n").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response()
+    }
+}
+
+async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        shared.metrics.encode(),
+    )
+        .into_response()
+}
+
+/// A hook's answer, counted in the metrics.
+fn answer(shared: &Shared, forge: &str, status: StatusCode, text: &str) -> Response {
+    shared.metrics.webhook(forge, status.as_u16());
+    if status.is_client_error() {
+        tracing::warn!(forge, status = status.as_u16(), "webhook refused: {text}");
+    }
+    (status, format!("{text}\n")).into_response()
+}
+
+/// Whether `signature` (`sha256=<hex>`) is the HMAC-SHA256 of `body`.
+pub fn github_signature_ok(secret: &[u8], body: &[u8], signature: &str) -> bool {
+    let Some(hex_sig) = signature.strip_prefix("sha256=") else {
+        return false;
+    };
+    let Ok(sig) = hex::decode(hex_sig.trim()) else {
+        return false;
+    };
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(secret).expect("HMAC takes any key");
+    mac.update(body);
+    mac.verify_slice(&sig).is_ok()
+}
+
+/// Whether GitLab's token equals the secret, in constant time.
+pub fn gitlab_token_ok(secret: &[u8], token: &str) -> bool {
+    bool::from(secret.ct_eq(token.as_bytes()))
+}
+
+/// Looks the repository up in the store and queues its sweep.
+async fn trigger(shared: &Arc<Shared>, forge: &str, full_name: &str) -> Response {
+    let store = shared.store.clone();
+    let name = full_name.to_owned();
+    let record = tokio::task::spawn_blocking(move || store.repo(&name)).await;
+    match record {
+        Ok(Ok(Some(_))) => {}
+        Ok(Ok(None)) => {
+            return answer(
+                shared,
+                forge,
+                StatusCode::NOT_FOUND,
+                &format!("{full_name} is not a repository this fleet has swept"),
+            )
+        }
+        _ => {
+            return answer(
+                shared,
+                forge,
+                StatusCode::SERVICE_UNAVAILABLE,
+                "the state store could not be read",
+            )
+        }
+    }
+    if !shared.ready.load(Ordering::SeqCst) {
+        return answer(
+            shared,
+            forge,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "shutting down",
+        );
+    }
+    let name = full_name.rsplit('/').next().unwrap_or(full_name).to_owned();
+    let _ = shared.triggers.send(Trigger::Repo(name));
+    answer(
+        shared,
+        forge,
+        StatusCode::ACCEPTED,
+        &format!("sweep of {full_name} queued"),
+    )
+}
+
+async fn github(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    let loaded = shared.loaded();
+    let Some(secret) = &loaded.github_secret else {
+        return answer(
+            &shared,
+            "github",
+            StatusCode::NOT_FOUND,
+            "no GitHub webhook: set daemon.webhooks.github",
+        );
+    };
+    let Some(signature) = headers
+        .get("x-hub-signature-256")
+        .and_then(|v| v.to_str().ok())
+    else {
+        return answer(
+            &shared,
+            "github",
+            StatusCode::UNAUTHORIZED,
+            "missing X-Hub-Signature-256",
+        );
+    };
+    if !github_signature_ok(secret.expose().as_bytes(), &body, signature) {
+        return answer(
+            &shared,
+            "github",
+            StatusCode::UNAUTHORIZED,
+            "X-Hub-Signature-256 does not match",
+        );
+    }
+    let event = headers
+        .get("x-github-event")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let Ok(payload) = serde_json::from_slice::<Value>(&body) else {
+        return answer(
+            &shared,
+            "github",
+            StatusCode::BAD_REQUEST,
+            "the body is not JSON",
+        );
+    };
+    if event == "ping" {
+        return answer(&shared, "github", StatusCode::OK, "pong");
+    }
+    let Some(full_name) = payload["repository"]["full_name"].as_str() else {
+        return answer(
+            &shared,
+            "github",
+            StatusCode::BAD_REQUEST,
+            "no repository.full_name in the event",
+        );
+    };
+    match event {
+        "push" | "pull_request" => trigger(&shared, "github", full_name).await,
+        _ => answer(
+            &shared,
+            "github",
+            StatusCode::ACCEPTED,
+            &format!("`{event}` events change nothing drover looks at"),
+        ),
+    }
+}
+
+async fn gitlab(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    let loaded = shared.loaded();
+    let Some(secret) = &loaded.gitlab_secret else {
+        return answer(
+            &shared,
+            "gitlab",
+            StatusCode::NOT_FOUND,
+            "no GitLab webhook: set daemon.webhooks.gitlab",
+        );
+    };
+    let Some(token) = headers.get("x-gitlab-token").and_then(|v| v.to_str().ok()) else {
+        return answer(
+            &shared,
+            "gitlab",
+            StatusCode::UNAUTHORIZED,
+            "missing X-Gitlab-Token",
+        );
+    };
+    if !gitlab_token_ok(secret.expose().as_bytes(), token) {
+        return answer(
+            &shared,
+            "gitlab",
+            StatusCode::UNAUTHORIZED,
+            "X-Gitlab-Token does not match",
+        );
+    }
+    let Ok(payload) = serde_json::from_slice::<Value>(&body) else {
+        return answer(
+            &shared,
+            "gitlab",
+            StatusCode::BAD_REQUEST,
+            "the body is not JSON",
+        );
+    };
+    let Some(full_name) = payload["project"]["path_with_namespace"].as_str() else {
+        return answer(
+            &shared,
+            "gitlab",
+            StatusCode::BAD_REQUEST,
+            "no project.path_with_namespace in the event",
+        );
+    };
+    match payload["object_kind"].as_str().unwrap_or("") {
+        "push" | "merge_request" => trigger(&shared, "gitlab", full_name).await,
+        other => answer(
+            &shared,
+            "gitlab",
+            StatusCode::ACCEPTED,
+            &format!("`{other}` events change nothing drover looks at"),
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn github_signatures_are_hmac_sha256_of_the_body() {
+        // The example from GitHub's "Validating webhook deliveries".
+        let secret = b"It's a Secret to Everybody";
+        let body = b"Hello, World!";
+        let good = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17";
+        assert!(github_signature_ok(secret, body, good));
+        assert!(!github_signature_ok(secret, b"Hello, World?", good));
+        assert!(!github_signature_ok(b"another secret", body, good));
+        assert!(!github_signature_ok(
+            secret,
+            body,
+            &good.replace("sha256=", "sha1=")
+        ));
+        assert!(!github_signature_ok(secret, body, "sha256=zz"));
+        assert!(!github_signature_ok(secret, body, ""));
+    }
+
+    #[test]
+    fn gitlab_tokens_must_match_exactly() {
+        assert!(gitlab_token_ok(b"s3cret", "s3cret"));
+        assert!(!gitlab_token_ok(b"s3cret", "s3cre"));
+        assert!(!gitlab_token_ok(b"s3cret", "s3cret "));
+        assert!(!gitlab_token_ok(b"s3cret", ""));
+    }
+}

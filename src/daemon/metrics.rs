@@ -1,0 +1,236 @@
+//! The daemon's metrics, served at `/metrics` in the Prometheus text
+//! format (prometheus-client's OpenMetrics encoder).
+
+use std::sync::atomic::AtomicU64;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+use crate::sweep::SweepReport;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct Result {
+    pub result: String,
+}
+
+impl Result {
+    pub fn ok() -> Result {
+        Result {
+            result: "ok".into(),
+        }
+    }
+    pub fn error() -> Result {
+        Result {
+            result: "error".into(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct StateLabel {
+    pub state: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ActionLabel {
+    pub action: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ForgeLabel {
+    pub forge: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct HookLabel {
+    pub forge: String,
+    pub status: String,
+}
+
+/// Every metric, registered once.
+pub struct Metrics {
+    registry: Registry,
+    pub sweeps: Family<Result, Counter>,
+    pub repositories: Family<StateLabel, Gauge>,
+    pub proposals: Family<ActionLabel, Counter>,
+    pub forge_requests: Family<ForgeLabel, Counter>,
+    pub webhooks: Family<HookLabel, Counter>,
+    pub reloads: Family<Result, Counter>,
+    pub sweep_duration: Histogram,
+    pub sweep_running: Gauge,
+    pub next_sweep: Gauge<f64, AtomicU64>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Metrics::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let mut registry = Registry::with_prefix("drover");
+        let sweeps = Family::<Result, Counter>::default();
+        registry.register("sweeps", "Sweeps run, by result", sweeps.clone());
+        let repositories = Family::<StateLabel, Gauge>::default();
+        registry.register(
+            "repositories",
+            "Repositories by state after the last whole-fleet sweep",
+            repositories.clone(),
+        );
+        let proposals = Family::<ActionLabel, Counter>::default();
+        registry.register(
+            "proposals",
+            "Proposals opened, updated and closed",
+            proposals.clone(),
+        );
+        let forge_requests = Family::<ForgeLabel, Counter>::default();
+        registry.register(
+            "forge_requests",
+            "Requests sent to the forge",
+            forge_requests.clone(),
+        );
+        let webhooks = Family::<HookLabel, Counter>::default();
+        registry.register(
+            "webhooks",
+            "Webhook deliveries, by forge and HTTP status answered",
+            webhooks.clone(),
+        );
+        let reloads = Family::<Result, Counter>::default();
+        registry.register(
+            "reloads",
+            "Configuration reloads (SIGHUP), by result",
+            reloads.clone(),
+        );
+        let sweep_duration = Histogram::new(exponential_buckets(0.5, 2.0, 12));
+        registry.register(
+            "sweep_duration_seconds",
+            "How long sweeps take",
+            sweep_duration.clone(),
+        );
+        let sweep_running = Gauge::default();
+        registry.register(
+            "sweep_running",
+            "1 while a sweep runs",
+            sweep_running.clone(),
+        );
+        let next_sweep = Gauge::<f64, AtomicU64>::default();
+        registry.register(
+            "next_sweep_timestamp_seconds",
+            "When the schedule next fires (Unix seconds; 0 without a schedule)",
+            next_sweep.clone(),
+        );
+        Metrics {
+            registry,
+            sweeps,
+            repositories,
+            proposals,
+            forge_requests,
+            webhooks,
+            reloads,
+            sweep_duration,
+            sweep_running,
+            next_sweep,
+        }
+    }
+
+    /// The text served at `/metrics`.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        prometheus_client::encoding::text::encode(&mut out, &self.registry)
+            .expect("writing to a String");
+        out
+    }
+
+    pub fn set_next_run(&self, next: Option<DateTime<Utc>>) {
+        self.next_sweep
+            .set(next.map_or(0.0, |t| t.timestamp() as f64));
+    }
+
+    /// Marks a sweep running until the guard drops.
+    pub fn running(&self) -> RunningGuard<'_> {
+        self.sweep_running.set(1);
+        RunningGuard(self)
+    }
+
+    /// `whole`: a sweep of the whole fleet, which alone knows every
+    /// repository's state.
+    pub fn record_sweep(&self, forge: &str, report: &SweepReport, elapsed: Duration, whole: bool) {
+        let totals = report.totals();
+        let result = if totals.failed > 0 { "partial" } else { "ok" };
+        self.sweeps
+            .get_or_create(&Result {
+                result: result.into(),
+            })
+            .inc();
+        self.sweep_duration.observe(elapsed.as_secs_f64());
+        self.forge_requests
+            .get_or_create(&ForgeLabel {
+                forge: forge.to_owned(),
+            })
+            .inc_by(report.requests);
+        let count = |f: &dyn Fn(&crate::sweep::RepoReport) -> bool| {
+            report.repositories.iter().filter(|r| f(r)).count() as u64
+        };
+        use crate::forge::Proposed;
+        for (action, n) in [
+            (
+                "opened",
+                count(&|r| matches!(r.proposal, Some(Proposed::Opened { .. }))),
+            ),
+            (
+                "updated",
+                count(&|r| matches!(r.proposal, Some(Proposed::Updated { .. }))),
+            ),
+            ("closed", count(&|r| r.closed.is_some())),
+        ] {
+            self.proposals
+                .get_or_create(&ActionLabel {
+                    action: action.into(),
+                })
+                .inc_by(n);
+        }
+        if whole {
+            for (state, n) in [
+                ("in_line", totals.in_line),
+                ("drifted", totals.drifted),
+                ("skipped", totals.skipped),
+                ("failed", totals.failed),
+            ] {
+                self.repositories
+                    .get_or_create(&StateLabel {
+                        state: state.into(),
+                    })
+                    .set(n as i64);
+            }
+        }
+    }
+
+    pub fn record_failed_sweep(&self, elapsed: Duration) {
+        self.sweeps.get_or_create(&Result::error()).inc();
+        self.sweep_duration.observe(elapsed.as_secs_f64());
+    }
+
+    pub fn webhook(&self, forge: &str, status: u16) {
+        self.webhooks
+            .get_or_create(&HookLabel {
+                forge: forge.into(),
+                status: status.to_string(),
+            })
+            .inc();
+    }
+}
+
+pub struct RunningGuard<'a>(&'a Metrics);
+
+impl Drop for RunningGuard<'_> {
+    fn drop(&mut self) {
+        self.0.sweep_running.set(0);
+    }
+}

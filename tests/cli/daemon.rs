@@ -1,0 +1,341 @@
+//! `drover daemon` as a real process over the shipped examples (local
+//! forge): a seconds-level schedule whose sweeps never overlap, GitHub and
+//! GitLab webhooks (valid, forged, missing, malformed, unknown), a SIGHUP
+//! with a broken fleet.yaml that keeps the old configuration, /metrics
+//! through the reference Prometheus and OpenMetrics parsers, and a SIGTERM
+//! during a sweep that exits 0 and leaves a store that opens.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use hmac::{Hmac, Mac};
+
+use crate::harness::{Fleet, DROVER};
+
+const GITHUB_SECRET: &str = "gh-hook-secret-value";
+const GITLAB_SECRET: &str = "gl-hook-secret-value";
+
+struct Daemon {
+    child: Child,
+    addr: String,
+    stderr: std::path::PathBuf,
+}
+
+impl Daemon {
+    fn start(fleet: &Fleet) -> Daemon {
+        let stderr = fleet.root().join("daemon.log");
+        let mut child = Command::new(DROVER)
+            .args(["daemon", "--listen", "127.0.0.1:0"])
+            .current_dir(fleet.root())
+            .env_remove("DROVER_CONFIG")
+            .env("DROVER_LOG", "drover=info")
+            .env("GITHUB_HOOK_SECRET", GITHUB_SECRET)
+            .env("GITLAB_HOOK_SECRET", GITLAB_SECRET)
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(&stderr).unwrap())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let addr = line
+            .trim()
+            .strip_prefix("drover daemon listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_owned();
+        Daemon {
+            child,
+            addr,
+            stderr,
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.stderr).unwrap()
+    }
+
+    fn request(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> (u16, String) {
+        let mut stream = TcpStream::connect(&self.addr).unwrap();
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\nContent-Length: {}\r\n",
+            self.addr,
+            body.len()
+        );
+        for (k, v) in headers {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        head.push_str("\r\n");
+        stream.write_all(head.as_bytes()).unwrap();
+        stream.write_all(body).unwrap();
+        let mut out = String::new();
+        stream.read_to_string(&mut out).unwrap();
+        let status = out[9..12].parse().unwrap();
+        let body = out
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_owned())
+            .unwrap_or_default();
+        (status, body)
+    }
+
+    fn metrics(&self) -> String {
+        let (status, body) = self.request("GET", "/metrics", &[], b"");
+        assert_eq!(status, 200);
+        body
+    }
+
+    /// The value of the first sample line starting with `prefix`.
+    fn sample(&self, prefix: &str) -> f64 {
+        self.metrics()
+            .lines()
+            .find(|l| l.starts_with(prefix))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0)
+    }
+
+    fn wait_for(&self, what: &str, cond: impl Fn(&Daemon) -> bool) {
+        let start = Instant::now();
+        while !cond(self) {
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "timed out waiting for {what}; log:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn signal(&self, name: &str) {
+        let ok = Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok);
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+    }
+}
+
+fn fleet_with_daemon() -> Fleet {
+    let fleet = Fleet::git();
+    let yaml = fleet.root().join("fleet.yaml");
+    let text = std::fs::read_to_string(&yaml)
+        .unwrap()
+        .replace("cron: \"0 0 3 * * *\"", "cron: \"* * * * * *\"");
+    let text = format!(
+        "{text}\ndaemon:\n  shutdown_timeout_secs: 20\n  webhooks:\n    github: env:GITHUB_HOOK_SECRET\n    gitlab: env:GITLAB_HOOK_SECRET\n"
+    );
+    std::fs::write(&yaml, text).unwrap();
+    fleet
+}
+
+fn sign(body: &[u8]) -> String {
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(GITHUB_SECRET.as_bytes()).unwrap();
+    mac.update(body);
+    format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+fn validators_python() -> std::path::PathBuf {
+    std::env::var_os("DROVER_VALIDATORS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| crate::harness::project().join("target/validators"))
+        .join("bin/python")
+}
+
+#[test]
+fn the_daemon_sweeps_on_schedule_answers_hooks_reloads_and_stops_cleanly() {
+    let fleet = fleet_with_daemon();
+    let daemon = Daemon::start(&fleet);
+    assert_eq!(daemon.request("GET", "/healthz", &[], b"").0, 200);
+    assert_eq!(daemon.request("GET", "/readyz", &[], b"").0, 200);
+
+    // Every second, and never two at once.
+    daemon.wait_for("two scheduled sweeps", |d| {
+        d.sample("drover_sweeps_total{result=\"ok\"}") >= 2.0
+    });
+    assert!(daemon.sample("drover_next_sweep_timestamp_seconds") > 1.7e9);
+    assert!(
+        daemon.log().contains("next scheduled sweep"),
+        "{}",
+        daemon.log()
+    );
+
+    // Webhooks.
+    let push =
+        br#"{"ref":"refs/heads/main","repository":{"full_name":"local/ledger","name":"ledger"}}"#;
+    let github = |body: &[u8], sig: Option<&str>| {
+        let mut headers = vec![
+            ("X-GitHub-Event", "push"),
+            ("Content-Type", "application/json"),
+        ];
+        if let Some(sig) = sig {
+            headers.push(("X-Hub-Signature-256", sig));
+        }
+        daemon.request("POST", "/hooks/github", &headers, body).0
+    };
+    assert_eq!(github(push, Some(&sign(push))), 202, "{}", daemon.log());
+    assert_eq!(github(push, Some(&sign(b"another body"))), 401, "forged");
+    assert_eq!(github(push, None), 401, "missing");
+    assert_eq!(
+        github(b"{not json", Some(&sign(b"{not json"))),
+        400,
+        "malformed"
+    );
+    let unknown = br#"{"repository":{"full_name":"local/nope"}}"#;
+    assert_eq!(
+        github(unknown, Some(&sign(unknown))),
+        404,
+        "unknown repository"
+    );
+    let gitlab = |token: Option<&str>, body: &[u8]| {
+        let mut headers = vec![("X-Gitlab-Event", "Push Hook")];
+        if let Some(t) = token {
+            headers.push(("X-Gitlab-Token", t));
+        }
+        daemon.request("POST", "/hooks/gitlab", &headers, body).0
+    };
+    let gl_push = br#"{"object_kind":"push","project":{"path_with_namespace":"local/ledger"}}"#;
+    assert_eq!(gitlab(Some(GITLAB_SECRET), gl_push), 202);
+    assert_eq!(gitlab(Some("wrong"), gl_push), 401);
+    assert_eq!(gitlab(None, gl_push), 401);
+    assert_eq!(gitlab(Some(GITLAB_SECRET), b"[]"), 400);
+    let metrics = daemon.metrics();
+    for line in [
+        "drover_webhooks_total{forge=\"github\",status=\"202\"} 1",
+        "drover_webhooks_total{forge=\"github\",status=\"401\"} 2",
+        "drover_webhooks_total{forge=\"github\",status=\"400\"} 1",
+        "drover_webhooks_total{forge=\"github\",status=\"404\"} 1",
+        "drover_webhooks_total{forge=\"gitlab\",status=\"401\"} 2",
+    ] {
+        assert!(metrics.contains(line), "{line} in\n{metrics}");
+    }
+    for secret in [GITHUB_SECRET, GITLAB_SECRET] {
+        assert!(!daemon.log().contains(secret));
+    }
+
+    // /metrics through the reference parsers of both text formats.
+    let python = validators_python();
+    let parsed = Command::new(&python)
+        .args([
+            "-c",
+            "import sys\n\
+             from prometheus_client.parser import text_string_to_metric_families as prom\n\
+             from prometheus_client.openmetrics.parser import text_string_to_metric_families as om\n\
+             text = sys.stdin.read()\n\
+             a = [m.name for m in prom(text)]\n\
+             b = [m.name for m in om(text)]\n\
+             print(len(a), len(b), ' '.join(sorted(b)))",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{}: {e}; run bash scripts/install-validators.sh", python.display()));
+    let mut parsed = parsed;
+    parsed
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(metrics.as_bytes())
+        .unwrap();
+    let out = parsed.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}\n{metrics}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for name in [
+        "drover_sweeps",
+        "drover_sweep_duration_seconds",
+        "drover_repositories",
+        "drover_forge_requests",
+    ] {
+        assert!(
+            text.split_whitespace().any(|n| n == name),
+            "{name} in {text}"
+        );
+    }
+
+    // A broken fleet.yaml on SIGHUP: logged with its line, the old one runs on.
+    let yaml = fleet.root().join("fleet.yaml");
+    let good = std::fs::read_to_string(&yaml).unwrap();
+    std::fs::write(
+        &yaml,
+        good.replace(
+            "labels: [drover, chore]",
+            "labels: [drover, chore]\n  colour: blue",
+        ),
+    )
+    .unwrap();
+    let before = daemon.sample("drover_sweeps_total{result=\"ok\"}");
+    daemon.signal("HUP");
+    daemon.wait_for("the failed reload", |d| {
+        d.sample("drover_reloads_total{result=\"error\"}") >= 1.0
+    });
+    let log = daemon.log();
+    assert!(
+        log.contains("reload failed") && log.contains("fleet.yaml:"),
+        "{log}"
+    );
+    daemon.wait_for("sweeps after the failed reload", |d| {
+        d.sample("drover_sweeps_total{result=\"ok\"}") >= before + 2.0
+    });
+    std::fs::write(&yaml, &good).unwrap();
+    daemon.signal("HUP");
+    daemon.wait_for("the good reload", |d| {
+        d.sample("drover_reloads_total{result=\"ok\"}") >= 1.0
+    });
+
+    // SIGTERM while a sweep runs (one runs every second): exit 0, quickly.
+    daemon.wait_for("a sweep in progress", |d| {
+        d.sample("drover_sweep_running") >= 1.0
+    });
+    daemon.signal("TERM");
+    let start = Instant::now();
+    let mut daemon = daemon;
+    let status = loop {
+        if let Some(status) = daemon.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(25),
+            "no exit within the bound"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "{status:?}\n{}", daemon.log());
+    assert!(daemon.log().contains("shutting down"), "{}", daemon.log());
+
+    // The store opens, and its history has no two sweeps overlapping.
+    let run = fleet.drover(&["status", "--json"]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let dir = fleet.root().join(".drover/store");
+    let store = drover::store::Store::open(&dir).unwrap();
+    let history = store.sweeps().unwrap();
+    assert!(history.len() >= 4, "{history:?}");
+    for pair in history.windows(2) {
+        assert!(
+            pair[0].finished_at <= pair[1].started_at,
+            "overlap: {pair:?}"
+        );
+    }
+    assert!(
+        history.iter().any(|s| s.only.as_deref() == Some("ledger")),
+        "the hook's sweep"
+    );
+}
