@@ -6,7 +6,8 @@
 #
 #   docker build -t drover .
 #   docker run --rm -v "$PWD:/etc/drover:ro" -v drover-state:/var/lib/drover \
-#     -e GITHUB_TOKEN drover sweep
+#     -e GITHUB_TOKEN -p 9184:9184 drover            # the daemon
+#   docker run --rm ... drover sweep                 # one sweep
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
 # Dependencies first, in their own layer: only Cargo.toml/Cargo.lock changes
@@ -26,6 +27,8 @@ RUN touch src/main.rs src/lib.rs && cargo build --release --locked --bin drover
 FROM gcr.io/distroless/cc-debian12:nonroot
 COPY --from=build /src/target/release/drover /usr/local/bin/drover
 WORKDIR /etc/drover
-ENV DROVER_CONFIG=/etc/drover/fleet.yaml
+ENV DROVER_CONFIG=/etc/drover/fleet.yaml \
+    DROVER_STATE_DIR=/var/lib/drover
+EXPOSE 9184
 ENTRYPOINT ["/usr/local/bin/drover"]
-CMD ["plan"]
+CMD ["daemon", "--listen", "0.0.0.0:9184"]

@@ -245,3 +245,58 @@ fn drovers_own_dockerfile_passes_hadolint() {
         Command::new(tool("hadolint")).arg(&path),
     );
 }
+
+/// The daemon's Kubernetes manifests pass the Kubernetes schemas, strictly.
+#[test]
+fn the_daemons_kubernetes_manifests_pass_the_schemas() {
+    let path = project().join("deploy/k8s/drover.yaml");
+    let mut kv = Command::new(tool("kubernetes-validate"));
+    kv.args(["--strict", "--kubernetes-version", "1.32.0"])
+        .arg(&path);
+    validate("deploy/k8s/drover.yaml", &mut kv);
+    let text = std::fs::read_to_string(&path).unwrap();
+    // The grace period outlasts drover's own shutdown bound (30 s default).
+    assert!(text.contains("terminationGracePeriodSeconds: 60"), "{text}");
+    for probe in ["path: /healthz", "path: /readyz", "secretKeyRef:"] {
+        assert!(text.contains(probe), "{probe}");
+    }
+}
+
+/// `systemd-analyze verify` passes on the units, with ExecStart pointed at
+/// the built binary. Runs where systemd-analyze is installed.
+#[test]
+fn the_systemd_units_verify() {
+    let Ok(out) = Command::new("systemd-analyze").arg("--version").output() else {
+        eprintln!("systemd-analyze is not installed here; the units are not verified");
+        return;
+    };
+    assert!(out.status.success());
+    let dir = tempfile::tempdir().unwrap();
+    for unit in [
+        "drover.service",
+        "drover-sweep.service",
+        "drover-sweep.timer",
+    ] {
+        let text = std::fs::read_to_string(project().join("systemd").join(unit))
+            .unwrap()
+            .replace("/usr/local/bin/drover", env!("CARGO_BIN_EXE_drover"));
+        std::fs::write(dir.path().join(unit), text).unwrap();
+    }
+    for unit in [
+        "drover.service",
+        "drover-sweep.service",
+        "drover-sweep.timer",
+    ] {
+        let out = Command::new("systemd-analyze")
+            .arg("verify")
+            .arg(dir.path().join(unit))
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() && !said.contains(unit),
+            "{unit}: {said}"
+        );
+    }
+}
