@@ -529,7 +529,9 @@ async fn tell_hands_off(
                 Err(e) => {
                     report.state = RepoState::Failed {
                         reason: format!("telling {} that drover steps back: {e}", target.url),
-                    }
+                    };
+                    // Not recorded as hands-off: the next sweep says it again.
+                    report.proposal = None;
                 }
             }
         });
