@@ -181,13 +181,14 @@ impl Store {
     /// Opens (creating if needed) the store in `dir`.
     pub fn open(dir: &Path) -> Result<Store, StoreError> {
         // A store another handle or a process just let go of may hold its
-        // lock for a moment longer: wait up to a second before calling it
-        // in use.
+        // lock for a moment longer (sled releases it from its own threads,
+        // late on a loaded machine): wait up to five seconds before calling
+        // it in use.
         let mut attempts = 0;
         let opened = loop {
             match raw_config(dir).open() {
                 Err(sled::Error::Io(io))
-                    if io.kind() == std::io::ErrorKind::WouldBlock && attempts < 20 =>
+                    if io.kind() == std::io::ErrorKind::WouldBlock && attempts < 100 =>
                 {
                     attempts += 1;
                     std::thread::sleep(std::time::Duration::from_millis(50));
