@@ -78,9 +78,9 @@ pub async fn run(global: &Global, args: StatusArgs) -> anyhow::Result<Exit> {
         }
         return Ok(Exit::Ok);
     };
-    let (records, history) =
+    let (records, last) =
         tokio::task::spawn_blocking(move || -> Result<_, crate::store::StoreError> {
-            Ok((store.repos()?, store.sweeps()?))
+            Ok((store.repos()?, store.last_sweep()?))
         })
         .await??;
     let now = now();
@@ -92,7 +92,7 @@ pub async fn run(global: &Global, args: StatusArgs) -> anyhow::Result<Exit> {
         println!("{}", serde_json::to_string_pretty(&lines)?);
     } else {
         anstream::print!("{}", text(&lines));
-        if let Some(last) = history.last() {
+        if let Some(last) = last {
             println!(
                 "last sweep{}: {} ago, {} in line, {} drifted, {} failed; {} opened, {} updated, {} closed; {} forge requests",
                 last.only.as_ref().map(|o| format!(" (of {o})")).unwrap_or_default(),

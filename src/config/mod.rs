@@ -127,7 +127,7 @@ impl Config {
             self.state_dir_flag.as_deref(),
             self.fleet.state_dir.as_deref(),
             &self.base_dir,
-            &self.fleet_id(),
+            || self.fleet_id(),
             |name| std::env::var_os(name),
         )
     }
@@ -173,7 +173,7 @@ pub fn state_dir_from(
     flag: Option<&Path>,
     configured: Option<&Path>,
     base_dir: &Path,
-    fleet_id: &str,
+    fleet_id: impl FnOnce() -> String,
     env: impl Fn(&str) -> Option<std::ffi::OsString>,
 ) -> PathBuf {
     let set = |name: &str| env(name).filter(|v| !v.is_empty());
@@ -196,11 +196,11 @@ pub fn state_dir_from(
     }
     if let Some(state) = set("XDG_STATE_HOME").map(PathBuf::from) {
         if state.is_absolute() {
-            return state.join("drover").join(fleet_id);
+            return state.join("drover").join(fleet_id());
         }
     }
     if let Some(home) = set("HOME").map(PathBuf::from) {
-        return home.join(".local/state/drover").join(fleet_id);
+        return home.join(".local/state/drover").join(fleet_id());
     }
     base_dir.join(".drover")
 }

@@ -304,7 +304,7 @@ fn the_state_directory_follows_flag_fleet_systemd_then_user() {
                 flag.map(Path::new),
                 fleet.map(Path::new),
                 base,
-                "github-acme",
+                || "github-acme".to_owned(),
                 env(vars),
             )
         };

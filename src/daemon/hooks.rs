@@ -80,162 +80,142 @@ pub fn gitlab_token_ok(secret: &[u8], token: &str) -> bool {
     bool::from(secret.ct_eq(token.as_bytes()))
 }
 
+/// Why a delivery is not acted on: the status answered and the reason.
+struct Refusal(StatusCode, String);
+
+fn refuse(status: StatusCode, text: impl Into<String>) -> Refusal {
+    Refusal(status, text.into())
+}
+
+/// Answers a delivery of `forge`: what `handle` decided, counted.
+async fn deliver(
+    shared: &Arc<Shared>,
+    forge: &str,
+    handle: impl std::future::Future<Output = Result<(StatusCode, String), Refusal>>,
+) -> Response {
+    match handle.await {
+        Ok((status, text)) | Err(Refusal(status, text)) => answer(shared, forge, status, &text),
+    }
+}
+
+/// A header's value, or 401 naming it.
+fn header_of<'a>(headers: &'a HeaderMap, name: &str) -> Result<&'a str, Refusal> {
+    headers
+        .get(name.to_ascii_lowercase())
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| refuse(StatusCode::UNAUTHORIZED, format!("missing {name}")))
+}
+
+/// The body as JSON, and the string at `path` in it, or 400.
+fn field(body: &[u8], path: &[&str]) -> Result<(Value, String), Refusal> {
+    let payload: Value = serde_json::from_slice(body)
+        .map_err(|_| refuse(StatusCode::BAD_REQUEST, "the body is not JSON"))?;
+    let value = path
+        .iter()
+        .fold(&payload, |v, key| &v[*key])
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| {
+            refuse(
+                StatusCode::BAD_REQUEST,
+                format!("no {} in the event", path.join(".")),
+            )
+        })?;
+    Ok((payload, value))
+}
+
 /// Looks the repository up in the store and queues its sweep.
-async fn trigger(shared: &Arc<Shared>, forge: &str, full_name: &str) -> Response {
+async fn trigger(shared: &Arc<Shared>, full_name: &str) -> Result<(StatusCode, String), Refusal> {
     let store = shared.store.clone();
     let name = full_name.to_owned();
-    let record = tokio::task::spawn_blocking(move || store.repo(&name)).await;
-    match record {
+    match tokio::task::spawn_blocking(move || store.repo(&name)).await {
         Ok(Ok(Some(_))) => {}
         Ok(Ok(None)) => {
-            return answer(
-                shared,
-                forge,
+            return Err(refuse(
                 StatusCode::NOT_FOUND,
-                &format!("{full_name} is not a repository this fleet has swept"),
-            )
+                format!("{full_name} is not a repository this fleet has swept"),
+            ))
         }
         _ => {
-            return answer(
-                shared,
-                forge,
+            return Err(refuse(
                 StatusCode::SERVICE_UNAVAILABLE,
                 "the state store could not be read",
-            )
+            ))
         }
     }
     if !shared.ready.load(Ordering::SeqCst) {
-        return answer(
-            shared,
-            forge,
-            StatusCode::SERVICE_UNAVAILABLE,
-            "shutting down",
-        );
+        return Err(refuse(StatusCode::SERVICE_UNAVAILABLE, "shutting down"));
     }
     let name = full_name.rsplit('/').next().unwrap_or(full_name).to_owned();
     let _ = shared.triggers.send(Trigger::Repo(name));
-    answer(
-        shared,
-        forge,
+    Ok((StatusCode::ACCEPTED, format!("sweep of {full_name} queued")))
+}
+
+/// What an event that changes nothing drover looks at gets.
+fn ignored(event: &str) -> Result<(StatusCode, String), Refusal> {
+    Ok((
         StatusCode::ACCEPTED,
-        &format!("sweep of {full_name} queued"),
-    )
+        format!("`{event}` events change nothing drover looks at"),
+    ))
 }
 
 async fn github(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    let loaded = shared.loaded();
-    let Some(secret) = &loaded.github_secret else {
-        return answer(
-            &shared,
-            "github",
-            StatusCode::NOT_FOUND,
-            "no GitHub webhook: set daemon.webhooks.github",
-        );
+    let handle = async {
+        let loaded = shared.loaded();
+        let secret = loaded.github_secret.as_ref().ok_or_else(|| {
+            refuse(
+                StatusCode::NOT_FOUND,
+                "no GitHub webhook: set daemon.webhooks.github",
+            )
+        })?;
+        let signature = header_of(&headers, "X-Hub-Signature-256")?;
+        if !github_signature_ok(secret.expose().as_bytes(), &body, signature) {
+            return Err(refuse(
+                StatusCode::UNAUTHORIZED,
+                "X-Hub-Signature-256 does not match",
+            ));
+        }
+        let event = headers
+            .get("x-github-event")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if event == "ping" {
+            serde_json::from_slice::<Value>(&body)
+                .map_err(|_| refuse(StatusCode::BAD_REQUEST, "the body is not JSON"))?;
+            return Ok((StatusCode::OK, "pong".into()));
+        }
+        let (_, full_name) = field(&body, &["repository", "full_name"])?;
+        match event {
+            "push" | "pull_request" => trigger(&shared, &full_name).await,
+            other => ignored(other),
+        }
     };
-    let Some(signature) = headers
-        .get("x-hub-signature-256")
-        .and_then(|v| v.to_str().ok())
-    else {
-        return answer(
-            &shared,
-            "github",
-            StatusCode::UNAUTHORIZED,
-            "missing X-Hub-Signature-256",
-        );
-    };
-    if !github_signature_ok(secret.expose().as_bytes(), &body, signature) {
-        return answer(
-            &shared,
-            "github",
-            StatusCode::UNAUTHORIZED,
-            "X-Hub-Signature-256 does not match",
-        );
-    }
-    let event = headers
-        .get("x-github-event")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    let Ok(payload) = serde_json::from_slice::<Value>(&body) else {
-        return answer(
-            &shared,
-            "github",
-            StatusCode::BAD_REQUEST,
-            "the body is not JSON",
-        );
-    };
-    if event == "ping" {
-        return answer(&shared, "github", StatusCode::OK, "pong");
-    }
-    let Some(full_name) = payload["repository"]["full_name"].as_str() else {
-        return answer(
-            &shared,
-            "github",
-            StatusCode::BAD_REQUEST,
-            "no repository.full_name in the event",
-        );
-    };
-    match event {
-        "push" | "pull_request" => trigger(&shared, "github", full_name).await,
-        _ => answer(
-            &shared,
-            "github",
-            StatusCode::ACCEPTED,
-            &format!("`{event}` events change nothing drover looks at"),
-        ),
-    }
+    deliver(&shared, "github", handle).await
 }
 
 async fn gitlab(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
-    let loaded = shared.loaded();
-    let Some(secret) = &loaded.gitlab_secret else {
-        return answer(
-            &shared,
-            "gitlab",
-            StatusCode::NOT_FOUND,
-            "no GitLab webhook: set daemon.webhooks.gitlab",
-        );
+    let handle = async {
+        let loaded = shared.loaded();
+        let secret = loaded.gitlab_secret.as_ref().ok_or_else(|| {
+            refuse(
+                StatusCode::NOT_FOUND,
+                "no GitLab webhook: set daemon.webhooks.gitlab",
+            )
+        })?;
+        let token = header_of(&headers, "X-Gitlab-Token")?;
+        if !gitlab_token_ok(secret.expose().as_bytes(), token) {
+            return Err(refuse(
+                StatusCode::UNAUTHORIZED,
+                "X-Gitlab-Token does not match",
+            ));
+        }
+        let (payload, full_name) = field(&body, &["project", "path_with_namespace"])?;
+        match payload["object_kind"].as_str().unwrap_or("") {
+            "push" | "merge_request" => trigger(&shared, &full_name).await,
+            other => ignored(other),
+        }
     };
-    let Some(token) = headers.get("x-gitlab-token").and_then(|v| v.to_str().ok()) else {
-        return answer(
-            &shared,
-            "gitlab",
-            StatusCode::UNAUTHORIZED,
-            "missing X-Gitlab-Token",
-        );
-    };
-    if !gitlab_token_ok(secret.expose().as_bytes(), token) {
-        return answer(
-            &shared,
-            "gitlab",
-            StatusCode::UNAUTHORIZED,
-            "X-Gitlab-Token does not match",
-        );
-    }
-    let Ok(payload) = serde_json::from_slice::<Value>(&body) else {
-        return answer(
-            &shared,
-            "gitlab",
-            StatusCode::BAD_REQUEST,
-            "the body is not JSON",
-        );
-    };
-    let Some(full_name) = payload["project"]["path_with_namespace"].as_str() else {
-        return answer(
-            &shared,
-            "gitlab",
-            StatusCode::BAD_REQUEST,
-            "no project.path_with_namespace in the event",
-        );
-    };
-    match payload["object_kind"].as_str().unwrap_or("") {
-        "push" | "merge_request" => trigger(&shared, "gitlab", full_name).await,
-        other => answer(
-            &shared,
-            "gitlab",
-            StatusCode::ACCEPTED,
-            &format!("`{other}` events change nothing drover looks at"),
-        ),
-    }
+    deliver(&shared, "gitlab", handle).await
 }
 
 #[cfg(test)]

@@ -15,18 +15,18 @@ use prometheus_client::registry::Registry;
 use crate::sweep::SweepReport;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-pub struct Result {
+pub struct ResultLabel {
     pub result: String,
 }
 
-impl Result {
-    pub fn ok() -> Result {
-        Result {
+impl ResultLabel {
+    pub fn ok() -> ResultLabel {
+        ResultLabel {
             result: "ok".into(),
         }
     }
-    pub fn error() -> Result {
-        Result {
+    pub fn error() -> ResultLabel {
+        ResultLabel {
             result: "error".into(),
         }
     }
@@ -56,12 +56,12 @@ pub struct HookLabel {
 /// Every metric, registered once.
 pub struct Metrics {
     registry: Registry,
-    pub sweeps: Family<Result, Counter>,
+    pub sweeps: Family<ResultLabel, Counter>,
     pub repositories: Family<StateLabel, Gauge>,
     pub proposals: Family<ActionLabel, Counter>,
     pub forge_requests: Family<ForgeLabel, Counter>,
     pub webhooks: Family<HookLabel, Counter>,
-    pub reloads: Family<Result, Counter>,
+    pub reloads: Family<ResultLabel, Counter>,
     pub sweep_duration: Histogram,
     pub sweep_running: Gauge,
     pub next_sweep: Gauge<f64, AtomicU64>,
@@ -76,7 +76,7 @@ impl Default for Metrics {
 impl Metrics {
     pub fn new() -> Metrics {
         let mut registry = Registry::with_prefix("drover");
-        let sweeps = Family::<Result, Counter>::default();
+        let sweeps = Family::<ResultLabel, Counter>::default();
         registry.register("sweeps", "Sweeps run, by result", sweeps.clone());
         let repositories = Family::<StateLabel, Gauge>::default();
         registry.register(
@@ -102,7 +102,7 @@ impl Metrics {
             "Webhook deliveries, by forge and HTTP status answered",
             webhooks.clone(),
         );
-        let reloads = Family::<Result, Counter>::default();
+        let reloads = Family::<ResultLabel, Counter>::default();
         registry.register(
             "reloads",
             "Configuration reloads (SIGHUP), by result",
@@ -165,7 +165,7 @@ impl Metrics {
         let totals = report.totals();
         let result = if totals.failed > 0 { "partial" } else { "ok" };
         self.sweeps
-            .get_or_create(&Result {
+            .get_or_create(&ResultLabel {
                 result: result.into(),
             })
             .inc();
@@ -175,26 +175,17 @@ impl Metrics {
                 forge: forge.to_owned(),
             })
             .inc_by(report.requests);
-        let count = |f: &dyn Fn(&crate::sweep::RepoReport) -> bool| {
-            report.repositories.iter().filter(|r| f(r)).count() as u64
-        };
-        use crate::forge::Proposed;
+        let actions = report.actions();
         for (action, n) in [
-            (
-                "opened",
-                count(&|r| matches!(r.proposal, Some(Proposed::Opened { .. }))),
-            ),
-            (
-                "updated",
-                count(&|r| matches!(r.proposal, Some(Proposed::Updated { .. }))),
-            ),
-            ("closed", count(&|r| r.closed.is_some())),
+            ("opened", actions.opened),
+            ("updated", actions.updated),
+            ("closed", actions.closed),
         ] {
             self.proposals
                 .get_or_create(&ActionLabel {
                     action: action.into(),
                 })
-                .inc_by(n);
+                .inc_by(n as u64);
         }
         if whole {
             for (state, n) in [
@@ -213,7 +204,7 @@ impl Metrics {
     }
 
     pub fn record_failed_sweep(&self, elapsed: Duration) {
-        self.sweeps.get_or_create(&Result::error()).inc();
+        self.sweeps.get_or_create(&ResultLabel::error()).inc();
         self.sweep_duration.observe(elapsed.as_secs_f64());
     }
 

@@ -213,7 +213,7 @@ pub async fn reload(shared: &Shared, options: &DaemonOptions) {
             shared
                 .metrics
                 .reloads
-                .get_or_create(&metrics::Result::ok())
+                .get_or_create(&metrics::ResultLabel::ok())
                 .inc();
             tracing::info!("configuration reloaded");
         }
@@ -221,7 +221,7 @@ pub async fn reload(shared: &Shared, options: &DaemonOptions) {
             shared
                 .metrics
                 .reloads
-                .get_or_create(&metrics::Result::error())
+                .get_or_create(&metrics::ResultLabel::error())
                 .inc();
             tracing::error!("reload failed, the running configuration stays: {e:#}");
         }
@@ -295,7 +295,6 @@ async fn sweep_once(shared: &Shared, trigger: Trigger, stop: &Arc<AtomicBool>) {
         Trigger::Repo(name) => Some(name.clone()),
     };
     let span = tracing::info_span!("sweep", trigger = ?trigger);
-    let trigger_kind = trigger.clone();
     let _guard = shared.metrics.running();
     let started = std::time::Instant::now();
     let options = SweepOptions {
@@ -329,12 +328,9 @@ async fn sweep_once(shared: &Shared, trigger: Trigger, stop: &Arc<AtomicBool>) {
                 seconds = elapsed.as_secs_f64(),
                 "sweep done"
             );
-            shared.metrics.record_sweep(
-                &forge,
-                &report,
-                elapsed,
-                trigger_kind == Trigger::Schedule,
-            );
+            shared
+                .metrics
+                .record_sweep(&forge, &report, elapsed, trigger == Trigger::Schedule);
         }
         Err(e) => {
             tracing::error!("sweep failed: {e:#}");

@@ -187,9 +187,7 @@ impl Store {
         let mut attempts = 0;
         let opened = loop {
             match raw_config(dir).open() {
-                Err(sled::Error::Io(io))
-                    if io.kind() == std::io::ErrorKind::WouldBlock && attempts < 100 =>
-                {
+                Err(e) if is_locked(&e) && attempts < 100 => {
                     attempts += 1;
                     std::thread::sleep(std::time::Duration::from_millis(50));
                 }
@@ -198,11 +196,10 @@ impl Store {
         };
         let db = opened.map_err(|e| StoreError::Open {
             path: dir.to_path_buf(),
-            message: match e {
-                sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock => {
-                    "in use by another drover process".into()
-                }
-                other => other.to_string(),
+            message: if is_locked(&e) {
+                "in use by another drover process".into()
+            } else {
+                e.to_string()
             },
         })?;
         let path = dir.to_path_buf();
@@ -290,20 +287,6 @@ impl Store {
         Ok(out)
     }
 
-    /// Writes many records in one atomic batch, then flushes.
-    pub fn put_repos(&self, records: &[(String, RepoRecord)]) -> Result<(), StoreError> {
-        let mut batch = sled::Batch::default();
-        for (name, record) in records {
-            batch.insert(
-                name.as_bytes(),
-                serde_json::to_vec(record).expect("record serialises"),
-            );
-        }
-        self.repos.apply_batch(batch)?;
-        self.db.flush()?;
-        Ok(())
-    }
-
     /// A sweep's records and its history entry, in one transaction (the
     /// oldest entries beyond the history's length go in it too), then
     /// flushes.
@@ -362,6 +345,21 @@ impl Store {
         Ok(())
     }
 
+    /// The newest entry of the sweep history.
+    pub fn last_sweep(&self) -> Result<Option<SweepRecord>, StoreError> {
+        match self.sweeps.last()? {
+            None => Ok(None),
+            Some((key, bytes)) => {
+                serde_json::from_slice(&bytes)
+                    .map(Some)
+                    .map_err(|e| StoreError::Corrupt {
+                        key: format!("sweep {}", hex::encode(&key)),
+                        message: e.to_string(),
+                    })
+            }
+        }
+    }
+
     /// The sweep history, oldest first.
     pub fn sweeps(&self) -> Result<Vec<SweepRecord>, StoreError> {
         let mut out = Vec::new();
@@ -375,6 +373,14 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+/// Whether opening failed because another handle holds the store's lock.
+/// sled reports that as an `Other` I/O error with this message.
+fn is_locked(e: &sled::Error) -> bool {
+    matches!(e, sled::Error::Io(io)
+        if io.kind() == std::io::ErrorKind::WouldBlock
+            || io.to_string().starts_with("could not acquire lock"))
 }
 
 /// sled's configuration: no background flusher (drover flushes after every
@@ -439,10 +445,13 @@ mod tests {
         {
             let store = Store::open(dir.path()).unwrap();
             store
-                .put_repos(&[
-                    ("acme/a".into(), record("1")),
-                    ("acme/b".into(), record("2")),
-                ])
+                .put_sweep(
+                    &[
+                        ("acme/a".into(), record("1")),
+                        ("acme/b".into(), record("2")),
+                    ],
+                    &sweep(0),
+                )
                 .unwrap();
         }
         let store = Store::open(dir.path()).unwrap();
@@ -466,6 +475,14 @@ mod tests {
             .unwrap();
         let record = store.repo("acme/old").unwrap().unwrap();
         assert_eq!((record.updated_at, record.proposal), (5, None));
+    }
+
+    #[test]
+    fn a_store_in_use_is_named_as_such() {
+        let dir = tempfile::tempdir().unwrap();
+        let _held = Store::open(dir.path()).unwrap();
+        let e = raw_config(dir.path()).open().err().unwrap();
+        assert!(is_locked(&e), "{e}");
     }
 
     #[test]
@@ -518,6 +535,7 @@ mod tests {
             .map(|s| s.started_at)
             .collect();
         assert_eq!(starts, [2, 3, 4]);
+        assert_eq!(store.last_sweep().unwrap().map(|s| s.started_at), Some(4));
         assert_eq!(store.repo("acme/a").unwrap(), Some(record("4")));
     }
 
@@ -634,7 +652,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         {
             let store = Store::open(dir.path()).unwrap();
-            store.put_repos(&[("acme/a".into(), record("1"))]).unwrap();
+            store
+                .put_sweep(&[("acme/a".into(), record("1"))], &sweep(0))
+                .unwrap();
         }
         for entry in std::fs::read_dir(dir.path()).unwrap() {
             let path = entry.unwrap().path();

@@ -171,9 +171,36 @@ pub struct Totals {
     pub failed: usize,
 }
 
+/// What a sweep did to proposals.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Actions {
+    pub opened: usize,
+    pub updated: usize,
+    pub closed: usize,
+}
+
 impl SweepReport {
     pub fn totals(&self) -> Totals {
         SweepReport::totals_of(&self.repositories)
+    }
+
+    pub fn actions(&self) -> Actions {
+        SweepReport::actions_of(&self.repositories)
+    }
+
+    fn actions_of(reports: &[RepoReport]) -> Actions {
+        let mut a = Actions::default();
+        for r in reports {
+            match r.proposal {
+                Some(Proposed::Opened { .. }) => a.opened += 1,
+                Some(Proposed::Updated { .. }) => a.updated += 1,
+                _ => {}
+            }
+            if r.closed.is_some() {
+                a.closed += 1;
+            }
+        }
+        a
     }
 
     fn totals_of(reports: &[RepoReport]) -> Totals {
@@ -549,8 +576,8 @@ fn history_entry(
     started_at: i64,
     requests: u64,
 ) -> SweepRecord {
-    let count = |f: &dyn Fn(&RepoReport) -> bool| reports.iter().filter(|r| f(r)).count();
     let totals = SweepReport::totals_of(reports);
+    let actions = SweepReport::actions_of(reports);
     SweepRecord {
         started_at,
         finished_at: crate::store::now(),
@@ -560,9 +587,9 @@ fn history_entry(
         drifted: totals.drifted,
         skipped: totals.skipped,
         failed: totals.failed,
-        opened: count(&|r| matches!(r.proposal, Some(Proposed::Opened { .. }))),
-        updated: count(&|r| matches!(r.proposal, Some(Proposed::Updated { .. }))),
-        closed: count(&|r| r.closed.is_some()),
+        opened: actions.opened,
+        updated: actions.updated,
+        closed: actions.closed,
         requests,
     }
 }
@@ -686,8 +713,8 @@ fn hold_back_over_limits(
 
 /// What the store keeps of a repository's proposal after this sweep: the
 /// proposal's outcome if there was one; the previous record when the
-/// repository failed (nothing new is known); none once it is in line or
-/// skipped.
+/// repository failed or waits (nothing new is known); once it is in line,
+/// the merged proposal that brought it there, if any; none when skipped.
 fn proposal_record(
     report: &RepoReport,
     previous: Option<&RepoRecord>,

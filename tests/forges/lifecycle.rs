@@ -67,8 +67,7 @@ impl Lab {
             emu.create_repo(forge, &format!("acme/{name}"), rust(name))
                 .unwrap();
             if kind == Kind::Sourcehut {
-                emu.srht_create_list("acme", &format!("{name}-devel"))
-                    .unwrap();
+                emu.srht_create_list("acme", &list_of(name)).unwrap();
             }
         }
         let lab = Lab {
@@ -180,7 +179,7 @@ impl Lab {
         match self.kind {
             Kind::Sourcehut => self
                 .emu
-                .srht_patchsets("acme", &format!("{repo}-devel"))
+                .srht_patchsets("acme", &list_of(repo))
                 .unwrap()
                 .into_iter()
                 .map(|p| View {
@@ -216,7 +215,7 @@ impl Lab {
         match self.kind {
             Kind::Sourcehut => self
                 .emu
-                .srht_list_mails("acme", &format!("{repo}-devel"))
+                .srht_list_mails("acme", &list_of(repo))
                 .unwrap()
                 .into_iter()
                 .filter(|m| m.subject.as_deref().is_some_and(|s| s.starts_with("Re: ")))
@@ -239,7 +238,7 @@ impl Lab {
             Kind::Sourcehut => format!(
                 "{:?}",
                 self.emu
-                    .srht_patchsets("acme", &format!("{repo}-devel"))
+                    .srht_patchsets("acme", &list_of(repo))
                     .unwrap()
                     .iter()
                     .map(|p| (p.id, p.status, p.version, p.updated_at, p.mails.len()))
@@ -267,7 +266,7 @@ impl Lab {
         let mail = match self.kind {
             Kind::Sourcehut => self
                 .emu
-                .srht_list_mails("acme", &format!("{repo}-devel"))
+                .srht_list_mails("acme", &list_of(repo))
                 .unwrap()
                 .len(),
             _ => 0,
@@ -375,10 +374,7 @@ impl Lab {
         let scratch = self.dir().join(format!("merge-{repo}"));
         let mbox = match self.kind {
             Kind::Sourcehut => {
-                let sets = self
-                    .emu
-                    .srht_patchsets("acme", &format!("{repo}-devel"))
-                    .unwrap();
+                let sets = self.emu.srht_patchsets("acme", &list_of(repo)).unwrap();
                 Some(
                     self.emu
                         .srht_patchset_mbox(sets.last().unwrap().id)
@@ -431,10 +427,7 @@ impl Lab {
     async fn take_over(&self, repo: &str) {
         match self.kind {
             Kind::Sourcehut => {
-                let first = &self
-                    .emu
-                    .srht_patchsets("acme", &format!("{repo}-devel"))
-                    .unwrap()[0];
+                let first = &self.emu.srht_patchsets("acme", &list_of(repo)).unwrap()[0];
                 let parent = first.mails[0].message_id.clone().unwrap();
                 let to = first.mails[0].envelope_to.clone();
                 let raw = format!(
@@ -517,6 +510,11 @@ fn forge_of(kind: Kind) -> Forge {
         Kind::Gitlab => Forge::Gitlab,
         Kind::Sourcehut => Forge::Sourcehut,
     }
+}
+
+/// The sourcehut list a repository's patches go to.
+fn list_of(repo: &str) -> String {
+    format!("{repo}-devel")
 }
 
 fn angle(id: &str) -> String {
