@@ -96,6 +96,44 @@ pub struct WebhookSecrets {
     /// The secret token of the GitLab webhook (`X-Gitlab-Token`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gitlab: Option<SecretRef>,
+    /// The instance's webhook signing key (base64 Ed25519 public key,
+    /// not a secret) that `X-Payload-Signature` is checked against.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sourcehut: Option<PublicKey>,
+}
+
+/// A base64 Ed25519 public key (32 bytes).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(transparent)]
+pub struct PublicKey(pub String);
+
+impl PublicKey {
+    /// The key's 32 bytes (checked when fleet.yaml was read).
+    pub fn bytes(&self) -> [u8; 32] {
+        decode_key(&self.0).expect("validated when read")
+    }
+}
+
+fn decode_key(raw: &str) -> Option<[u8; 32]> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD
+        .decode(raw.trim())
+        .ok()?
+        .try_into()
+        .ok()
+}
+
+impl<'de> Deserialize<'de> for PublicKey {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        validated_str(d, |raw| {
+            match decode_key(raw) {
+            Some(_) => Ok(PublicKey(raw.trim().to_owned())),
+            None => Err(format!(
+                "`{raw}` is not an Ed25519 public key: write its 32 bytes in base64, as the instance publishes it"
+            )),
+        }
+        })
+    }
 }
 
 /// A validated socket address.

@@ -4,7 +4,9 @@
 //! A webhook is checked before anything is read from it: GitHub's
 //! `X-Hub-Signature-256` (HMAC-SHA256 of the body with the shared secret,
 //! compared in constant time by `hmac`), GitLab's `X-Gitlab-Token`
-//! (compared in constant time by `subtle`). A missing or wrong signature
+//! (compared in constant time by `subtle`), sourcehut's
+//! `X-Payload-Signature` (Ed25519 over the body followed by
+//! `X-Payload-Nonce`, checked against the instance's public key). A missing or wrong signature
 //! is 401, a body that is not the event's JSON 400, a repository drover has
 //! not swept 404; none of them changes anything. A forge with no secret in
 //! `daemon.webhooks` has no hook (404).
@@ -31,6 +33,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/metrics", get(metrics))
         .route("/hooks/github", post(github))
         .route("/hooks/gitlab", post(gitlab))
+        .route("/hooks/sourcehut", post(sourcehut))
         .with_state(shared)
 }
 
@@ -218,6 +221,65 @@ async fn gitlab(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Byt
     deliver(&shared, "gitlab", handle).await
 }
 
+/// Whether `signature` (base64) is the Ed25519 signature, by `key`, of
+/// `body` followed by `nonce` — how sourcehut signs webhook payloads.
+pub fn sourcehut_signature_ok(
+    key: &ed25519_dalek::VerifyingKey,
+    body: &[u8],
+    nonce: &str,
+    signature: &str,
+) -> bool {
+    use base64::Engine as _;
+    let Ok(sig) = base64::engine::general_purpose::STANDARD.decode(signature.trim()) else {
+        return false;
+    };
+    let Ok(sig) = ed25519_dalek::Signature::from_slice(&sig) else {
+        return false;
+    };
+    let mut signed = body.to_vec();
+    signed.extend_from_slice(nonce.as_bytes());
+    key.verify_strict(&signed, &sig).is_ok()
+}
+
+/// A git.sr.ht webhook (`createUserWebhook` or `createGitWebhook` with
+/// event `GIT_POST_RECEIVE`) whose query selects
+/// `webhook { event ... on GitEvent { repository { name owner { canonicalName } } } }`.
+async fn sourcehut(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes) -> Response {
+    let handle = async {
+        let loaded = shared.loaded();
+        let key = loaded.sourcehut_key.as_ref().ok_or_else(|| {
+            refuse(
+                StatusCode::NOT_FOUND,
+                "no sourcehut webhook: set daemon.webhooks.sourcehut",
+            )
+        })?;
+        let signature = header_of(&headers, "X-Payload-Signature")?;
+        let nonce = header_of(&headers, "X-Payload-Nonce")?;
+        if !sourcehut_signature_ok(key, &body, nonce, signature) {
+            return Err(refuse(
+                StatusCode::UNAUTHORIZED,
+                "X-Payload-Signature does not match",
+            ));
+        }
+        let (payload, event) = field(&body, &["data", "webhook", "event"])?;
+        let repository = &payload["data"]["webhook"]["repository"];
+        let (Some(owner), Some(name)) = (
+            repository["owner"]["canonicalName"].as_str(),
+            repository["name"].as_str(),
+        ) else {
+            return Err(refuse(
+                StatusCode::BAD_REQUEST,
+                "no data.webhook.repository { name owner { canonicalName } } in the event",
+            ));
+        };
+        match event.as_str() {
+            "GIT_POST_RECEIVE" => trigger(&shared, &format!("{owner}/{name}")).await,
+            other => ignored(other),
+        }
+    };
+    deliver(&shared, "sourcehut", handle).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -238,6 +300,27 @@ mod tests {
         ));
         assert!(!github_signature_ok(secret, body, "sha256=zz"));
         assert!(!github_signature_ok(secret, body, ""));
+    }
+
+    #[test]
+    fn sourcehut_signatures_cover_the_body_then_the_nonce() {
+        use base64::Engine as _;
+        use ed25519_dalek::Signer as _;
+        let signing = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+        let key = signing.verifying_key();
+        let body = br#"{"data":{"webhook":{"event":"GIT_POST_RECEIVE"}}}"#;
+        let sign = |bytes: &[u8]| {
+            base64::engine::general_purpose::STANDARD.encode(signing.sign(bytes).to_bytes())
+        };
+        let good = sign(&[&body[..], b"n0nce"].concat());
+        assert!(sourcehut_signature_ok(&key, body, "n0nce", &good));
+        assert!(!sourcehut_signature_ok(&key, body, "other", &good));
+        assert!(!sourcehut_signature_ok(&key, b"{}", "n0nce", &good));
+        assert!(!sourcehut_signature_ok(&key, body, "n0nce", &sign(body)));
+        let stranger = ed25519_dalek::SigningKey::from_bytes(&[8; 32]).verifying_key();
+        assert!(!sourcehut_signature_ok(&stranger, body, "n0nce", &good));
+        assert!(!sourcehut_signature_ok(&key, body, "n0nce", "not base64!"));
+        assert!(!sourcehut_signature_ok(&key, body, "n0nce", ""));
     }
 
     #[test]

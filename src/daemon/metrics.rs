@@ -48,6 +48,12 @@ pub struct ForgeLabel {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ResponseLabel {
+    pub forge: String,
+    pub status: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct HookLabel {
     pub forge: String,
     pub status: String,
@@ -60,6 +66,8 @@ pub struct Metrics {
     pub repositories: Family<StateLabel, Gauge>,
     pub proposals: Family<ActionLabel, Counter>,
     pub forge_requests: Family<ForgeLabel, Counter>,
+    pub forge_responses: Family<ResponseLabel, Counter>,
+    pub rate_limit_remaining: Family<ForgeLabel, Gauge>,
     pub webhooks: Family<HookLabel, Counter>,
     pub reloads: Family<ResultLabel, Counter>,
     pub sweep_duration: Histogram,
@@ -95,6 +103,18 @@ impl Metrics {
             "forge_requests",
             "Requests sent to the forge",
             forge_requests.clone(),
+        );
+        let forge_responses = Family::<ResponseLabel, Counter>::default();
+        registry.register(
+            "forge_responses",
+            "Forge answers, by HTTP status (`error`: no answer)",
+            forge_responses.clone(),
+        );
+        let rate_limit_remaining = Family::<ForgeLabel, Gauge>::default();
+        registry.register(
+            "forge_rate_limit_remaining",
+            "Requests the forge's rate limit still allows, as it last said",
+            rate_limit_remaining.clone(),
         );
         let webhooks = Family::<HookLabel, Counter>::default();
         registry.register(
@@ -132,6 +152,8 @@ impl Metrics {
             repositories,
             proposals,
             forge_requests,
+            forge_responses,
+            rate_limit_remaining,
             webhooks,
             reloads,
             sweep_duration,
@@ -175,6 +197,21 @@ impl Metrics {
                 forge: forge.to_owned(),
             })
             .inc_by(report.requests);
+        for (status, n) in &report.traffic.responses {
+            self.forge_responses
+                .get_or_create(&ResponseLabel {
+                    forge: forge.to_owned(),
+                    status: status.clone(),
+                })
+                .inc_by(*n);
+        }
+        if let Some(left) = report.traffic.rate_limit_remaining {
+            self.rate_limit_remaining
+                .get_or_create(&ForgeLabel {
+                    forge: forge.to_owned(),
+                })
+                .set(i64::try_from(left).unwrap_or(i64::MAX));
+        }
         let actions = report.actions();
         for (action, n) in [
             ("opened", actions.opened),

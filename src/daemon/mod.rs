@@ -50,6 +50,7 @@ pub struct Loaded {
     pub forge: Arc<dyn Forge>,
     pub github_secret: Option<Secret>,
     pub gitlab_secret: Option<Secret>,
+    pub sourcehut_key: Option<ed25519_dalek::VerifyingKey>,
 }
 
 /// Loads and builds everything, off the async threads.
@@ -67,12 +68,21 @@ pub async fn load(path: PathBuf, state_dir: Option<PathBuf>) -> anyhow::Result<L
         };
         let github_secret = resolve(&hooks.github, "daemon.webhooks.github")?;
         let gitlab_secret = resolve(&hooks.gitlab, "daemon.webhooks.gitlab")?;
+        let sourcehut_key = hooks
+            .sourcehut
+            .as_ref()
+            .map(|k| {
+                ed25519_dalek::VerifyingKey::from_bytes(&k.bytes())
+                    .context("daemon.webhooks.sourcehut is not a valid Ed25519 public key")
+            })
+            .transpose()?;
         Ok(Loaded {
             config,
             renderer,
             forge,
             github_secret,
             gitlab_secret,
+            sourcehut_key,
         })
     })
     .await

@@ -5,9 +5,10 @@
 //!
 //! A client implements only "send once" and hands it to [`Transport::send`].
 
+use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -63,12 +64,58 @@ impl Default for RetryPolicy {
     }
 }
 
+/// What a forge answered so far: responses by HTTP status (`error` for
+/// an attempt that got no answer), and the rate-limit budget its last
+/// answer that said one reported.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Traffic {
+    pub responses: BTreeMap<String, u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rate_limit_remaining: Option<u64>,
+}
+
+impl Traffic {
+    /// The responses counted since `earlier`; the budget as it is now.
+    pub fn since(&self, earlier: &Traffic) -> Traffic {
+        let responses = self
+            .responses
+            .iter()
+            .map(|(status, n)| {
+                let before = earlier.responses.get(status).copied().unwrap_or(0);
+                (status.clone(), n.saturating_sub(before))
+            })
+            .filter(|(_, n)| *n > 0)
+            .collect();
+        Traffic {
+            responses,
+            rate_limit_remaining: self.rate_limit_remaining,
+        }
+    }
+
+    fn count(&mut self, outcome: &Result<RawResponse, ForgeError>) {
+        let status = match outcome {
+            Ok(r) => {
+                if let Some(left) = r
+                    .header("x-ratelimit-remaining")
+                    .or_else(|| r.header("ratelimit-remaining"))
+                {
+                    self.rate_limit_remaining = Some(left);
+                }
+                r.status.as_u16().to_string()
+            }
+            Err(_) => "error".to_owned(),
+        };
+        *self.responses.entry(status).or_default() += 1;
+    }
+}
+
 /// The shared sending machinery of one forge client.
 #[derive(Clone)]
 pub struct Transport {
     policy: RetryPolicy,
     permits: Arc<Semaphore>,
     sent: Arc<AtomicU64>,
+    traffic: Arc<Mutex<Traffic>>,
 }
 
 impl Transport {
@@ -76,6 +123,7 @@ impl Transport {
         Transport {
             permits: Arc::new(Semaphore::new(policy.concurrency.max(1))),
             sent: Arc::new(AtomicU64::new(0)),
+            traffic: Arc::default(),
             policy,
         }
     }
@@ -83,6 +131,11 @@ impl Transport {
     /// Requests sent so far, retries included.
     pub fn requests(&self) -> u64 {
         self.sent.load(Ordering::Relaxed)
+    }
+
+    /// Responses by status and the last rate-limit budget seen.
+    pub fn traffic(&self) -> Traffic {
+        self.traffic.lock().expect("never poisoned").clone()
     }
 
     /// Sends with retries. `once` performs one attempt; `what` names the
@@ -100,7 +153,9 @@ impl Transport {
         let mut attempt = 0;
         loop {
             self.sent.fetch_add(1, Ordering::Relaxed);
-            let outcome = once().await.and_then(classify);
+            let outcome = once().await;
+            self.traffic.lock().expect("never poisoned").count(&outcome);
+            let outcome = outcome.and_then(classify);
             let error = match outcome {
                 Ok(response) => return Ok(response),
                 Err(e) => e,
@@ -222,6 +277,48 @@ mod tests {
             started.elapsed() >= Duration::from_secs(3),
             "Retry-After honoured"
         );
+        let traffic = t.traffic();
+        let by_status: Vec<(&str, u64)> = traffic
+            .responses
+            .iter()
+            .map(|(s, n)| (s.as_str(), *n))
+            .collect();
+        assert_eq!(by_status, [("200", 1), ("403", 1), ("429", 1), ("502", 1)]);
+        assert_eq!(traffic.rate_limit_remaining, None, "no answer said one");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn traffic_keeps_the_last_budget_and_counts_failed_attempts() {
+        let answers = Mutex::new(vec![
+            Ok(response(200, &[], "no budget header")),
+            Ok(response(200, &[("ratelimit-remaining", "41")], "gitlab")),
+            Err(ForgeError::Network("connection reset".into())),
+            Ok(response(
+                200,
+                &[("x-ratelimit-remaining", "4999")],
+                "github",
+            )),
+        ]);
+        let t = fast();
+        for _ in 0..3 {
+            t.send("GET /x", || {
+                let next = answers.lock().unwrap().pop().unwrap();
+                async move { next }
+            })
+            .await
+            .unwrap();
+        }
+        let early = Traffic {
+            responses: [("200".to_owned(), 1)].into(),
+            rate_limit_remaining: Some(4999),
+        };
+        let traffic = t.traffic();
+        assert_eq!(traffic.rate_limit_remaining, Some(41));
+        assert_eq!(traffic.responses["error"], 1);
+        assert_eq!(traffic.responses["200"], 3);
+        let later = traffic.since(&early);
+        assert_eq!(later.responses.get("200"), Some(&2));
+        assert_eq!(later.responses.get("error"), Some(&1));
     }
 
     #[tokio::test(start_paused = true)]

@@ -204,4 +204,9 @@ pub trait Forge: Send + Sync {
     fn requests(&self) -> u64 {
         0
     }
+
+    /// The forge's answers so far, by status, and its rate-limit budget.
+    fn traffic(&self) -> http::Traffic {
+        http::Traffic::default()
+    }
 }

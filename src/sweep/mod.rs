@@ -160,6 +160,9 @@ pub struct SweepReport {
     pub repositories: Vec<RepoReport>,
     /// Forge requests this sweep made.
     pub requests: u64,
+    /// The forge's answers during this sweep, by status, and its
+    /// rate-limit budget at the end.
+    pub traffic: crate::forge::http::Traffic,
 }
 
 /// Totals of a report, for the final line.
@@ -227,6 +230,7 @@ pub async fn run(
     options: &SweepOptions,
 ) -> Result<SweepReport, SweepError> {
     let start_requests = forge.requests();
+    let start_traffic = forge.traffic();
     let started_at = crate::store::now();
     let facts = ForgeFacts::from_config(config);
     let selection = Selection::new(config);
@@ -351,6 +355,7 @@ pub async fn run(
         templates_fingerprint: renderer.templates_fingerprint().to_owned(),
         repositories: reports,
         requests: forge.requests().saturating_sub(start_requests),
+        traffic: forge.traffic().since(&start_traffic),
     })
 }
 

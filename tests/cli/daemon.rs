@@ -1,6 +1,7 @@
 //! `drover daemon` as a real process over the shipped examples (local
-//! forge): a seconds-level schedule whose sweeps never overlap, GitHub and
-//! GitLab webhooks (valid, forged, missing, malformed, unknown), a SIGHUP
+//! forge): a seconds-level schedule whose sweeps never overlap, GitHub,
+//! GitLab and sourcehut webhooks (valid, forged, missing, malformed,
+//! unknown), a SIGHUP
 //! with a broken fleet.yaml that keeps the old configuration, /metrics
 //! through the reference Prometheus and OpenMetrics parsers, and a SIGTERM
 //! during a sweep that exits 0 and leaves a store that opens.
@@ -10,6 +11,7 @@ use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use base64::Engine as _;
 use hmac::{Hmac, Mac};
 
 use crate::harness::{Fleet, DROVER};
@@ -136,8 +138,10 @@ fn fleet_with_daemon() -> Fleet {
     let text = std::fs::read_to_string(&yaml)
         .unwrap()
         .replace("cron: \"0 0 3 * * *\"", "cron: \"* * * * * *\"");
+    let key = base64::engine::general_purpose::STANDARD
+        .encode(sourcehut_key().verifying_key().to_bytes());
     let text = format!(
-        "{text}\ndaemon:\n  shutdown_timeout_secs: 20\n  webhooks:\n    github: env:GITHUB_HOOK_SECRET\n    gitlab: env:GITLAB_HOOK_SECRET\n"
+        "{text}\ndaemon:\n  shutdown_timeout_secs: 20\n  webhooks:\n    github: env:GITHUB_HOOK_SECRET\n    gitlab: env:GITLAB_HOOK_SECRET\n    sourcehut: {key}\n"
     );
     std::fs::write(&yaml, text).unwrap();
     fleet
@@ -147,6 +151,17 @@ fn sign(body: &[u8]) -> String {
     let mut mac = Hmac::<sha2::Sha256>::new_from_slice(GITHUB_SECRET.as_bytes()).unwrap();
     mac.update(body);
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
+}
+
+/// The test's stand-in for a sourcehut instance's webhook signing key.
+fn sourcehut_key() -> ed25519_dalek::SigningKey {
+    ed25519_dalek::SigningKey::from_bytes(&[42; 32])
+}
+
+fn sign_srht(body: &[u8], nonce: &str) -> String {
+    use ed25519_dalek::Signer as _;
+    let signed = [body, nonce.as_bytes()].concat();
+    base64::engine::general_purpose::STANDARD.encode(sourcehut_key().sign(&signed).to_bytes())
 }
 
 fn validators_python() -> std::path::PathBuf {
@@ -213,6 +228,31 @@ fn the_daemon_sweeps_on_schedule_answers_hooks_reloads_and_stops_cleanly() {
     assert_eq!(gitlab(Some("wrong"), gl_push), 401);
     assert_eq!(gitlab(None, gl_push), 401);
     assert_eq!(gitlab(Some(GITLAB_SECRET), b"[]"), 400);
+    let sourcehut = |body: &[u8], nonce: Option<&str>, sig: Option<&str>| {
+        let mut headers = vec![("Content-Type", "application/json")];
+        if let Some(n) = nonce {
+            headers.push(("X-Payload-Nonce", n));
+        }
+        if let Some(s) = sig {
+            headers.push(("X-Payload-Signature", s));
+        }
+        daemon.request("POST", "/hooks/sourcehut", &headers, body).0
+    };
+    let srht_push = br#"{"data":{"webhook":{"uuid":"u","event":"GIT_POST_RECEIVE","date":"2026-12-03T00:00:00Z","repository":{"name":"ledger","owner":{"canonicalName":"local"}}}}}"#;
+    let good = sign_srht(srht_push, "nonce-1");
+    assert_eq!(sourcehut(srht_push, Some("nonce-1"), Some(&good)), 202);
+    assert_eq!(
+        sourcehut(srht_push, Some("nonce-2"), Some(&good)),
+        401,
+        "a signature replayed with another nonce"
+    );
+    assert_eq!(sourcehut(srht_push, Some("nonce-1"), None), 401);
+    assert_eq!(sourcehut(srht_push, None, Some(&good)), 401);
+    let no_repo = br#"{"data":{"webhook":{"event":"GIT_POST_RECEIVE"}}}"#;
+    assert_eq!(
+        sourcehut(no_repo, Some("n"), Some(&sign_srht(no_repo, "n"))),
+        400
+    );
     let metrics = daemon.metrics();
     for line in [
         "drover_webhooks_total{forge=\"github\",status=\"202\"} 1",
@@ -220,6 +260,9 @@ fn the_daemon_sweeps_on_schedule_answers_hooks_reloads_and_stops_cleanly() {
         "drover_webhooks_total{forge=\"github\",status=\"400\"} 1",
         "drover_webhooks_total{forge=\"github\",status=\"404\"} 1",
         "drover_webhooks_total{forge=\"gitlab\",status=\"401\"} 2",
+        "drover_webhooks_total{forge=\"sourcehut\",status=\"202\"} 1",
+        "drover_webhooks_total{forge=\"sourcehut\",status=\"401\"} 3",
+        "drover_webhooks_total{forge=\"sourcehut\",status=\"400\"} 1",
     ] {
         assert!(metrics.contains(line), "{line} in\n{metrics}");
     }

@@ -1,6 +1,7 @@
 //! drover's forge clients against the forge emulator and the recorded real
 //! responses in ../shared/forge-specs.
 
+mod daemon;
 mod fixtures;
 mod github;
 mod gitlab;

@@ -369,6 +369,10 @@ impl Forge for GithubForge {
     fn requests(&self) -> u64 {
         self.transport.requests()
     }
+
+    fn traffic(&self) -> crate::forge::http::Traffic {
+        self.transport.traffic()
+    }
 }
 
 #[cfg(test)]

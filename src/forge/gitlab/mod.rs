@@ -512,6 +512,10 @@ impl Forge for GitlabForge {
     fn requests(&self) -> u64 {
         self.transport.requests()
     }
+
+    fn traffic(&self) -> crate::forge::http::Traffic {
+        self.transport.traffic()
+    }
 }
 
 #[cfg(test)]

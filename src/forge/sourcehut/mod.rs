@@ -604,4 +604,8 @@ impl Forge for SourcehutForge {
     fn requests(&self) -> u64 {
         self.transport.requests()
     }
+
+    fn traffic(&self) -> crate::forge::http::Traffic {
+        self.transport.traffic()
+    }
 }

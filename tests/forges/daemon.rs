@@ -1,0 +1,173 @@
+//! `drover daemon` against the emulated GitHub: scheduled sweeps open the
+//! pull request once, a signed push webhook sweeps the repository again,
+//! and /metrics reports the forge's answers by status and the rate-limit
+//! budget GitHub's headers gave.
+
+use std::io::BufRead;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use drover_emulator::{Emulator, EmulatorConfig, Forge, OwnerKind, ProposalState};
+use hmac::{Hmac, Mac};
+
+use crate::harness::{rust, write_fleet};
+
+const TOKEN: &str = "ghp_daemonTokenValue123";
+const HOOK_SECRET: &str = "daemon-hook-secret";
+
+struct Daemon {
+    child: Child,
+    base: String,
+    log: std::path::PathBuf,
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn start(dir: &std::path::Path) -> Daemon {
+    let log = dir.join("daemon.log");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_drover"))
+        .args(["daemon", "--listen", "127.0.0.1:0"])
+        .current_dir(dir)
+        .env_remove("DROVER_CONFIG")
+        .env("DROVER_STATE_DIR", dir.join(".drover"))
+        .env("DROVER_TEST_TOKEN", TOKEN)
+        .env("HOOK_SECRET", HOOK_SECRET)
+        .env("DROVER_LOG", "drover=info")
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        std::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .unwrap();
+        line
+    })
+    .await
+    .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("drover daemon listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_owned();
+    Daemon {
+        child,
+        base: format!("http://{addr}"),
+        log,
+    }
+}
+
+impl Daemon {
+    async fn metrics(&self) -> String {
+        reqwest::get(format!("{}/metrics", self.base))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+
+    async fn sample(&self, name: &str) -> f64 {
+        self.metrics()
+            .await
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0)
+    }
+
+    async fn wait_for(&self, name: &str, at_least: f64) {
+        let start = Instant::now();
+        while self.sample(name).await < at_least {
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "timed out waiting for {name} >= {at_least}; log:\n{}",
+                std::fs::read_to_string(&self.log).unwrap()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_sweeps_github_and_reports_its_answers_and_budget() {
+    let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    emu.create_owner(Forge::Github, OwnerKind::Organization, "acme")
+        .unwrap();
+    emu.create_token(Forge::Github, "octo", TOKEN).unwrap();
+    emu.create_repo(Forge::Github, "acme/billing-api", rust("billing-api"))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    write_fleet(
+        dir.path(),
+        &format!(
+            "forge:\n  kind: github\n  url: {}\n  owner: acme\n  token: env:DROVER_TEST_TOKEN\n\
+             schedule:\n  cron: \"*/2 * * * * *\"\n  timezone: UTC\n\
+             daemon:\n  webhooks:\n    github: env:HOOK_SECRET\n",
+            emu.github_url()
+        ),
+    );
+    let daemon = start(dir.path()).await;
+    daemon
+        .wait_for("drover_sweeps_total{result=\"ok\"}", 2.0)
+        .await;
+    let proposals = emu.proposals(Forge::Github, "acme/billing-api").unwrap();
+    assert_eq!(proposals.len(), 1, "one pull request, however many sweeps");
+    assert_eq!(proposals[0].state, ProposalState::Open);
+
+    let metrics = daemon.metrics().await;
+    assert!(
+        daemon
+            .sample("drover_forge_responses_total{forge=\"github\",status=\"200\"}")
+            .await
+            > 0.0,
+        "{metrics}"
+    );
+    assert!(
+        daemon
+            .sample("drover_forge_responses_total{forge=\"github\",status=\"201\"}")
+            .await
+            > 0.0,
+        "the pull request's creation is counted: {metrics}"
+    );
+    let budget = daemon
+        .sample("drover_forge_rate_limit_remaining{forge=\"github\"}")
+        .await;
+    assert!(budget > 0.0 && budget < 5000.0, "{metrics}");
+
+    // A signed push sweeps the repository once more.
+    let body = br#"{"ref":"refs/heads/main","repository":{"full_name":"acme/billing-api"}}"#;
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(HOOK_SECRET.as_bytes()).unwrap();
+    mac.update(body);
+    let signature = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+    let before = daemon.sample("drover_sweeps_total{result=\"ok\"}").await;
+    let status = reqwest::Client::new()
+        .post(format!("{}/hooks/github", daemon.base))
+        .header("X-GitHub-Event", "push")
+        .header("X-Hub-Signature-256", signature)
+        .body(body.to_vec())
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, 202);
+    daemon
+        .wait_for("drover_sweeps_total{result=\"ok\"}", before + 1.0)
+        .await;
+    assert_eq!(
+        emu.proposals(Forge::Github, "acme/billing-api")
+            .unwrap()
+            .len(),
+        1
+    );
+    let log = std::fs::read_to_string(&daemon.log).unwrap();
+    assert!(!log.contains(TOKEN) && !log.contains(HOOK_SECRET));
+}
