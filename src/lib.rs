@@ -7,6 +7,7 @@ pub mod daemon;
 pub mod drift;
 pub mod forge;
 pub mod git;
+pub mod migrate;
 pub mod model;
 pub mod proposal;
 pub mod render;

@@ -4,6 +4,7 @@
 
 mod check;
 mod daemon;
+mod migrate;
 mod output;
 mod plan;
 mod render;
@@ -94,6 +95,8 @@ pub enum Command {
     Status(status::StatusArgs),
     /// Sweep on fleet.yaml's schedule and on forge webhooks, until SIGTERM.
     Daemon(daemon::DaemonArgs),
+    /// Move every repository to the forge of fleet.yaml's `migrate_to:`.
+    Migrate(migrate::MigrateArgs),
     /// Print the JSON schema of fleet.yaml.
     Schema,
 }
@@ -118,6 +121,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
         Command::Sweep(args) => sweep::run(&cli.global, args).await,
         Command::Status(args) => status::run(&cli.global, args).await,
         Command::Daemon(args) => daemon::run(&cli.global, args).await,
+        Command::Migrate(args) => migrate::run(&cli.global, args).await,
         Command::Schema => {
             print!("{}", crate::config::fleet_schema());
             Ok(Exit::Ok)

@@ -61,17 +61,7 @@ pub async fn run(global: &Global, args: SweepArgs) -> anyhow::Result<Exit> {
 
 /// Writes `bytes` to `path` through a temporary file in the same directory,
 /// so a reader never sees half a report.
-fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
-    use std::io::Write;
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => std::path::Path::new("."),
-    };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("cannot write in {}", dir.display()))?;
-    tmp.write_all(bytes)?;
-    tmp.as_file().sync_all()?;
-    tmp.persist(path)
-        .with_context(|| format!("cannot write {}", path.display()))?;
-    Ok(())
+pub(crate) fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
+    crate::migrate::fleet_text::write_atomically(path, bytes)
+        .with_context(|| format!("cannot write {}", path.display()))
 }

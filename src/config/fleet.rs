@@ -17,6 +17,11 @@ use crate::model::{validated_str, CiFlavor, ForgeKind, RepoPath};
 pub struct Fleet {
     /// The forge the fleet lives on.
     pub forge: ForgeSection,
+    /// Where `drover migrate` moves every repository: a forge section like
+    /// `forge:`. When the migration is through, drover rewrites `forge:`
+    /// with it and removes this section, editing the file as text.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub migrate_to: Option<ForgeSection>,
     /// When `drover daemon` sweeps.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub schedule: Option<Schedule>,

@@ -209,9 +209,32 @@ pub fn state_dir_from(
 /// each kind needs.
 pub fn parse_fleet(path: &Path, text: &str) -> Result<Fleet, ConfigError> {
     let fleet: Fleet = serde_yaml::from_str(text).map_err(|e| ConfigError::from_yaml(path, &e))?;
-    let forge = &fleet.forge;
+    check_forge(path, text, "forge", &fleet.forge)?;
+    if let Some(target) = &fleet.migrate_to {
+        if target.kind == ForgeKind::Local {
+            let (line, col) = locate(text, &["migrate_to", "kind"], None);
+            return Err(ConfigError::at(
+                path,
+                line,
+                col,
+                "`drover migrate` moves repositories to github, gitlab or sourcehut, not to the local forge",
+            ));
+        }
+        check_forge(path, text, "migrate_to", target)?;
+    }
+    Ok(fleet)
+}
+
+/// The keys a forge section (`section`: `forge` or `migrate_to`) needs
+/// for its kind, and the ones it may not have.
+fn check_forge(
+    path: &Path,
+    text: &str,
+    section: &str,
+    forge: &ForgeSection,
+) -> Result<(), ConfigError> {
     let at = |key: &str| {
-        let (line, col) = locate(text, &["forge", key], None);
+        let (line, col) = locate(text, &[section, key], None);
         move |msg: String| ConfigError::at(path, line, col, msg)
     };
     let kind = forge.kind;
@@ -267,13 +290,17 @@ pub fn parse_fleet(path: &Path, text: &str) -> Result<Fleet, ConfigError> {
             ));
         }
     }
-    check_sourcehut(path, text, forge)?;
-    Ok(fleet)
+    check_sourcehut(path, text, section, forge)
 }
 
 /// The sourcehut-only keys: refused on other forges, and an SMTP server
 /// that can log in without sending its password in the clear.
-fn check_sourcehut(path: &Path, text: &str, forge: &ForgeSection) -> Result<(), ConfigError> {
+fn check_sourcehut(
+    path: &Path,
+    text: &str,
+    section: &str,
+    forge: &ForgeSection,
+) -> Result<(), ConfigError> {
     let at = |keys: &[&str]| {
         let (line, col) = locate(text, keys, None);
         move |msg: String| ConfigError::at(path, line, col, msg)
@@ -285,7 +312,7 @@ fn check_sourcehut(path: &Path, text: &str, forge: &ForgeSection) -> Result<(), 
             ("smtp", forge.smtp.is_some()),
         ] {
             if set {
-                return Err(at(&["forge", key])(format!(
+                return Err(at(&[section, key])(format!(
                     "`{key}:` is only for the sourcehut forge, not {}",
                     forge.kind
                 )));
@@ -295,14 +322,14 @@ fn check_sourcehut(path: &Path, text: &str, forge: &ForgeSection) -> Result<(), 
     }
     if let Some(url) = &forge.lists_url {
         if !(url.starts_with("https://") || url.starts_with("http://")) || url.contains('@') {
-            return Err(at(&["forge", "lists_url"])(format!(
+            return Err(at(&[section, "lists_url"])(format!(
                 "`{url}` is not an http(s) URL without credentials"
             )));
         }
     }
     if let Some(smtp) = &forge.smtp {
         if smtp.username.is_some() != smtp.password.is_some() {
-            return Err(at(&["forge", "smtp"])(
+            return Err(at(&[section, "smtp"])(
                 "`username:` and `password:` go together (the password as `env:NAME` or `file:PATH`)"
                     .into(),
             ));
@@ -312,7 +339,7 @@ fn check_sourcehut(path: &Path, text: &str, forge: &ForgeSection) -> Result<(), 
             "localhost" | "127.0.0.1" | "::1" | "[::1]"
         );
         if smtp.security == SmtpSecurity::Plain && !loopback {
-            return Err(at(&["forge", "smtp", "security"])(format!(
+            return Err(at(&[section, "smtp", "security"])(format!(
                 "`security: plain` sends mail and password unencrypted; it is allowed only for a server on this machine, not `{}` (use `starttls` or `tls`)",
                 smtp.host
             )));

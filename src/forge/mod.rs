@@ -106,6 +106,21 @@ pub struct Proposal {
     pub existing: Vec<ExistingProposal>,
 }
 
+/// Where git reaches a repository, and with what: `user` and `token` go to
+/// git only through a credential callback, never into the URL.
+#[derive(Clone)]
+pub struct GitRemote {
+    pub url: String,
+    pub user: String,
+    pub token: crate::config::Secret,
+}
+
+impl std::fmt::Debug for GitRemote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "GitRemote({} as {})", self.url, self.user)
+    }
+}
+
 /// What became of a proposal.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
@@ -203,6 +218,45 @@ pub trait Forge: Send + Sync {
     /// Requests sent to the forge so far.
     fn requests(&self) -> u64 {
         0
+    }
+
+    /// Where git fetches and pushes the repository `name` (relative to the
+    /// owner), with the token for the credential callback.
+    fn git_remote(&self, name: &str) -> Result<GitRemote, ForgeError> {
+        Err(ForgeError::Unsupported(format!(
+            "git access to {name} on this forge"
+        )))
+    }
+
+    /// Why this forge refuses `name` as a repository name, if it does.
+    fn name_problem(&self, name: &str) -> Option<String> {
+        let _ = name;
+        None
+    }
+
+    /// Creates an empty private repository `name` under the owner.
+    async fn create_repo(&self, name: &str, description: &str) -> Result<RemoteRepo, ForgeError> {
+        let _ = description;
+        Err(ForgeError::Unsupported(format!("creating {name}")))
+    }
+
+    /// Makes `branch` (already pushed) the repository's default branch.
+    async fn set_default_branch(&self, repo: &RemoteRepo, branch: &str) -> Result<(), ForgeError> {
+        let _ = branch;
+        Err(ForgeError::Unsupported(format!(
+            "changing the default branch of {}",
+            repo.full_name
+        )))
+    }
+
+    /// Archives the repository (read-only where the forge can) with
+    /// `description` saying where it moved. Deletes nothing.
+    async fn archive(&self, repo: &RemoteRepo, description: &str) -> Result<(), ForgeError> {
+        let _ = description;
+        Err(ForgeError::Unsupported(format!(
+            "archiving {}",
+            repo.full_name
+        )))
     }
 
     /// The forge's answers so far, by status, and its rate-limit budget.

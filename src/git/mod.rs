@@ -1,12 +1,15 @@
 //! Git work through git2: reading a branch's files without a work tree and
 //! committing to drover's branch without touching the work tree, the index
-//! or the default branch. Only this module imports git2.
+//! or the default branch; `remote` mirrors, pushes and lists refs for
+//! `drover migrate`. Only this module imports git2.
 //!
 //! Every function here blocks: callers run them on blocking threads
 //! (`tokio::task::spawn_blocking`), opening the repository inside the
 //! closure because git2 repositories are not `Sync`.
 
 use std::path::Path;
+
+pub mod remote;
 
 use git2::{build::TreeUpdateBuilder, ErrorCode, FileMode, ObjectType, Oid, Repository, Signature};
 
@@ -23,6 +26,11 @@ pub enum GitError {
     Moved(String),
     #[error("{0}")]
     Invalid(String),
+    /// The remote refused some refs of a push.
+    #[error("push rejected: {0}")]
+    Rejected(String),
+    #[error("{0}")]
+    Io(String),
 }
 
 /// The git blob id `content` would have in a repository whose object ids
@@ -170,27 +178,7 @@ pub fn commit_on_branch(path: &Path, req: &CommitRequest<'_>) -> Result<CommitRe
             )));
         }
     }
-    let base_tree = head.tree()?;
-    let mut update = TreeUpdateBuilder::new();
-    for change in req.changes {
-        let path = change.path.as_str();
-        match &change.content {
-            Some(bytes) => {
-                let blob = repo.blob(bytes)?;
-                let mode = match base_tree.get_path(Path::new(path)) {
-                    Ok(e) if e.filemode() == i32::from(FileMode::BlobExecutable) => {
-                        FileMode::BlobExecutable
-                    }
-                    _ => FileMode::Blob,
-                };
-                update.upsert(path, blob, mode);
-            }
-            None => {
-                update.remove(path);
-            }
-        }
-    }
-    let tree_id = update.create_updated(&repo, &base_tree)?;
+    let tree_id = apply_changes(&repo, &head.tree()?, req.changes)?;
 
     let branch_ref = format!("refs/heads/{}", req.branch);
     let existing = match repo.find_reference(&branch_ref) {
@@ -217,6 +205,35 @@ pub fn commit_on_branch(path: &Path, req: &CommitRequest<'_>) -> Result<CommitRe
         None => CommitResult::Created(commit.to_string()),
         Some(_) => CommitResult::Updated(commit.to_string()),
     })
+}
+
+/// The tree `base` becomes with `changes` (an existing file keeps its
+/// executable bit).
+pub fn apply_changes(
+    repo: &Repository,
+    base_tree: &git2::Tree<'_>,
+    changes: &[FileChange],
+) -> Result<Oid, GitError> {
+    let mut update = TreeUpdateBuilder::new();
+    for change in changes {
+        let path = change.path.as_str();
+        match &change.content {
+            Some(bytes) => {
+                let blob = repo.blob(bytes)?;
+                let mode = match base_tree.get_path(Path::new(path)) {
+                    Ok(e) if e.filemode() == i32::from(FileMode::BlobExecutable) => {
+                        FileMode::BlobExecutable
+                    }
+                    _ => FileMode::Blob,
+                };
+                update.upsert(path, blob, mode);
+            }
+            None => {
+                update.remove(path);
+            }
+        }
+    }
+    Ok(update.create_updated(repo, base_tree)?)
 }
 
 /// The first author other than drover among the branch's own commits (those

@@ -132,6 +132,9 @@ pub struct Store {
     path: PathBuf,
     repos: sled::Tree,
     sweeps: sled::Tree,
+    /// `drover migrate`'s journal: per target and repository, the steps
+    /// done (JSON, owned by `migrate`).
+    journal: sled::Tree,
     db: sled::Db,
 }
 
@@ -210,8 +213,9 @@ impl Store {
         let meta = db.open_tree("meta")?;
         let repos = db.open_tree("repos")?;
         let sweeps = db.open_tree("sweeps")?;
+        let journal = db.open_tree("journal")?;
         let mut version = match meta.get(VERSION_KEY)? {
-            None if repos.is_empty() && sweeps.is_empty() => {
+            None if repos.is_empty() && sweeps.is_empty() && journal.is_empty() => {
                 meta.insert(VERSION_KEY, SCHEMA_VERSION.to_string().as_bytes())?;
                 db.flush()?;
                 SCHEMA_VERSION
@@ -246,6 +250,7 @@ impl Store {
             path: dir.to_path_buf(),
             repos,
             sweeps,
+            journal,
             db,
         };
         // Every record must read before the store is trusted.
@@ -335,6 +340,33 @@ impl Store {
             sweeps.insert(&key, entry.as_slice())?;
             Ok::<(), sled::transaction::ConflictableTransactionError<StoreError>>(())
         })?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// The journal entry at `key`, if any.
+    pub fn journal_entry<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &str,
+    ) -> Result<Option<T>, StoreError> {
+        match self.journal.get(key.as_bytes())? {
+            None => Ok(None),
+            Some(bytes) => {
+                serde_json::from_slice(&bytes)
+                    .map(Some)
+                    .map_err(|e| StoreError::Corrupt {
+                        key: format!("journal {key}"),
+                        message: e.to_string(),
+                    })
+            }
+        }
+    }
+
+    /// Writes the journal entry at `key` and flushes: a step is recorded
+    /// on disk before the next one starts.
+    pub fn put_journal_entry<T: Serialize>(&self, key: &str, entry: &T) -> Result<(), StoreError> {
+        let bytes = serde_json::to_vec(entry).expect("journal entries serialise");
+        self.journal.insert(key.as_bytes(), bytes)?;
         self.db.flush()?;
         Ok(())
     }

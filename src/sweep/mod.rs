@@ -6,7 +6,7 @@
 //! reason, failed with a reason), and one repository's failure does not
 //! stop the others.
 
-mod select;
+pub mod select;
 
 use std::collections::{BTreeSet, HashMap};
 

@@ -7,4 +7,5 @@ mod github;
 mod gitlab;
 mod harness;
 mod lifecycle;
+mod migrate;
 mod sourcehut;

@@ -28,7 +28,22 @@ pub struct GithubForge {
     graphql: Octocrab,
     owner: String,
     branch: String,
+    /// Where git reaches repositories (`https://github.com` for the
+    /// public API, `https://HOST` for Enterprise).
+    git_root: String,
+    token: Secret,
     transport: Transport,
+}
+
+/// The git host for an API root: `https://api.github.com` →
+/// `https://github.com`, `https://HOST/api/v3` → `https://HOST`; any
+/// other root serves git itself.
+pub fn git_root(api: &str) -> String {
+    let api = api.trim_end_matches('/');
+    if api == "https://api.github.com" {
+        return "https://github.com".into();
+    }
+    api.strip_suffix("/api/v3").unwrap_or(api).to_owned()
 }
 
 /// The GraphQL root for an API root: `https://api.github.com` →
@@ -70,6 +85,8 @@ impl GithubForge {
             graphql: build(&graphql_root(api))?,
             owner: owner.to_owned(),
             branch: branch.to_owned(),
+            git_root: git_root(api),
+            token: token.clone(),
             transport: Transport::new(policy),
         })
     }
@@ -364,6 +381,80 @@ impl Forge for GithubForge {
             }
             None => self.open_pull(repo, p).await,
         }
+    }
+
+    fn git_remote(&self, name: &str) -> Result<super::GitRemote, ForgeError> {
+        Ok(super::GitRemote {
+            url: format!("{}/{}/{name}.git", self.git_root, self.owner),
+            user: "x-access-token".into(),
+            token: self.token.clone(),
+        })
+    }
+
+    fn name_problem(&self, name: &str) -> Option<String> {
+        let ok = !name.is_empty()
+            && name.len() <= 100
+            && name != "."
+            && name != ".."
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        (!ok).then(|| {
+            "GitHub repository names are at most 100 of A-Z a-z 0-9 . - _ (no `/`: GitHub has no subgroups)".into()
+        })
+    }
+
+    async fn create_repo(&self, name: &str, description: &str) -> Result<RemoteRepo, ForgeError> {
+        let body = json!({
+            "name": name,
+            "description": description,
+            "private": true,
+            "auto_init": false,
+        });
+        let org = format!("/orgs/{}/repos", self.owner);
+        let response = self
+            .call(false, Method::POST, &org, Some(body.clone()))
+            .await?;
+        let response = match response.status.as_u16() {
+            // Not an organization: the owner is the token's user.
+            404 => self.rest(Method::POST, "/user/repos", Some(body)).await?,
+            _ if response.status.is_success() => response,
+            _ => return Err(rest::error(&Method::POST, &org, &response)),
+        };
+        let created: Value = response.json()?;
+        let text = |key: &str| created[key].as_str().unwrap_or_default().to_owned();
+        Ok(RemoteRepo {
+            name: text("name"),
+            full_name: text("full_name"),
+            default_branch: text("default_branch"),
+            head: None,
+            archived: false,
+            fork: false,
+            empty: true,
+            forge_id: created["node_id"].as_str().unwrap_or_default().to_owned(),
+            web_url: text("html_url"),
+        })
+    }
+
+    async fn set_default_branch(&self, repo: &RemoteRepo, branch: &str) -> Result<(), ForgeError> {
+        self.rest(
+            Method::PATCH,
+            &format!("/repos/{}", repo.full_name),
+            Some(json!({ "default_branch": branch })),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn archive(&self, repo: &RemoteRepo, description: &str) -> Result<(), ForgeError> {
+        // One request: GitHub refuses edits to an archived repository.
+        self.rest(
+            Method::PATCH,
+            &format!("/repos/{}", repo.full_name),
+            Some(json!({ "description": description, "archived": true })),
+        )
+        .await?;
+        Ok(())
     }
 
     fn requests(&self) -> u64 {

@@ -509,6 +509,91 @@ impl Forge for GitlabForge {
         }
     }
 
+    fn git_remote(&self, name: &str) -> Result<super::GitRemote, ForgeError> {
+        Ok(super::GitRemote {
+            url: format!("{}/{}/{name}.git", self.base, self.group),
+            user: "oauth2".into(),
+            token: self.token.clone(),
+        })
+    }
+
+    fn name_problem(&self, name: &str) -> Option<String> {
+        let ok = name.split('/').all(|part| {
+            !part.is_empty()
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+                && part.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
+                && !part.ends_with(".git")
+                && !part.ends_with(".atom")
+        });
+        (!ok).then(|| {
+            "GitLab project paths are A-Z a-z 0-9 . - _, start with a letter, digit or `_`, and do not end in .git or .atom".into()
+        })
+    }
+
+    async fn create_repo(&self, name: &str, description: &str) -> Result<RemoteRepo, ForgeError> {
+        // `sub/name` goes in the subgroup `sub`, which must exist.
+        let (dir, path) = match name.rsplit_once('/') {
+            Some((dir, path)) => (format!("{}/{dir}", self.group), path),
+            None => (self.group.clone(), name),
+        };
+        let group: Value = self
+            .rest(Method::GET, &format!("/groups/{}", rest::enc(&dir)), None)
+            .await?
+            .json()?;
+        let body = json!({
+            "name": path,
+            "path": path,
+            "namespace_id": group["id"],
+            "description": description,
+            "visibility": "private",
+            "initialize_with_readme": false,
+        });
+        let created: Value = self
+            .rest(Method::POST, "/projects", Some(body))
+            .await?
+            .json()?;
+        let text = |key: &str| created[key].as_str().unwrap_or_default().to_owned();
+        Ok(RemoteRepo {
+            name: name.to_owned(),
+            full_name: text("path_with_namespace"),
+            default_branch: created["default_branch"]
+                .as_str()
+                .unwrap_or("main")
+                .to_owned(),
+            head: None,
+            archived: false,
+            fork: false,
+            empty: true,
+            forge_id: created["id"].to_string(),
+            web_url: text("web_url"),
+        })
+    }
+
+    async fn set_default_branch(&self, repo: &RemoteRepo, branch: &str) -> Result<(), ForgeError> {
+        self.rest(
+            Method::PUT,
+            &format!("/projects/{}", repo.forge_id),
+            Some(json!({ "default_branch": branch })),
+        )
+        .await?;
+        Ok(())
+    }
+
+    async fn archive(&self, repo: &RemoteRepo, description: &str) -> Result<(), ForgeError> {
+        let project = format!("/projects/{}", repo.forge_id);
+        self.rest(
+            Method::PUT,
+            &project,
+            Some(json!({ "description": description })),
+        )
+        .await?;
+        self.rest(Method::POST, &format!("{project}/archive"), None)
+            .await?;
+        Ok(())
+    }
+
     fn requests(&self) -> u64 {
         self.transport.requests()
     }

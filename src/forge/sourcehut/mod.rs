@@ -63,6 +63,7 @@ pub struct SourcehutForge {
     list_rule: ListRule,
     mailer: Option<mail::Mailer>,
     author: crate::config::Author,
+    token: crate::config::Secret,
     transport: Transport,
     /// Each repository's list as the last snapshot saw it, by full name:
     /// what `propose` decides from.
@@ -102,9 +103,32 @@ impl SourcehutForge {
             list_rule: config.list_rule,
             mailer,
             author: config.author,
+            token: config.token.clone(),
             transport: Transport::new(config.policy),
             seen: Mutex::new(HashMap::new()),
         })
+    }
+
+    async fn update_repository(&self, repo: &RemoteRepo, input: Value) -> Result<(), ForgeError> {
+        let id: i64 = repo.forge_id.parse().map_err(|_| ForgeError::Api {
+            status: None,
+            message: format!("{}: not a sourcehut repository id", repo.forge_id),
+        })?;
+        let answer = self
+            .graphql(
+                Service::Git,
+                "mutation($id: Int!, $input: RepoInput!) { updateRepository(id: $id, input: $input) { id } }",
+                json!({ "id": id, "input": input }),
+            )
+            .await?;
+        let data = Self::data(answer, |_| false)?;
+        if data["updateRepository"].is_null() {
+            return Err(ForgeError::Api {
+                status: None,
+                message: format!("updateRepository {}: refused", repo.full_name),
+            });
+        }
+        Ok(())
     }
 
     fn root(&self, service: Service) -> (&str, &'static str) {
@@ -599,6 +623,67 @@ impl Forge for SourcehutForge {
         self.comment(repo, proposal, comment).await?;
         let list = self.list_of(repo)?;
         self.supersede(proposal.number, &list).await
+    }
+
+    fn git_remote(&self, name: &str) -> Result<super::GitRemote, ForgeError> {
+        Ok(super::GitRemote {
+            url: format!("{}/~{}/{name}", self.git_url, self.owner),
+            user: self.owner.clone(),
+            token: self.token.clone(),
+        })
+    }
+
+    fn name_problem(&self, name: &str) -> Option<String> {
+        let ok = !name.is_empty()
+            && name.len() <= 128
+            && !matches!(name, "." | "..")
+            && !name.starts_with('.')
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        (!ok).then(|| {
+            "sourcehut repository names are A-Z a-z 0-9 . - _, not starting with `.` (no `/`: sourcehut has no groups)".into()
+        })
+    }
+
+    async fn create_repo(&self, name: &str, description: &str) -> Result<RemoteRepo, ForgeError> {
+        let answer = self
+            .graphql(
+                Service::Git,
+                "mutation($name: String!, $description: String) { \
+                 createRepository(name: $name, visibility: PRIVATE, description: $description) { id name } }",
+                json!({ "name": name, "description": description }),
+            )
+            .await?;
+        let data = Self::data(answer, |_| false)?;
+        let created = &data["createRepository"];
+        let id = created["id"].as_i64().ok_or_else(|| ForgeError::Api {
+            status: None,
+            message: format!("createRepository {name}: no repository in the answer"),
+        })?;
+        Ok(RemoteRepo {
+            name: name.to_owned(),
+            full_name: format!("~{}/{name}", self.owner),
+            default_branch: "main".into(),
+            head: None,
+            archived: false,
+            fork: false,
+            empty: true,
+            forge_id: id.to_string(),
+            web_url: format!("{}/~{}/{name}", self.git_url, self.owner),
+        })
+    }
+
+    async fn set_default_branch(&self, repo: &RemoteRepo, branch: &str) -> Result<(), ForgeError> {
+        self.update_repository(repo, json!({ "HEAD": branch }))
+            .await
+    }
+
+    /// sourcehut has no archived state: the description says where the
+    /// repository went, and nothing else changes.
+    async fn archive(&self, repo: &RemoteRepo, description: &str) -> Result<(), ForgeError> {
+        self.update_repository(repo, json!({ "description": description }))
+            .await
     }
 
     fn requests(&self) -> u64 {

@@ -1,0 +1,184 @@
+//! git over the network for `drover migrate`, with git2 and no working
+//! tree: a bare mirror of a repository, pushes of its refs, and the refs a
+//! remote advertises. Tokens reach git only through the credential
+//! callback, never in a URL. Blocking: callers run these off the async
+//! threads.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use git2::{Cred, Direction, FetchOptions, FetchPrune, PushOptions, RemoteCallbacks, Repository};
+
+use super::GitError;
+use crate::forge::{FileChange, GitRemote};
+
+/// Ref name → object id, for branches and tags (annotated tags by the
+/// tag object's id, as a remote advertises them).
+pub type Refs = BTreeMap<String, String>;
+
+/// Whether a ref is one a migration carries: a branch or a tag.
+pub fn carried(name: &str) -> bool {
+    (name.starts_with("refs/heads/") || name.starts_with("refs/tags/")) && !name.ends_with("^{}")
+}
+
+fn callbacks(remote: &GitRemote) -> RemoteCallbacks<'_> {
+    let mut callbacks = RemoteCallbacks::new();
+    let mut tries = 0;
+    callbacks.credentials(move |_url, _user, _allowed| {
+        // git2 asks again after a refusal; a second ask means the token
+        // was refused, and asking forever would hang.
+        tries += 1;
+        if tries > 1 {
+            return Err(git2::Error::from_str(
+                "the forge refused the token for git (check forge.token's scopes)",
+            ));
+        }
+        Cred::userpass_plaintext(&remote.user, remote.token.expose())
+    });
+    callbacks
+}
+
+/// What `remote` advertises: its branches and tags.
+pub fn ls_remote(remote: &GitRemote) -> Result<Refs, GitError> {
+    let mut handle = git2::Remote::create_detached(remote.url.as_str())?;
+    let connection = handle.connect_auth(Direction::Fetch, Some(callbacks(remote)), None)?;
+    let refs = connection
+        .list()?
+        .iter()
+        .filter(|h| carried(h.name()))
+        .map(|h| (h.name().to_owned(), h.oid().to_string()))
+        .collect();
+    Ok(refs)
+}
+
+/// Brings the bare mirror at `dir` (created if missing) level with
+/// `remote`: every branch and tag, refs gone upstream pruned. Returns the
+/// mirror's refs.
+pub fn fetch_mirror(dir: &Path, remote: &GitRemote) -> Result<Refs, GitError> {
+    let repo = match Repository::open_bare(dir) {
+        Ok(r) => r,
+        Err(_) => {
+            std::fs::create_dir_all(dir).map_err(|e| GitError::Io(e.to_string()))?;
+            Repository::init_bare(dir)?
+        }
+    };
+    let mut handle = repo.remote_anonymous(&remote.url)?;
+    let mut options = FetchOptions::new();
+    options
+        .remote_callbacks(callbacks(remote))
+        .prune(FetchPrune::On)
+        .download_tags(git2::AutotagOption::None);
+    handle.fetch(
+        &["+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*"],
+        Some(&mut options),
+        None,
+    )?;
+    local_refs(&repo)
+}
+
+/// The branches and tags of a local repository.
+pub fn local_refs(repo: &Repository) -> Result<Refs, GitError> {
+    let mut refs = Refs::new();
+    for r in repo.references()? {
+        let r = r?;
+        let (Some(name), Some(target)) = (r.name(), r.target()) else {
+            continue;
+        };
+        if carried(name) {
+            refs.insert(name.to_owned(), target.to_string());
+        }
+    }
+    Ok(refs)
+}
+
+/// Pushes `refspecs` from the repository at `dir` to `remote`; a ref the
+/// remote rejects is an error naming it.
+pub fn push(dir: &Path, remote: &GitRemote, refspecs: &[String]) -> Result<(), GitError> {
+    if refspecs.is_empty() {
+        return Ok(());
+    }
+    let repo = Repository::open_bare(dir)?;
+    let mut handle = repo.remote_anonymous(&remote.url)?;
+    let rejected = std::cell::RefCell::new(Vec::new());
+    let mut callbacks = callbacks(remote);
+    callbacks.push_update_reference(|name, status| {
+        if let Some(why) = status {
+            rejected.borrow_mut().push(format!("{name}: {why}"));
+        }
+        Ok(())
+    });
+    let mut options = PushOptions::new();
+    options.remote_callbacks(callbacks);
+    handle.push(refspecs, Some(&mut options))?;
+    drop(options);
+    let rejected = rejected.into_inner();
+    if !rejected.is_empty() {
+        return Err(GitError::Rejected(rejected.join("; ")));
+    }
+    Ok(())
+}
+
+/// Whether the mirror holds object `oid`.
+pub fn has_object(repo: &Repository, oid: &str) -> bool {
+    git2::Oid::from_str(oid).is_ok_and(|o| repo.odb().is_ok_and(|db| db.exists(o)))
+}
+
+/// Whether `descendant` is `ancestor` or has it in its history.
+pub fn descends_from(repo: &Repository, descendant: &str, ancestor: &str) -> bool {
+    let (Ok(d), Ok(a)) = (
+        git2::Oid::from_str(descendant),
+        git2::Oid::from_str(ancestor),
+    ) else {
+        return false;
+    };
+    d == a || repo.graph_descendant_of(d, a).unwrap_or(false)
+}
+
+/// How much history the mirror holds: commits reachable from its refs,
+/// and the bytes of its objects on disk.
+pub fn history(repo: &Repository) -> Result<(usize, u64), GitError> {
+    let mut walk = repo.revwalk()?;
+    for (_, oid) in local_refs(repo)? {
+        let oid = git2::Oid::from_str(&oid)?;
+        let commit = repo.find_object(oid, None)?.peel_to_commit();
+        if let Ok(c) = commit {
+            walk.push(c.id())?;
+        }
+    }
+    let commits = walk.count();
+    let bytes = dir_size(&repo.path().join("objects"));
+    Ok((commits, bytes))
+}
+
+fn dir_size(dir: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => dir_size(&e.path()),
+            _ => e.metadata().map(|m| m.len()).unwrap_or(0),
+        })
+        .sum()
+}
+
+/// One commit on `parent` applying `changes`, written to the mirror and
+/// kept alive by `keep_ref` (outside refs/heads and refs/tags, so never
+/// pushed as itself). Returns its id.
+pub fn commit_on(
+    repo: &Repository,
+    parent: &str,
+    changes: &[FileChange],
+    message: &str,
+    author: &crate::config::Author,
+    keep_ref: &str,
+) -> Result<String, GitError> {
+    let parent = repo.find_commit(git2::Oid::from_str(parent)?)?;
+    let tree_id = super::apply_changes(repo, &parent.tree()?, changes)?;
+    let tree = repo.find_tree(tree_id)?;
+    let sig = git2::Signature::now(&author.name, &author.email)?;
+    let commit = repo.commit(None, &sig, &sig, message, &tree, &[&parent])?;
+    repo.reference(keep_ref, commit, true, "drover migrate: re-rendered files")?;
+    Ok(commit.to_string())
+}

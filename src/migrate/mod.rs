@@ -1,0 +1,791 @@
+//! `drover migrate`: every repository of the fleet moved to the forge of
+//! fleet.yaml's `migrate_to:`, with its CI re-rendered for its new home.
+//!
+//! Per repository, each step recorded in the store's journal before the
+//! next starts: create the target (an empty one, or one holding only
+//! objects of this history, is adopted; one with other history is a
+//! conflict, left alone) → mirror the source into a bare repository in the
+//! state directory and push every branch and tag → verify the target's
+//! refs equal the mirror's, names and ids → re-render the forge-dependent
+//! files (a proposal on the target, or with `direct` one commit on its
+//! default branch) → archive the source when asked. Nothing on the source
+//! is deleted or rewritten. A run that is interrupted continues from the
+//! journal; a run after success does nothing. When every repository is
+//! through, fleet.yaml's `forge:` is rewritten as text.
+
+pub mod fleet_text;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+use crate::drift::Change;
+use crate::forge::{FileChange, Forge, ForgeError, GitRemote};
+use crate::git::remote::{self, Refs};
+use crate::model::RemoteRepo;
+use crate::render::{ForgeFacts, Renderer};
+use crate::store::Store;
+use crate::sweep::{self, select::Selection, RepoState, SweepOptions};
+
+/// What the user asked for.
+#[derive(Debug, Clone, Default)]
+pub struct MigrateOptions {
+    /// Print the plan; create, push and change nothing.
+    pub dry_run: bool,
+    /// Only repositories whose name matches (a glob).
+    pub only: Option<globset::GlobMatcher>,
+    /// Archive each source repository once its target is verified.
+    pub archive_source: bool,
+    /// Commit the re-rendered files on the target's default branch instead
+    /// of proposing them.
+    pub direct: bool,
+}
+
+/// A migration's failure as a whole (a repository's failure is in its
+/// outcome instead).
+#[derive(Debug, thiserror::Error)]
+pub enum MigrateError {
+    #[error("listing the repositories of the {side} forge: {error}")]
+    Discover {
+        side: &'static str,
+        error: ForgeError,
+    },
+    #[error("state store: {0}")]
+    Store(#[from] crate::store::StoreError),
+}
+
+/// The steps one repository is through. Stored as JSON in the journal.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JournalEntry {
+    pub source: String,
+    pub target: String,
+    pub target_id: String,
+    pub target_web: String,
+    pub target_default_branch: String,
+    /// The target exists and is drover's to push to.
+    pub created: bool,
+    pub pushed_refs: Option<usize>,
+    pub verified: bool,
+    pub direct_commit: Option<String>,
+    pub rerendered: Option<String>,
+    pub archived: bool,
+    pub done: bool,
+}
+
+/// What happens to a repository's target.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TargetAction {
+    /// A new repository.
+    Create,
+    /// An empty repository of that name exists and is used.
+    Adopt,
+    /// The target holds part of this history (an interrupted run): go on.
+    Resume,
+    /// Already migrated.
+    Done,
+    /// Never touched: the reason says why.
+    Conflict,
+    /// Left out: the reason says why.
+    Skip,
+}
+
+/// A file the target gets re-rendered.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Rerender {
+    pub path: String,
+    pub change: Change,
+}
+
+/// One repository's plan and, after a run, what became of it.
+#[derive(Debug, Clone, Serialize)]
+pub struct RepoMigration {
+    pub name: String,
+    pub source: String,
+    pub target: String,
+    pub action: TargetAction,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub branches: usize,
+    pub tags: usize,
+    pub commits: usize,
+    pub bytes: u64,
+    pub rerender: Vec<Rerender>,
+    /// Target API requests this repository is expected to cost.
+    pub estimated_requests: u64,
+    /// `planned`, `migrated`, `done`, `conflict`, `skipped` or `failed`.
+    pub result: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub rerendered: Option<String>,
+    pub archived: bool,
+}
+
+/// The whole migration.
+#[derive(Debug, Clone, Serialize)]
+pub struct MigrationReport {
+    pub from: String,
+    pub to: String,
+    pub dry_run: bool,
+    pub direct: bool,
+    pub repositories: Vec<RepoMigration>,
+    /// Repositories to create and API requests expected on the target,
+    /// with what its rate limits allow.
+    pub estimate: Estimate,
+    /// Requests the run made: on the source, on the target.
+    pub source_requests: u64,
+    pub target_requests: u64,
+    /// fleet.yaml's `forge:` now points at the target.
+    pub fleet_updated: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Estimate {
+    pub creations: usize,
+    pub requests: u64,
+    pub limit: String,
+}
+
+impl MigrationReport {
+    pub fn count(&self, result: &str) -> usize {
+        self.repositories
+            .iter()
+            .filter(|r| r.result == result)
+            .count()
+    }
+}
+
+/// Everything a migration works with.
+pub struct Migration<'a> {
+    pub source_config: &'a Config,
+    pub target_config: &'a Config,
+    pub renderer: &'a Renderer,
+    pub source: &'a dyn Forge,
+    pub target: &'a dyn Forge,
+    /// The journal; `None` for a dry run without a store.
+    pub store: Option<&'a Store>,
+    /// Where the bare mirrors live.
+    pub mirrors: PathBuf,
+}
+
+/// A line of progress: the repository and the step it reached.
+pub type Progress<'a> = &'a (dyn Fn(&str, &str) + Sync);
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, String> + Send + 'static,
+) -> Result<T, String> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| format!("worker thread: {e}"))?
+}
+
+fn forge_label(config: &Config) -> String {
+    let f = &config.fleet.forge;
+    format!(
+        "{} {}{}",
+        f.kind,
+        f.owner.as_deref().unwrap_or(""),
+        f.url
+            .as_deref()
+            .map(|u| format!(" at {u}"))
+            .unwrap_or_default()
+    )
+}
+
+/// The journal key of `source` moving to the target.
+fn journal_key(target: &Config, source: &str) -> String {
+    let f = &target.fleet.forge;
+    format!(
+        "{}|{}|{}|{source}",
+        f.kind,
+        f.url.as_deref().unwrap_or(""),
+        f.owner.as_deref().unwrap_or("")
+    )
+}
+
+/// Expected target API requests for one repository: create, default
+/// branch, and the proposal (GitHub: tree, commit, ref, pull request,
+/// labels; GitLab: commit, merge request; sourcehut: one mail), plus a
+/// snapshot share.
+fn estimate_requests(
+    kind: crate::model::ForgeKind,
+    create: bool,
+    rerender: bool,
+    direct: bool,
+) -> u64 {
+    use crate::model::ForgeKind::*;
+    let proposal = match (rerender, direct, kind) {
+        (false, _, _) | (true, true, _) => 0,
+        (true, false, Github) => 6,
+        (true, false, Gitlab) => 4,
+        (true, false, _) => 3,
+    };
+    u64::from(create) + 1 + proposal
+}
+
+fn limit_note(kind: crate::model::ForgeKind, creations: usize, requests: u64) -> String {
+    use crate::model::ForgeKind::*;
+    match kind {
+        Github => format!(
+            "GitHub allows 5,000 API requests an hour per token and at most 500 content-creating requests an hour (80 a minute): about {requests} requests, {creations} of them creations{}",
+            if requests > 500 { " — this will be throttled; drover waits and retries, or rerun with --only in batches" } else { "" }
+        ),
+        Gitlab => format!(
+            "GitLab.com limits project creation (a few hundred a day, lower on new accounts) and API calls per minute: {creations} creations{}",
+            if creations > 200 { " — split with --only across days" } else { "" }
+        ),
+        _ => format!(
+            "sourcehut limits API requests per token: about {requests} requests, {creations} of them creations"
+        ),
+    }
+}
+
+/// Plans and (unless a dry run) runs the migration.
+pub async fn run(
+    m: &Migration<'_>,
+    options: &MigrateOptions,
+    progress: Progress<'_>,
+) -> Result<MigrationReport, MigrateError> {
+    let source_start = m.source.requests();
+    let target_start = m.target.requests();
+    let discovered = m
+        .source
+        .discover()
+        .await
+        .map_err(|error| MigrateError::Discover {
+            side: "source",
+            error,
+        })?;
+    let existing: HashMap<String, RemoteRepo> = m
+        .target
+        .discover()
+        .await
+        .map_err(|error| MigrateError::Discover {
+            side: "target",
+            error,
+        })?
+        .into_iter()
+        .map(|r| (r.name.clone(), r))
+        .collect();
+    let selection = Selection::new(m.source_config);
+    let target_kind = m.target_config.fleet.forge.kind;
+    let mut outcomes = Vec::new();
+    for repo in &discovered {
+        if options
+            .only
+            .as_ref()
+            .is_some_and(|g| !g.is_match(&repo.name))
+        {
+            continue;
+        }
+        let mut outcome = RepoMigration {
+            name: repo.name.clone(),
+            source: repo.full_name.clone(),
+            target: target_full_name(m.target_config, &repo.name),
+            action: TargetAction::Skip,
+            reason: None,
+            branches: 0,
+            tags: 0,
+            commits: 0,
+            bytes: 0,
+            rerender: Vec::new(),
+            estimated_requests: 0,
+            result: "skipped".into(),
+            detail: None,
+            rerendered: None,
+            archived: false,
+        };
+        if let Some(why) = selection.skip_reason(repo) {
+            outcome.reason = Some(why);
+            outcomes.push(outcome);
+            continue;
+        }
+        progress(&repo.full_name, "planning");
+        match migrate_repo(
+            m,
+            options,
+            repo,
+            existing.get(&repo.name),
+            &mut outcome,
+            progress,
+        )
+        .await
+        {
+            Ok(()) => {}
+            Err(e) => {
+                outcome.result = "failed".into();
+                outcome.detail = Some(e);
+            }
+        }
+        outcome.estimated_requests = match outcome.action {
+            TargetAction::Done | TargetAction::Conflict | TargetAction::Skip => 0,
+            ref a => estimate_requests(
+                target_kind,
+                *a == TargetAction::Create,
+                !outcome.rerender.is_empty(),
+                options.direct,
+            ),
+        };
+        progress(&repo.full_name, &outcome.result);
+        outcomes.push(outcome);
+    }
+    let creations = outcomes
+        .iter()
+        .filter(|o| o.action == TargetAction::Create)
+        .count();
+    let requests: u64 = outcomes.iter().map(|o| o.estimated_requests).sum();
+    let mut report = MigrationReport {
+        from: forge_label(m.source_config),
+        to: forge_label(m.target_config),
+        dry_run: options.dry_run,
+        direct: options.direct,
+        repositories: outcomes,
+        estimate: Estimate {
+            creations,
+            requests,
+            limit: limit_note(target_kind, creations, requests),
+        },
+        source_requests: 0,
+        target_requests: 0,
+        fleet_updated: false,
+    };
+    let all_through = report
+        .repositories
+        .iter()
+        .all(|r| matches!(r.result.as_str(), "migrated" | "done" | "skipped"));
+    if !options.dry_run && options.only.is_none() && all_through {
+        let note = format!(
+            "moved from {} by drover migrate on {}",
+            report.from,
+            chrono::Utc::now().format("%Y-%m-%d")
+        );
+        let path = m.source_config.fleet_path.clone();
+        let edited = blocking(move || {
+            let text = std::fs::read_to_string(&path).map_err(|e| e.to_string())?;
+            let new = fleet_text::retarget(&text, &note)?;
+            fleet_text::write_atomically(&path, new.as_bytes()).map_err(|e| e.to_string())
+        })
+        .await;
+        match edited {
+            Ok(()) => report.fleet_updated = true,
+            Err(e) => tracing::error!("fleet.yaml was not updated: {e}"),
+        }
+    }
+    report.source_requests = m.source.requests().saturating_sub(source_start);
+    report.target_requests = m.target.requests().saturating_sub(target_start);
+    Ok(report)
+}
+
+/// `name`'s full name on the target before it exists.
+fn target_full_name(target: &Config, name: &str) -> String {
+    let owner = target.fleet.forge.owner.as_deref().unwrap_or("");
+    match target.fleet.forge.kind {
+        crate::model::ForgeKind::Sourcehut => format!("~{}/{name}", owner.trim_start_matches('~')),
+        _ => format!("{owner}/{name}"),
+    }
+}
+
+fn mirror_dir(m: &Migration<'_>, source: &str) -> PathBuf {
+    let safe: String = source
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    m.mirrors.join(format!("{safe}.git"))
+}
+
+async fn save(m: &Migration<'_>, key: &str, entry: &JournalEntry) -> Result<(), String> {
+    let Some(store) = m.store.cloned() else {
+        return Ok(());
+    };
+    let key = key.to_owned();
+    let entry = entry.clone();
+    blocking(move || {
+        store
+            .put_journal_entry(&key, &entry)
+            .map_err(|e| e.to_string())
+    })
+    .await
+}
+
+async fn ls_remote(remote: &GitRemote) -> Result<Refs, String> {
+    let remote = remote.clone();
+    blocking(move || remote::ls_remote(&remote).map_err(|e| e.to_string())).await
+}
+
+/// One repository, from the first missing step on.
+async fn migrate_repo(
+    m: &Migration<'_>,
+    options: &MigrateOptions,
+    repo: &RemoteRepo,
+    existing: Option<&RemoteRepo>,
+    out: &mut RepoMigration,
+    progress: Progress<'_>,
+) -> Result<(), String> {
+    let key = journal_key(m.target_config, &repo.full_name);
+    let mut entry: JournalEntry = match m.store {
+        Some(store) => store
+            .journal_entry(&key)
+            .map_err(|e| e.to_string())?
+            .unwrap_or_default(),
+        None => JournalEntry::default(),
+    };
+    if entry.done {
+        out.action = TargetAction::Done;
+        out.result = "done".into();
+        out.target = entry.target.clone();
+        out.rerendered = entry.rerendered.clone();
+        out.archived = entry.archived;
+        out.detail = Some(format!("already migrated to {}", entry.target_web));
+        return Ok(());
+    }
+    if let Some(problem) = m.target.name_problem(&repo.name) {
+        out.action = TargetAction::Conflict;
+        out.result = "conflict".into();
+        out.reason = Some(format!(
+            "the target refuses the name `{}`: {problem}",
+            repo.name
+        ));
+        return Ok(());
+    }
+
+    // The mirror: every branch and tag of the source.
+    let source_remote = m.source.git_remote(&repo.name).map_err(|e| e.to_string())?;
+    let dir = mirror_dir(m, &repo.full_name);
+    let mirror_refs = {
+        let (dir, remote) = (dir.clone(), source_remote.clone());
+        blocking(move || {
+            remote::fetch_mirror(&dir, &remote).map_err(|e| format!("fetching the source: {e}"))
+        })
+        .await?
+    };
+    out.branches = mirror_refs
+        .keys()
+        .filter(|r| r.starts_with("refs/heads/"))
+        .count();
+    out.tags = mirror_refs
+        .keys()
+        .filter(|r| r.starts_with("refs/tags/"))
+        .count();
+    let (commits, bytes) = {
+        let dir = dir.clone();
+        blocking(move || {
+            let repo = git2::Repository::open_bare(&dir).map_err(|e| e.to_string())?;
+            remote::history(&repo).map_err(|e| e.to_string())
+        })
+        .await?
+    };
+    out.commits = commits;
+    out.bytes = bytes;
+    let default_ref = format!("refs/heads/{}", repo.default_branch);
+    let Some(source_head) = mirror_refs.get(&default_ref).cloned() else {
+        return Err(format!("the source has no {default_ref}"));
+    };
+
+    // The target: create, adopt, resume or conflict.
+    let target_remote = m.target.git_remote(&repo.name).map_err(|e| e.to_string())?;
+    out.action = match existing {
+        _ if entry.created => TargetAction::Resume,
+        None => TargetAction::Create,
+        Some(t) => {
+            out.target = t.full_name.clone();
+            let refs = ls_remote(&target_remote).await?;
+            let dir = dir.clone();
+            let foreign = blocking(move || {
+                let repo = git2::Repository::open_bare(&dir).map_err(|e| e.to_string())?;
+                Ok(refs
+                    .iter()
+                    .filter(|(_, oid)| !remote::has_object(&repo, oid))
+                    .map(|(name, _)| name.clone())
+                    .collect::<Vec<_>>())
+            })
+            .await?;
+            if !foreign.is_empty() {
+                out.result = "conflict".into();
+                out.reason = Some(format!(
+                    "{} already exists with other history ({} not from {}: {}); left untouched",
+                    t.full_name,
+                    if foreign.len() == 1 {
+                        "1 ref".to_owned()
+                    } else {
+                        format!("{} refs", foreign.len())
+                    },
+                    repo.full_name,
+                    foreign.join(", ")
+                ));
+                out.action = TargetAction::Conflict;
+                return Ok(());
+            }
+            if t.empty || t.head.is_none() {
+                TargetAction::Adopt
+            } else {
+                TargetAction::Resume
+            }
+        }
+    };
+
+    // What re-rendering for the target changes, read from the mirror.
+    let stub = existing.cloned().unwrap_or_else(|| RemoteRepo {
+        default_branch: repo.default_branch.clone(),
+        head: Some(source_head.clone()),
+        ..RemoteRepo::named(&repo.name, &target_full_name(m.target_config, &repo.name))
+    });
+    let changes = rerender_changes(m, &dir, repo, &stub).await?;
+    out.rerender = changes
+        .0
+        .iter()
+        .map(|(path, change)| Rerender {
+            path: path.clone(),
+            change: *change,
+        })
+        .collect();
+    if options.dry_run {
+        out.result = "planned".into();
+        return Ok(());
+    }
+
+    // 1. The target repository.
+    if !entry.created {
+        let target = match existing {
+            Some(t) => t.clone(),
+            None => {
+                progress(&repo.full_name, "creating the target");
+                m.target
+                    .create_repo(&repo.name, &format!("Migrated from {}", repo.web_url))
+                    .await
+                    .map_err(|e| format!("creating the target: {e}"))?
+            }
+        };
+        entry = JournalEntry {
+            source: repo.full_name.clone(),
+            target: target.full_name.clone(),
+            target_id: target.forge_id.clone(),
+            target_web: target.web_url.clone(),
+            target_default_branch: target.default_branch.clone(),
+            created: true,
+            ..JournalEntry::default()
+        };
+        save(m, &key, &entry).await?;
+    }
+    out.target = entry.target.clone();
+    let target_repo = RemoteRepo {
+        name: repo.name.clone(),
+        full_name: entry.target.clone(),
+        default_branch: entry.target_default_branch.clone(),
+        head: None,
+        archived: false,
+        fork: false,
+        empty: false,
+        forge_id: entry.target_id.clone(),
+        web_url: entry.target_web.clone(),
+    };
+
+    // 2. Every branch and tag, the default branch first.
+    if entry.pushed_refs.is_none() {
+        progress(&repo.full_name, "pushing");
+        let on_target = ls_remote(&target_remote).await?;
+        let mut refspecs: Vec<String> = mirror_refs
+            .iter()
+            .filter(|(name, oid)| on_target.get(*name) != Some(*oid))
+            .map(|(name, _)| format!("+{name}:{name}"))
+            .collect();
+        refspecs.sort_by_key(|s| !s.ends_with(&format!(":{default_ref}")));
+        let (dir, remote) = (dir.clone(), target_remote.clone());
+        blocking(move || {
+            remote::push(&dir, &remote, &refspecs).map_err(|e| format!("pushing: {e}"))
+        })
+        .await?;
+        m.target
+            .set_default_branch(&target_repo, &repo.default_branch)
+            .await
+            .map_err(|e| format!("setting the default branch: {e}"))?;
+        entry.pushed_refs = Some(mirror_refs.len());
+        save(m, &key, &entry).await?;
+    }
+
+    // 3. The target's refs are the source's.
+    if !entry.verified {
+        progress(&repo.full_name, "verifying");
+        let on_target = ls_remote(&target_remote).await?;
+        let differ: Vec<String> = mirror_refs
+            .iter()
+            .filter(|(name, oid)| on_target.get(*name) != Some(*oid))
+            .map(|(name, oid)| {
+                format!(
+                    "{name}: source {}, target {}",
+                    &oid[..12.min(oid.len())],
+                    on_target
+                        .get(name)
+                        .map_or("missing", |t| &t[..12.min(t.len())])
+                )
+            })
+            .collect();
+        if !differ.is_empty() {
+            return Err(format!("verification failed: {}", differ.join("; ")));
+        }
+        entry.verified = true;
+        save(m, &key, &entry).await?;
+    }
+
+    // 4. The forge-dependent files, re-rendered for the target.
+    if entry.rerendered.is_none() {
+        let text = if changes.0.is_empty() {
+            "nothing to re-render".to_owned()
+        } else if options.direct {
+            progress(&repo.full_name, "committing re-rendered files");
+            let commit = direct_commit(
+                m,
+                &dir,
+                &target_remote,
+                &default_ref,
+                &source_head,
+                changes.1,
+            )
+            .await?;
+            entry.direct_commit = Some(commit.clone());
+            format!("commit {} on {}", &commit[..12], repo.default_branch)
+        } else {
+            progress(&repo.full_name, "proposing re-rendered files");
+            let sweep_options = SweepOptions {
+                dry_run: false,
+                only: Some(repo.name.clone()),
+                concurrency: 1,
+                stop: None,
+            };
+            let report = sweep::run(m.target_config, m.renderer, m.target, None, &sweep_options)
+                .await
+                .map_err(|e| format!("proposing on the target: {e}"))?;
+            let mine = report
+                .repositories
+                .iter()
+                .find(|r| r.name == repo.name)
+                .ok_or("the target did not list the new repository")?;
+            match (&mine.state, &mine.proposal) {
+                (RepoState::Failed { reason }, _) => {
+                    return Err(format!("proposing on the target: {reason}"))
+                }
+                (_, Some(p)) => format!("proposal {}", p.url()),
+                (state, None) => format!("nothing proposed ({})", state.label()),
+            }
+        };
+        entry.rerendered = Some(text);
+        save(m, &key, &entry).await?;
+    }
+    out.rerendered = entry.rerendered.clone();
+
+    // 5. The source, archived and pointing at the new home.
+    if options.archive_source && !entry.archived {
+        progress(&repo.full_name, "archiving the source");
+        m.source
+            .archive(repo, &format!("Moved to {}", entry.target_web))
+            .await
+            .map_err(|e| format!("archiving the source: {e}"))?;
+        entry.archived = true;
+        save(m, &key, &entry).await?;
+    }
+    out.archived = entry.archived;
+    entry.done = true;
+    save(m, &key, &entry).await?;
+    out.result = "migrated".into();
+    Ok(())
+}
+
+type Changes = (Vec<(String, Change)>, Vec<FileChange>);
+
+/// The files the target's policy renders differently from what the
+/// source's default branch holds (the new forge's CI in, the old ones'
+/// out, links rewritten), read from the mirror.
+async fn rerender_changes(
+    m: &Migration<'_>,
+    dir: &std::path::Path,
+    source: &RemoteRepo,
+    target: &RemoteRepo,
+) -> Result<Changes, String> {
+    let wanted = sweep::wanted_paths(m.target_config);
+    let (dir, branch) = (dir.to_path_buf(), source.default_branch.clone());
+    let snapshot =
+        blocking(move || crate::git::read_paths(&dir, &branch, &wanted).map_err(|e| e.to_string()))
+            .await?;
+    let facts = ForgeFacts::from_config(m.target_config);
+    let report = sweep::plan_repo(m.target_config, m.renderer, &facts, target, &snapshot);
+    if let RepoState::Failed { reason } = &report.state {
+        return Err(format!("re-rendering: {reason}"));
+    }
+    // What the source's own rendering would change anyway is the next
+    // sweep's business, not the move's: only drift the new forge causes
+    // is carried (its CI in, the old CI out, forge links rewritten).
+    let here = ForgeFacts::from_config(m.source_config);
+    let before = sweep::plan_repo(m.source_config, m.renderer, &here, source, &snapshot);
+    let moved: Vec<&crate::drift::FileDrift> = report
+        .drift
+        .iter()
+        .filter(|t| {
+            !before.drift.iter().any(|s| {
+                s.path == t.path
+                    && (s.after == t.after
+                        || (s.change == Change::Create && t.change == Change::Create))
+            })
+        })
+        .collect();
+    let list = moved
+        .iter()
+        .map(|d| (d.path.as_str().to_owned(), d.change))
+        .collect();
+    let files = moved
+        .iter()
+        .map(|d| FileChange {
+            path: d.path.clone(),
+            content: d.after.clone(),
+        })
+        .collect();
+    Ok((list, files))
+}
+
+/// One commit with the re-rendered files on the target's default branch,
+/// fast-forward only. A commit of an interrupted run already there (the
+/// target's branch descends from the source head) is kept.
+async fn direct_commit(
+    m: &Migration<'_>,
+    dir: &std::path::Path,
+    target: &GitRemote,
+    default_ref: &str,
+    source_head: &str,
+    changes: Vec<FileChange>,
+) -> Result<String, String> {
+    let on_target = ls_remote(target).await?;
+    let (dir, target) = (dir.to_path_buf(), target.clone());
+    let (default_ref, source_head) = (default_ref.to_owned(), source_head.to_owned());
+    let author = m.target_config.fleet.defaults.author.clone();
+    blocking(move || {
+        let repo = git2::Repository::open_bare(&dir).map_err(|e| e.to_string())?;
+        if let Some(tip) = on_target.get(&default_ref) {
+            if tip != &source_head && remote::descends_from(&repo, tip, &source_head) {
+                return Ok(tip.clone());
+            }
+        }
+        let message = "Re-render CI and forge files for the new forge\n\n\
+                       drover migrate moved this repository; the files below are rendered\n\
+                       for its new home, and the old forge's CI configuration is removed.\n";
+        let commit = remote::commit_on(
+            &repo,
+            &source_head,
+            &changes,
+            message,
+            &author,
+            "refs/drover/migrate",
+        )
+        .map_err(|e| e.to_string())?;
+        remote::push(&dir, &target, &[format!("{commit}:{default_ref}")])
+            .map_err(|e| format!("pushing the re-rendered files: {e}"))?;
+        Ok(commit)
+    })
+    .await
+}
