@@ -251,7 +251,7 @@ pub fn result_text(report: &MigrationReport) -> String {
     }
     let _ = writeln!(
         out,
-        "\n{} migrated, {} already done, {} conflicts, {} failed, {} skipped; {} requests to the source, {} to the target.",
+        "\n{} migrated, {} already done, {} conflicts, {} failed, {} skipped; {} API requests to the source, {} to the target (git transfers apart).",
         report.count("migrated"),
         report.count("done"),
         report.count("conflict"),

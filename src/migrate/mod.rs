@@ -298,7 +298,12 @@ pub async fn run(
             rerendered: None,
             archived: false,
         };
-        if let Some(why) = selection.skip_reason(repo) {
+        // An empty repository moves too: created, with nothing to push.
+        let as_listed = RemoteRepo {
+            empty: false,
+            ..repo.clone()
+        };
+        if let Some(why) = selection.skip_reason(&as_listed) {
             outcome.reason = Some(why);
             outcomes.push(outcome);
             continue;
@@ -431,11 +436,13 @@ async fn migrate_repo(
     progress: Progress<'_>,
 ) -> Result<(), String> {
     let key = journal_key(m.target_config, &repo.full_name);
-    let mut entry: JournalEntry = match m.store {
-        Some(store) => store
-            .journal_entry(&key)
-            .map_err(|e| e.to_string())?
-            .unwrap_or_default(),
+    let mut entry: JournalEntry = match m.store.cloned() {
+        Some(store) => {
+            let key = key.clone();
+            blocking(move || store.journal_entry(&key).map_err(|e| e.to_string()))
+                .await?
+                .unwrap_or_default()
+        }
         None => JournalEntry::default(),
     };
     if entry.done {
@@ -486,9 +493,10 @@ async fn migrate_repo(
     out.commits = commits;
     out.bytes = bytes;
     let default_ref = format!("refs/heads/{}", repo.default_branch);
-    let Some(source_head) = mirror_refs.get(&default_ref).cloned() else {
+    let source_head = mirror_refs.get(&default_ref).cloned();
+    if source_head.is_none() && !mirror_refs.is_empty() {
         return Err(format!("the source has no {default_ref}"));
-    };
+    }
 
     // The target: create, adopt, resume or conflict.
     let target_remote = m.target.git_remote(&repo.name).map_err(|e| e.to_string())?;
@@ -535,10 +543,13 @@ async fn migrate_repo(
     // What re-rendering for the target changes, read from the mirror.
     let stub = existing.cloned().unwrap_or_else(|| RemoteRepo {
         default_branch: repo.default_branch.clone(),
-        head: Some(source_head.clone()),
+        head: source_head.clone(),
         ..RemoteRepo::named(&repo.name, &target_full_name(m.target_config, &repo.name))
     });
-    let changes = rerender_changes(m, &dir, repo, &stub).await?;
+    let changes = match &source_head {
+        Some(_) => rerender_changes(m, &dir, repo, &stub).await?,
+        None => (Vec::new(), Vec::new()),
+    };
     out.rerender = changes
         .0
         .iter()
@@ -588,8 +599,10 @@ async fn migrate_repo(
         web_url: entry.target_web.clone(),
     };
 
-    // 2. Every branch and tag, the default branch first.
-    if entry.pushed_refs.is_none() {
+    // 2. Every branch and tag, the default branch first. Until verified,
+    // each run pushes what the target lacks: a source that moved between
+    // an interrupted run and this one is carried as it is now.
+    if !entry.verified {
         progress(&repo.full_name, "pushing");
         let on_target = ls_remote(&target_remote).await?;
         let mut refspecs: Vec<String> = mirror_refs
@@ -603,10 +616,12 @@ async fn migrate_repo(
             remote::push(&dir, &remote, &refspecs).map_err(|e| format!("pushing: {e}"))
         })
         .await?;
-        m.target
-            .set_default_branch(&target_repo, &repo.default_branch)
-            .await
-            .map_err(|e| format!("setting the default branch: {e}"))?;
+        if source_head.is_some() {
+            m.target
+                .set_default_branch(&target_repo, &repo.default_branch)
+                .await
+                .map_err(|e| format!("setting the default branch: {e}"))?;
+        }
         entry.pushed_refs = Some(mirror_refs.len());
         save(m, &key, &entry).await?;
     }
@@ -641,15 +656,9 @@ async fn migrate_repo(
             "nothing to re-render".to_owned()
         } else if options.direct {
             progress(&repo.full_name, "committing re-rendered files");
-            let commit = direct_commit(
-                m,
-                &dir,
-                &target_remote,
-                &default_ref,
-                &source_head,
-                changes.1,
-            )
-            .await?;
+            let head = source_head.as_deref().unwrap_or_default();
+            let commit =
+                direct_commit(m, &dir, &target_remote, &default_ref, head, changes.1).await?;
             entry.direct_commit = Some(commit.clone());
             format!("commit {} on {}", &commit[..12], repo.default_branch)
         } else {

@@ -220,6 +220,13 @@ fn srht(emu: &Emulator, name: &str) -> PathBuf {
 async fn a_gitlab_group_moves_to_sourcehut_then_github_with_every_ref_and_object() {
     let scratch = tempfile::tempdir().unwrap();
     let emu = world(scratch.path()).await;
+    // An empty project moves too: created, nothing to push.
+    emu.create_repo(
+        Forge::Gitlab,
+        "acme/placeholder",
+        drover_emulator::RepoSeed::default().empty(),
+    )
+    .unwrap();
     let dir = tempfile::tempdir().unwrap();
     fleet(dir.path(), &gitlab_section(&emu), &sourcehut_section(&emu));
     let source = emu.git_dir(Forge::Gitlab, "acme/app").unwrap();
@@ -230,7 +237,8 @@ async fn a_gitlab_group_moves_to_sourcehut_then_github_with_every_ref_and_object
     // Hop 1: GitLab → sourcehut, re-rendered files committed directly.
     let run = migrate(dir.path(), &["--direct"]).await;
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
-    assert!(run.stdout.contains("2 migrated"), "{}", run.stdout);
+    assert!(run.stdout.contains("3 migrated"), "{}", run.stdout);
+    assert!(refs_of(&srht(&emu, "placeholder")).is_empty());
     let text = std::fs::read_to_string(dir.path().join("fleet.yaml")).unwrap();
     assert!(text.contains("# The acme fleet.") && text.contains("labels: [drover]  # ours"));
     assert!(!text.contains("migrate_to"), "{text}");
@@ -268,7 +276,7 @@ async fn a_gitlab_group_moves_to_sourcehut_then_github_with_every_ref_and_object
     .unwrap();
     let run = migrate(dir.path(), &["--archive-source"]).await;
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
-    assert!(run.stdout.contains("2 migrated"), "{}", run.stdout);
+    assert!(run.stdout.contains("3 migrated"), "{}", run.stdout);
     assert!(std::fs::read_to_string(dir.path().join("fleet.yaml"))
         .unwrap()
         .contains("kind: github"));
@@ -355,6 +363,9 @@ async fn a_gitlab_group_moves_to_sourcehut_then_github_with_every_ref_and_object
     )
     .unwrap();
     assert_eq!(report["fleet_updated"], true);
+    // Every request drover made, checked against the forges' own API
+    // descriptions and GraphQL schemas.
+    emu.assert_conformant();
     let secrets = [GITLAB_TOKEN, SRHT_TOKEN, GITHUB_TOKEN];
     for s in secrets {
         assert!(!run.stdout.contains(s) && !run.stderr.contains(s));
