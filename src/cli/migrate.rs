@@ -126,7 +126,12 @@ pub async fn run(global: &Global, args: MigrateArgs) -> anyhow::Result<Exit> {
             println!("report: {}", path.display());
         }
     }
-    let troubled = report.count("conflict") + report.count("failed");
+    if let Some(e) = &report.fleet_error {
+        eprintln!("fleet.yaml was not rewritten: {e}; change its `forge:` to the `migrate_to:` section by hand");
+    }
+    let troubled = report.count("conflict")
+        + report.count("failed")
+        + usize::from(report.fleet_error.is_some());
     Ok(if troubled > 0 {
         Exit::Partial
     } else {

@@ -24,7 +24,17 @@ pub fn carried(name: &str) -> bool {
 fn callbacks(remote: &GitRemote) -> RemoteCallbacks<'_> {
     let mut callbacks = RemoteCallbacks::new();
     let mut tries = 0;
-    callbacks.credentials(move |_url, _user, _allowed| {
+    callbacks.credentials(move |url, _user, allowed| {
+        // The token only for the host it belongs to (a redirect elsewhere
+        // gets nothing), and only as HTTP Basic.
+        if origin(url) != origin(&remote.url)
+            || !allowed.contains(git2::CredentialType::USER_PASS_PLAINTEXT)
+        {
+            return Err(git2::Error::from_str(&format!(
+                "{} asks for credentials drover does not give it",
+                origin(url)
+            )));
+        }
         // git2 asks again after a refusal; a second ask means the token
         // was refused, and asking forever would hang.
         tries += 1;
@@ -36,6 +46,13 @@ fn callbacks(remote: &GitRemote) -> RemoteCallbacks<'_> {
         Cred::userpass_plaintext(&remote.user, remote.token.expose())
     });
     callbacks
+}
+
+/// `scheme://host[:port]` of a URL.
+fn origin(url: &str) -> &str {
+    let after = url.find("://").map_or(0, |i| i + 3);
+    let end = url[after..].find('/').map_or(url.len(), |i| after + i);
+    &url[..end]
 }
 
 /// What `remote` advertises: its branches and tags.
@@ -181,4 +198,36 @@ pub fn commit_on(
     let commit = repo.commit(None, &sig, &sig, message, &tree, &[&parent])?;
     repo.reference(keep_ref, commit, true, "drover migrate: re-rendered files")?;
     Ok(commit.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_token_goes_only_to_its_own_origin() {
+        assert_eq!(
+            origin("https://github.com/acme/app.git"),
+            "https://github.com"
+        );
+        assert_eq!(
+            origin("http://127.0.0.1:9000/~a/b"),
+            "http://127.0.0.1:9000"
+        );
+        assert_ne!(
+            origin("https://github.com.evil.example/acme/app.git"),
+            origin("https://github.com/acme/app.git")
+        );
+        assert_eq!(origin("https://host"), "https://host");
+    }
+
+    #[test]
+    fn only_branches_and_tags_are_carried() {
+        assert!(carried("refs/heads/main"));
+        assert!(carried("refs/tags/v1.0"));
+        assert!(!carried("refs/tags/v1.0^{}"));
+        assert!(!carried("refs/pull/1/head"));
+        assert!(!carried("refs/merge-requests/1/head"));
+        assert!(!carried("HEAD"));
+    }
 }

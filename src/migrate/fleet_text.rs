@@ -33,6 +33,7 @@ fn block(lines: &[&str], key: &str) -> Option<(usize, usize)> {
 /// The text with `forge:` pointing where `migrate_to:` pointed and no
 /// `migrate_to:`; `note` becomes a comment above the new `forge:`.
 pub fn retarget(text: &str, note: &str) -> Result<String, String> {
+    let eol = if text.contains("\r\n") { "\r\n" } else { "\n" };
     let lines: Vec<&str> = text.lines().collect();
     let (fs, fe) = block(&lines, "forge").ok_or("fleet.yaml has no top-level `forge:`")?;
     let (ms, me) =
@@ -60,9 +61,12 @@ pub fn retarget(text: &str, note: &str) -> Result<String, String> {
             i += 1;
         }
     }
-    let mut result = out.join("\n");
+    while out.last().is_some_and(|l| l.trim().is_empty()) {
+        out.pop();
+    }
+    let mut result = out.join(eol);
     if text.ends_with('\n') {
-        result.push('\n');
+        result.push_str(eol);
     }
     Ok(result)
 }
@@ -72,12 +76,19 @@ pub fn retarget(text: &str, note: &str) -> Result<String, String> {
 /// a file.
 pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
+    // Through a symlink to the file it names, keeping its permissions.
+    let resolved = std::fs::canonicalize(path).ok();
+    let path = resolved.as_deref().unwrap_or(path);
+    let permissions = std::fs::metadata(path).ok().map(|m| m.permissions());
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => std::path::Path::new("."),
     };
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
     tmp.write_all(bytes)?;
+    if let Some(p) = permissions {
+        tmp.as_file().set_permissions(p)?;
+    }
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
@@ -140,5 +151,33 @@ defaults:
             "# n\nforge:\n  kind: sourcehut\n  owner: acme\n  token: env:T\n"
         );
         assert!(retarget("forge:\n  kind: github\n", "n").is_err());
+    }
+
+    #[test]
+    fn crlf_files_stay_crlf_and_a_last_block_leaves_no_blank_tail() {
+        let text = "forge:\r\n  kind: gitlab\r\n\r\nmigrate_to:\r\n  kind: github\r\n";
+        assert_eq!(
+            retarget(text, "n").unwrap(),
+            "# n\r\nforge:\r\n  kind: github\r\n"
+        );
+    }
+
+    #[test]
+    fn writing_keeps_the_mode_and_follows_a_symlink() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let real = dir.path().join("real.yaml");
+        std::fs::write(&real, "old").unwrap();
+        std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o644)).unwrap();
+        let link = dir.path().join("fleet.yaml");
+        std::os::unix::fs::symlink(&real, &link).unwrap();
+        write_atomically(&link, b"new").unwrap();
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(std::fs::read_to_string(&real).unwrap(), "new");
+        let mode = std::fs::metadata(&real).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o644);
     }
 }

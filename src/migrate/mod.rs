@@ -27,7 +27,7 @@ use crate::git::remote::{self, Refs};
 use crate::model::RemoteRepo;
 use crate::render::{ForgeFacts, Renderer};
 use crate::store::Store;
-use crate::sweep::{self, select::Selection, RepoState, SweepOptions};
+use crate::sweep::{self, select::Selection, RepoState};
 
 /// What the user asked for.
 #[derive(Debug, Clone, Default)]
@@ -54,6 +54,8 @@ pub enum MigrateError {
     },
     #[error("state store: {0}")]
     Store(#[from] crate::store::StoreError),
+    #[error("the migration journal: {0}")]
+    Journal(String),
 }
 
 /// The steps one repository is through. Stored as JSON in the journal.
@@ -140,6 +142,10 @@ pub struct MigrationReport {
     pub target_requests: u64,
     /// fleet.yaml's `forge:` now points at the target.
     pub fleet_updated: bool,
+    /// Why fleet.yaml could not be rewritten, when every repository was
+    /// through but the edit failed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fleet_error: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -298,9 +304,26 @@ pub async fn run(
             rerendered: None,
             archived: false,
         };
-        // An empty repository moves too: created, with nothing to push.
+        let key = journal_key(m.target_config, &repo.full_name);
+        let entry = match m.store.cloned() {
+            Some(store) => {
+                let k = key.clone();
+                blocking(move || {
+                    store
+                        .journal_entry::<JournalEntry>(&k)
+                        .map_err(|e| e.to_string())
+                })
+                .await
+                .map_err(|e| MigrateError::Journal(format!("{key}: {e}")))?
+                .unwrap_or_default()
+            }
+            None => JournalEntry::default(),
+        };
+        // An empty repository moves too: created, with nothing to push;
+        // and a source this migration archived is still this migration's.
         let as_listed = RemoteRepo {
             empty: false,
+            archived: repo.archived && !entry.created,
             ..repo.clone()
         };
         if let Some(why) = selection.skip_reason(&as_listed) {
@@ -314,6 +337,7 @@ pub async fn run(
             options,
             repo,
             existing.get(&repo.name),
+            (key, entry),
             &mut outcome,
             progress,
         )
@@ -356,6 +380,7 @@ pub async fn run(
         source_requests: 0,
         target_requests: 0,
         fleet_updated: false,
+        fleet_error: None,
     };
     let all_through = report
         .repositories
@@ -376,7 +401,10 @@ pub async fn run(
         .await;
         match edited {
             Ok(()) => report.fleet_updated = true,
-            Err(e) => tracing::error!("fleet.yaml was not updated: {e}"),
+            Err(e) => {
+                tracing::error!("fleet.yaml was not updated: {e}");
+                report.fleet_error = Some(e);
+            }
         }
     }
     report.source_requests = m.source.requests().saturating_sub(source_start);
@@ -393,7 +421,10 @@ fn target_full_name(target: &Config, name: &str) -> String {
     }
 }
 
+/// The mirror of `source`: a readable name, made unique by a digest of
+/// the source forge and the full name (`a/b_c` and `a/b/c` differ).
 fn mirror_dir(m: &Migration<'_>, source: &str) -> PathBuf {
+    use sha2::{Digest, Sha256};
     let safe: String = source
         .chars()
         .map(|c| {
@@ -404,7 +435,14 @@ fn mirror_dir(m: &Migration<'_>, source: &str) -> PathBuf {
             }
         })
         .collect();
-    m.mirrors.join(format!("{safe}.git"))
+    let f = &m.source_config.fleet.forge;
+    let digest = Sha256::digest(format!(
+        "{}|{}|{source}",
+        f.kind,
+        f.url.as_deref().unwrap_or("")
+    ));
+    m.mirrors
+        .join(format!("{safe}-{}.git", &hex::encode(digest)[..12]))
 }
 
 async fn save(m: &Migration<'_>, key: &str, entry: &JournalEntry) -> Result<(), String> {
@@ -432,19 +470,10 @@ async fn migrate_repo(
     options: &MigrateOptions,
     repo: &RemoteRepo,
     existing: Option<&RemoteRepo>,
+    (key, mut entry): (String, JournalEntry),
     out: &mut RepoMigration,
     progress: Progress<'_>,
 ) -> Result<(), String> {
-    let key = journal_key(m.target_config, &repo.full_name);
-    let mut entry: JournalEntry = match m.store.cloned() {
-        Some(store) => {
-            let key = key.clone();
-            blocking(move || store.journal_entry(&key).map_err(|e| e.to_string()))
-                .await?
-                .unwrap_or_default()
-        }
-        None => JournalEntry::default(),
-    };
     if entry.done {
         out.action = TargetAction::Done;
         out.result = "done".into();
@@ -493,6 +522,10 @@ async fn migrate_repo(
     out.commits = commits;
     out.bytes = bytes;
     let default_ref = format!("refs/heads/{}", repo.default_branch);
+    let drover_ref = format!(
+        "refs/heads/{}",
+        m.target_config.fleet.defaults.branch.as_str()
+    );
     let source_head = mirror_refs.get(&default_ref).cloned();
     if source_head.is_none() && !mirror_refs.is_empty() {
         return Err(format!("the source has no {default_ref}"));
@@ -611,6 +644,15 @@ async fn migrate_repo(
             .map(|(name, _)| format!("+{name}:{name}"))
             .collect();
         refspecs.sort_by_key(|s| !s.ends_with(&format!(":{default_ref}")));
+        // The target is drover's (created, or adopted holding only this
+        // history): a ref the source no longer has goes, so the refs end
+        // equal. drover's own proposal branch stays.
+        refspecs.extend(
+            on_target
+                .keys()
+                .filter(|name| !mirror_refs.contains_key(*name) && *name != &drover_ref)
+                .map(|name| format!(":{name}")),
+        );
         let (dir, remote) = (dir.clone(), target_remote.clone());
         blocking(move || {
             remote::push(&dir, &remote, &refspecs).map_err(|e| format!("pushing: {e}"))
@@ -630,19 +672,24 @@ async fn migrate_repo(
     if !entry.verified {
         progress(&repo.full_name, "verifying");
         let on_target = ls_remote(&target_remote).await?;
-        let differ: Vec<String> = mirror_refs
+        let short = |oid: &str| oid[..12.min(oid.len())].to_owned();
+        let mut differ: Vec<String> = mirror_refs
             .iter()
             .filter(|(name, oid)| on_target.get(*name) != Some(*oid))
             .map(|(name, oid)| {
                 format!(
                     "{name}: source {}, target {}",
-                    &oid[..12.min(oid.len())],
-                    on_target
-                        .get(name)
-                        .map_or("missing", |t| &t[..12.min(t.len())])
+                    short(oid),
+                    on_target.get(name).map_or("missing".into(), |t| short(t))
                 )
             })
             .collect();
+        differ.extend(
+            on_target
+                .iter()
+                .filter(|(name, _)| !mirror_refs.contains_key(*name) && *name != &drover_ref)
+                .map(|(name, oid)| format!("{name}: only on the target, at {}", short(oid))),
+        );
         if !differ.is_empty() {
             return Err(format!("verification failed: {}", differ.join("; ")));
         }
@@ -663,21 +710,19 @@ async fn migrate_repo(
             format!("commit {} on {}", &commit[..12], repo.default_branch)
         } else {
             progress(&repo.full_name, "proposing re-rendered files");
-            let sweep_options = SweepOptions {
-                dry_run: false,
-                only: Some(repo.name.clone()),
-                concurrency: 1,
-                stop: None,
+            let on_target = ls_remote(&target_remote).await?;
+            let known = RemoteRepo {
+                default_branch: repo.default_branch.clone(),
+                head: on_target.get(&default_ref).cloned(),
+                ..target_repo.clone()
             };
-            let report = sweep::run(m.target_config, m.renderer, m.target, None, &sweep_options)
-                .await
-                .map_err(|e| format!("proposing on the target: {e}"))?;
-            let mine = report
-                .repositories
-                .iter()
-                .find(|r| r.name == repo.name)
-                .ok_or("the target did not list the new repository")?;
-            match (&mine.state, &mine.proposal) {
+            let moved: Vec<String> = changes.0.iter().map(|(p, _)| p.clone()).collect();
+            let report = sweep::propose_only(m.target_config, m.renderer, m.target, &known, |d| {
+                moved.iter().any(|p| p == d.path.as_str())
+            })
+            .await
+            .map_err(|e| format!("proposing on the target: {e}"))?;
+            match (&report.state, &report.proposal) {
                 (RepoState::Failed { reason }, _) => {
                     return Err(format!("proposing on the target: {reason}"))
                 }
@@ -708,6 +753,10 @@ async fn migrate_repo(
 }
 
 type Changes = (Vec<(String, Change)>, Vec<FileChange>);
+
+/// Where the mirror keeps the `--direct` commit alive (never pushed as
+/// itself: only refs/heads and refs/tags are carried).
+const KEEP_REF: &str = "refs/drover/migrate";
 
 /// The files the target's policy renders differently from what the
 /// source's default branch holds (the new forge's CI in, the old ones'
@@ -776,22 +825,22 @@ async fn direct_commit(
     blocking(move || {
         let repo = git2::Repository::open_bare(&dir).map_err(|e| e.to_string())?;
         if let Some(tip) = on_target.get(&default_ref) {
-            if tip != &source_head && remote::descends_from(&repo, tip, &source_head) {
+            // This migration's commit of an interrupted run, on this head
+            // or on the head the source had then.
+            let earlier = repo
+                .find_reference(KEEP_REF)
+                .ok()
+                .and_then(|r| r.target())
+                .is_some_and(|o| o.to_string() == *tip);
+            if earlier || (tip != &source_head && remote::descends_from(&repo, tip, &source_head)) {
                 return Ok(tip.clone());
             }
         }
         let message = "Re-render CI and forge files for the new forge\n\n\
                        drover migrate moved this repository; the files below are rendered\n\
                        for its new home, and the old forge's CI configuration is removed.\n";
-        let commit = remote::commit_on(
-            &repo,
-            &source_head,
-            &changes,
-            message,
-            &author,
-            "refs/drover/migrate",
-        )
-        .map_err(|e| e.to_string())?;
+        let commit = remote::commit_on(&repo, &source_head, &changes, message, &author, KEEP_REF)
+            .map_err(|e| e.to_string())?;
         remote::push(&dir, &target, &[format!("{commit}:{default_ref}")])
             .map_err(|e| format!("pushing the re-rendered files: {e}"))?;
         Ok(commit)

@@ -909,17 +909,8 @@ pub fn plan_repo(
     match drift::compare(&desired, snapshot) {
         Ok(drifts) if drifts.is_empty() => {}
         Ok(drifts) => {
-            let revision = renderer.policy_fingerprint(policy);
-            let text = proposal::compose(&ProposalFacts {
-                repo_name: &repo.name,
-                full_name: &repo.full_name,
-                language: &language,
-                template_revision: &revision,
-                drifts: &drifts,
-            });
-            report.fingerprint = Some(text.fingerprint.clone());
-            report.text = Some(text);
             report.drift = drifts;
+            compose_text(renderer, policy, repo, &mut report);
             report.state = RepoState::Drifted;
         }
         Err(e) => {
@@ -929,6 +920,65 @@ pub fn plan_repo(
         }
     }
     report
+}
+
+/// The proposal's words and fingerprint for the report's drift.
+fn compose_text(
+    renderer: &Renderer,
+    policy: &crate::config::Policy,
+    repo: &RemoteRepo,
+    report: &mut RepoReport,
+) {
+    let revision = renderer.policy_fingerprint(policy);
+    let text = proposal::compose(&ProposalFacts {
+        repo_name: &repo.name,
+        full_name: &repo.full_name,
+        language: &policy.language,
+        template_revision: &revision,
+        drifts: &report.drift,
+    });
+    report.fingerprint = Some(text.fingerprint.clone());
+    report.text = Some(text);
+}
+
+/// Plans one repository already known (no discovery) and proposes only
+/// the drift `keep` accepts — the rest is the next sweep's. What `drover
+/// migrate` does on its target.
+pub async fn propose_only(
+    config: &Config,
+    renderer: &Renderer,
+    forge: &dyn Forge,
+    repo: &RemoteRepo,
+    keep: impl Fn(&FileDrift) -> bool,
+) -> Result<RepoReport, ForgeError> {
+    let facts = ForgeFacts::from_config(config);
+    let paths = wanted_paths(config);
+    let snapshot = forge
+        .snapshot(std::slice::from_ref(repo), &paths)
+        .await
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| Err(ForgeError::Malformed("no snapshot".into())))?;
+    let snapshot = complete_snapshot(config, renderer, &facts, forge, repo, snapshot).await?;
+    let mut report = plan_repo(config, renderer, &facts, repo, &snapshot);
+    if report.state != RepoState::Drifted {
+        return Ok(report);
+    }
+    report.drift.retain(|d| keep(d));
+    let Some(language) = report.language.clone() else {
+        return Ok(report);
+    };
+    if report.drift.is_empty() {
+        report.state = RepoState::InLine;
+        report.text = None;
+        report.fingerprint = None;
+        return Ok(report);
+    }
+    let policy = config.policy(&language).expect("planned with this policy");
+    compose_text(renderer, policy, repo, &mut report);
+    let proposal = build_proposal(config, repo, &report);
+    report.proposal = Some(forge.propose(repo, &proposal).await?);
+    Ok(report)
 }
 
 fn build_proposal(config: &Config, repo: &RemoteRepo, report: &RepoReport) -> Proposal {

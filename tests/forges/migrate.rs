@@ -202,6 +202,22 @@ fn objects_of(git_dir: &Path) -> Vec<String> {
         .collect()
 }
 
+/// `git fsck --full --strict` passes on a bare repository.
+#[track_caller]
+fn fsck(git_dir: &Path) {
+    let out = Command::new("git")
+        .args(["fsck", "--full", "--strict"])
+        .current_dir(git_dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}: {}",
+        git_dir.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 fn tree_of(git_dir: &Path, rev: &str) -> Vec<String> {
     git(git_dir, &["ls-tree", "-r", "--name-only", "-z", rev])
         .split('\0')
@@ -282,16 +298,7 @@ async fn a_gitlab_group_moves_to_sourcehut_then_github_with_every_ref_and_object
         .contains("kind: github"));
 
     let last = emu.git_dir(Forge::Github, "acme/app").unwrap();
-    let fsck = Command::new("git")
-        .args(["fsck", "--full", "--strict"])
-        .current_dir(&last)
-        .output()
-        .unwrap();
-    assert!(
-        fsck.status.success(),
-        "{}",
-        String::from_utf8_lossy(&fsck.stderr)
-    );
+    fsck(&last);
     // Exactly the source's refs: main one re-render commit further, and
     // drover's proposal branch beside them.
     let mut expected: Vec<(String, String)> = source_refs
@@ -341,6 +348,47 @@ async fn a_gitlab_group_moves_to_sourcehut_then_github_with_every_ref_and_object
     let pulls = emu.proposals(Forge::Github, "acme/app").unwrap();
     assert_eq!(pulls.len(), 1);
     assert_eq!(pulls[0].state, ProposalState::Open);
+
+    // The same for every final repository.
+    for name in ["lib", "placeholder"] {
+        let source = emu.git_dir(Forge::Gitlab, &format!("acme/{name}")).unwrap();
+        let last = emu.git_dir(Forge::Github, &format!("acme/{name}")).unwrap();
+        fsck(&last);
+        let want = refs_of(&source);
+        let got: Vec<(String, String)> = refs_of(&last)
+            .into_iter()
+            .filter(|(n, _)| n != "refs/heads/drover/sync")
+            .collect();
+        assert_eq!(got.len(), want.len(), "{name}: {got:?} vs {want:?}");
+        for (n, oid) in &want {
+            let there = git(&last, &["rev-parse", n]);
+            if n == "refs/heads/main" {
+                assert_eq!(
+                    &git(&last, &["rev-parse", &format!("{there}^")]),
+                    oid,
+                    "{name}"
+                );
+            } else {
+                assert_eq!(&there, oid, "{name}: {n}");
+            }
+        }
+        if want.is_empty() {
+            continue;
+        }
+        let proposed = tree_of(&last, "refs/heads/drover/sync");
+        assert!(
+            proposed.contains(&".github/workflows/ci.yml".to_owned()),
+            "{name}: {proposed:?}"
+        );
+        assert!(
+            !proposed.contains(&".build.yml".to_owned()),
+            "{name}: {proposed:?}"
+        );
+        assert!(
+            !proposed.contains(&".gitlab-ci.yml".to_owned()),
+            "{name}: {proposed:?}"
+        );
+    }
 
     // The sourcehut source says where it went; nothing on it was deleted.
     let moved = emu
@@ -442,9 +490,11 @@ async fn the_dry_run_plans_and_a_conflict_leaves_both_sides_untouched() {
     assert!(emu.repo(Forge::Github, "acme/app").is_some());
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_migration_killed_at_any_point_is_finished_by_the_next_run() {
-    // An uninterrupted run, for the end state and the request count.
+/// Runs `drover migrate ARGS` once uninterrupted, then, for each of
+/// `cuts` fractions of its request count, on a fresh world: SIGKILL after
+/// that many requests, the same command again, and the end state compared
+/// with the uninterrupted run's.
+async fn kill_and_resume(args: &[&str], cuts: &[f64]) {
     let scratch = tempfile::tempdir().unwrap();
     let reference = world(scratch.path()).await;
     let dir = tempfile::tempdir().unwrap();
@@ -454,24 +504,21 @@ async fn a_migration_killed_at_any_point_is_finished_by_the_next_run() {
         &github_section(&reference),
     );
     reference.reset_counters();
-    let run = migrate(dir.path(), &[]).await;
+    let run = migrate(dir.path(), args).await;
     assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
     let total = reference.total_requests();
-    let want_main = git(
-        &reference.git_dir(Forge::Github, "acme/app").unwrap(),
-        &["rev-parse", "refs/heads/main"],
-    );
+    let direct = args.contains(&"--direct");
+    let archive = args.contains(&"--archive-source");
+    let main_tree = |emu: &Emulator| {
+        git(
+            &emu.git_dir(Forge::Github, "acme/app").unwrap(),
+            &["rev-parse", "refs/heads/main^{tree}"],
+        )
+    };
+    let want_tree = main_tree(&reference);
 
-    let points = [
-        2,
-        total / 5,
-        total / 3,
-        total / 2,
-        total * 2 / 3,
-        total * 4 / 5,
-        total - 2,
-    ];
-    for after in points {
+    for cut in cuts {
+        let after = ((total as f64) * cut).round() as u64;
         let scratch = tempfile::tempdir().unwrap();
         let emu = world(scratch.path()).await;
         emu.faults().add(drover_emulator::FaultRule::new(
@@ -482,6 +529,7 @@ async fn a_migration_killed_at_any_point_is_finished_by_the_next_run() {
         emu.reset_counters();
         let mut child = Command::new(env!("CARGO_BIN_EXE_drover"))
             .arg("migrate")
+            .args(args)
             .current_dir(dir.path())
             .env("DROVER_STATE_DIR", dir.path().join(".drover"))
             .envs(env())
@@ -497,12 +545,12 @@ async fn a_migration_killed_at_any_point_is_finished_by_the_next_run() {
             .await
             .unwrap();
         eprintln!(
-            "killed after {after} of {total} requests: cut {}",
+            "{args:?}: killed after {after} of {total} requests: cut {}",
             !killed.success()
         );
         emu.faults().set(Vec::new());
 
-        let next = migrate(dir.path(), &[]).await;
+        let next = migrate(dir.path(), args).await;
         assert_eq!(
             next.code, 0,
             "resumed after {after} requests: {}\n{}",
@@ -511,11 +559,23 @@ async fn a_migration_killed_at_any_point_is_finished_by_the_next_run() {
         for name in ["app", "lib"] {
             let source = emu.git_dir(Forge::Gitlab, &format!("acme/{name}")).unwrap();
             let target = emu.git_dir(Forge::Github, &format!("acme/{name}")).unwrap();
+            let source_main = git(&source, &["rev-parse", "refs/heads/main"]);
             let mut want = refs_of(&source);
             let mut got: Vec<(String, String)> = refs_of(&target)
                 .into_iter()
                 .filter(|(n, _)| n != "refs/heads/drover/sync")
                 .collect();
+            if direct {
+                // main is one re-render commit on the source's main.
+                let main = git(&target, &["rev-parse", "refs/heads/main"]);
+                assert_eq!(
+                    git(&target, &["rev-parse", &format!("{main}^")]),
+                    source_main,
+                    "after {after}: {name}: exactly one commit on the source's main"
+                );
+                want.retain(|(n, _)| n != "refs/heads/main");
+                got.retain(|(n, _)| n != "refs/heads/main");
+            }
             want.sort();
             got.sort();
             assert_eq!(got, want, "after {after}: {name}'s refs");
@@ -524,25 +584,41 @@ async fn a_migration_killed_at_any_point_is_finished_by_the_next_run() {
                 .unwrap();
             assert_eq!(
                 pulls.len(),
-                1,
-                "after {after}: one proposal for {name}: {pulls:#?}"
+                usize::from(!direct),
+                "after {after}: {name}'s proposals: {pulls:#?}"
+            );
+            let source_repo = emu.repo(Forge::Gitlab, &format!("acme/{name}")).unwrap();
+            assert_eq!(
+                source_repo.archived, archive,
+                "after {after}: {name} archived"
             );
         }
         assert_eq!(
-            git(
-                &emu.git_dir(Forge::Github, "acme/app").unwrap(),
-                &["rev-parse", "refs/heads/main"]
-            ),
-            want_main,
-            "the same history as an uninterrupted run"
+            main_tree(&emu),
+            want_tree,
+            "after {after}: the same files as an uninterrupted run"
         );
         let fleet_text = std::fs::read_to_string(dir.path().join("fleet.yaml")).unwrap();
         assert!(fleet_text.contains("kind: github") && !fleet_text.contains("migrate_to"));
-        let done = migrate(dir.path(), &[]).await;
+        let done = migrate(dir.path(), args).await;
         assert!(
             done.stdout.contains("nothing to migrate"),
             "{}",
             done.stdout
         );
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_migration_killed_at_any_point_is_finished_by_the_next_run() {
+    kill_and_resume(&[], &[0.05, 0.2, 0.35, 0.5, 0.65, 0.8, 0.95]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_direct_migration_that_archives_is_resumable_too() {
+    kill_and_resume(
+        &["--direct", "--archive-source"],
+        &[0.15, 0.4, 0.6, 0.8, 0.95],
+    )
+    .await;
 }

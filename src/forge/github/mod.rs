@@ -411,16 +411,30 @@ impl Forge for GithubForge {
             "private": true,
             "auto_init": false,
         });
-        let org = format!("/orgs/{}/repos", self.owner);
-        let response = self
-            .call(false, Method::POST, &org, Some(body.clone()))
+        // An organisation's repository, or the token's user's own: never
+        // quietly another account's.
+        let org = self
+            .call(false, Method::GET, &format!("/orgs/{}", self.owner), None)
             .await?;
-        let response = match response.status.as_u16() {
-            // Not an organization: the owner is the token's user.
-            404 => self.rest(Method::POST, "/user/repos", Some(body)).await?,
-            _ if response.status.is_success() => response,
-            _ => return Err(rest::error(&Method::POST, &org, &response)),
+        let path = match org.status.as_u16() {
+            200 => format!("/orgs/{}/repos", self.owner),
+            404 => {
+                let me: Value = self.rest(Method::GET, "/user", None).await?.json()?;
+                let login = me["login"].as_str().unwrap_or_default();
+                if !login.eq_ignore_ascii_case(&self.owner) {
+                    return Err(ForgeError::Api {
+                        status: Some(404),
+                        message: format!(
+                            "forge.owner `{}` is neither an organisation the token sees nor the token's user (`{login}`)",
+                            self.owner
+                        ),
+                    });
+                }
+                "/user/repos".to_owned()
+            }
+            _ => return Err(rest::error(&Method::GET, "/orgs/{org}", &org)),
         };
+        let response = self.rest(Method::POST, &path, Some(body)).await?;
         let created: Value = response.json()?;
         let text = |key: &str| created[key].as_str().unwrap_or_default().to_owned();
         Ok(RemoteRepo {
@@ -431,7 +445,7 @@ impl Forge for GithubForge {
             archived: false,
             fork: false,
             empty: true,
-            forge_id: created["node_id"].as_str().unwrap_or_default().to_owned(),
+            forge_id: text("full_name"),
             web_url: text("html_url"),
         })
     }
@@ -447,6 +461,9 @@ impl Forge for GithubForge {
     }
 
     async fn archive(&self, repo: &RemoteRepo, description: &str) -> Result<(), ForgeError> {
+        if repo.archived {
+            return Ok(());
+        }
         // One request: GitHub refuses edits to an archived repository.
         self.rest(
             Method::PATCH,

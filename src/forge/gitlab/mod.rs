@@ -582,6 +582,9 @@ impl Forge for GitlabForge {
     }
 
     async fn archive(&self, repo: &RemoteRepo, description: &str) -> Result<(), ForgeError> {
+        if repo.archived {
+            return Ok(());
+        }
         let project = format!("/projects/{}", repo.forge_id);
         self.rest(
             Method::PUT,
