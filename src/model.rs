@@ -201,6 +201,11 @@ pub struct RemoteRepo {
     pub forge_id: String,
     /// Web address shown to people.
     pub web_url: String,
+    /// Visible only to those given access (GitHub private; GitLab private
+    /// or internal; sourcehut private or unlisted).
+    pub private: bool,
+    /// What the forge says the repository is, when discovery tells it.
+    pub description: Option<String>,
 }
 
 impl RemoteRepo {
@@ -217,6 +222,8 @@ impl RemoteRepo {
             empty: false,
             forge_id: String::new(),
             web_url: String::new(),
+            private: false,
+            description: None,
         }
     }
 }

@@ -108,6 +108,8 @@ fn discover(root: &Path) -> Result<Vec<RemoteRepo>, ForgeError> {
                 empty: head.commit.is_none(),
                 forge_id: format!("{GIT_PREFIX}{}", abs.display()),
                 web_url,
+                private: false,
+                description: None,
             },
             Ok(None) => RemoteRepo {
                 full_name: format!("local/{name}"),
@@ -121,6 +123,8 @@ fn discover(root: &Path) -> Result<Vec<RemoteRepo>, ForgeError> {
                 empty: false,
                 forge_id: format!("{DIR_PREFIX}{}", abs.display()),
                 web_url,
+                private: false,
+                description: None,
             },
             Err(e) => return Err(ForgeError::Git(format!("{}: {e}", abs.display()))),
         };

@@ -234,9 +234,15 @@ pub trait Forge: Send + Sync {
         None
     }
 
-    /// Creates an empty private repository `name` under the owner.
-    async fn create_repo(&self, name: &str, description: &str) -> Result<RemoteRepo, ForgeError> {
-        let _ = description;
+    /// Creates an empty repository `name` under the owner, private
+    /// (visible only to those given access) or public.
+    async fn create_repo(
+        &self,
+        name: &str,
+        description: &str,
+        private: bool,
+    ) -> Result<RemoteRepo, ForgeError> {
+        let _ = (description, private);
         Err(ForgeError::Unsupported(format!("creating {name}")))
     }
 

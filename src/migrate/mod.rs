@@ -412,6 +412,22 @@ pub async fn run(
     Ok(report)
 }
 
+/// The target's description: the source's, or where it came from.
+fn carried_description(repo: &RemoteRepo) -> String {
+    match &repo.description {
+        Some(d) => d.clone(),
+        None => format!("Migrated from {}", repo.web_url),
+    }
+}
+
+/// The archived source's description: where it went, then what it said.
+fn moved_description(repo: &RemoteRepo, to: &str) -> String {
+    match &repo.description {
+        Some(d) if !d.starts_with("Moved to ") => format!("Moved to {to} — {d}"),
+        _ => format!("Moved to {to}"),
+    }
+}
+
 /// `name`'s full name on the target before it exists.
 fn target_full_name(target: &Config, name: &str) -> String {
     let owner = target.fleet.forge.owner.as_deref().unwrap_or("");
@@ -603,7 +619,7 @@ async fn migrate_repo(
             None => {
                 progress(&repo.full_name, "creating the target");
                 m.target
-                    .create_repo(&repo.name, &format!("Migrated from {}", repo.web_url))
+                    .create_repo(&repo.name, &carried_description(repo), repo.private)
                     .await
                     .map_err(|e| format!("creating the target: {e}"))?
             }
@@ -630,6 +646,8 @@ async fn migrate_repo(
         empty: false,
         forge_id: entry.target_id.clone(),
         web_url: entry.target_web.clone(),
+        private: repo.private,
+        description: None,
     };
 
     // 2. Every branch and tag, the default branch first. Until verified,
@@ -739,7 +757,7 @@ async fn migrate_repo(
     if options.archive_source && !entry.archived {
         progress(&repo.full_name, "archiving the source");
         m.source
-            .archive(repo, &format!("Moved to {}", entry.target_web))
+            .archive(repo, &moved_description(repo, &entry.target_web))
             .await
             .map_err(|e| format!("archiving the source: {e}"))?;
         entry.archived = true;

@@ -130,13 +130,17 @@ async fn world(scratch: &Path) -> Emulator {
         .unwrap();
     emu.create_token(Forge::Github, "octo", GITHUB_TOKEN)
         .unwrap();
-    emu.create_repo(Forge::Gitlab, "acme/app", rust("app"))
-        .unwrap();
+    emu.create_repo(
+        Forge::Gitlab,
+        "acme/app",
+        rust("app").description("The app service"),
+    )
+    .unwrap();
     let local = scratch.join("app-src");
     std::fs::create_dir_all(&local).unwrap();
     history(&local);
     load_into(&emu, Forge::Gitlab, "acme/app", &local);
-    emu.create_repo(Forge::Gitlab, "acme/lib", rust("lib"))
+    emu.create_repo(Forge::Gitlab, "acme/lib", rust("lib").private())
         .unwrap();
     emu
 }
@@ -390,6 +394,14 @@ async fn a_gitlab_group_moves_to_sourcehut_then_github_with_every_ref_and_object
         );
     }
 
+    // Visibility and description travel: `lib` stays private, `app`
+    // public with its words.
+    let app = emu.repo(Forge::Github, "acme/app").unwrap();
+    assert_eq!(app.description.as_deref(), Some("The app service"));
+    assert_eq!(format!("{:?}", app.visibility), "Public");
+    let lib = emu.repo(Forge::Github, "acme/lib").unwrap();
+    assert_eq!(format!("{:?}", lib.visibility), "Private");
+
     // The sourcehut source says where it went; nothing on it was deleted.
     let moved = emu
         .repo(Forge::Sourcehut, "~acme/app")
@@ -400,7 +412,7 @@ async fn a_gitlab_group_moves_to_sourcehut_then_github_with_every_ref_and_object
             .description
             .as_deref()
             .unwrap_or("")
-            .contains("Moved to"),
+            .ends_with("acme/app — The app service"),
         "{:?}",
         moved.description
     );

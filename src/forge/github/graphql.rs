@@ -24,6 +24,8 @@ pub const DISCOVER: &str = r#"query DroverDiscover($owner: String!, $after: Stri
         isArchived
         isFork
         isEmpty
+        isPrivate
+        description
         defaultBranchRef { name target { oid } }
       }
     }
@@ -64,6 +66,10 @@ pub struct RepoNode {
     pub is_archived: bool,
     pub is_fork: bool,
     pub is_empty: bool,
+    #[serde(default)]
+    pub is_private: bool,
+    #[serde(default)]
+    pub description: Option<String>,
     pub default_branch_ref: Option<BranchRef>,
 }
 
@@ -96,6 +102,8 @@ impl From<RepoNode> for RemoteRepo {
             fork: n.is_fork,
             forge_id: n.name_with_owner.clone(),
             web_url: n.url,
+            private: n.is_private,
+            description: n.description.filter(|d| !d.is_empty()),
             full_name: n.name_with_owner,
             name: n.name,
         }
@@ -390,6 +398,8 @@ mod tests {
             empty: false,
             forge_id: "acme/api".into(),
             web_url: String::new(),
+            private: false,
+            description: None,
         };
         let q = snapshot_query(&[repo], &paths(&["a/b.txt"]), "drover/sync");
         assert!(

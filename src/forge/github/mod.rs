@@ -404,11 +404,16 @@ impl Forge for GithubForge {
         })
     }
 
-    async fn create_repo(&self, name: &str, description: &str) -> Result<RemoteRepo, ForgeError> {
+    async fn create_repo(
+        &self,
+        name: &str,
+        description: &str,
+        private: bool,
+    ) -> Result<RemoteRepo, ForgeError> {
         let body = json!({
             "name": name,
             "description": description,
-            "private": true,
+            "private": private,
             "auto_init": false,
         });
         // An organisation's repository, or the token's user's own: never
@@ -447,6 +452,8 @@ impl Forge for GithubForge {
             empty: true,
             forge_id: text("full_name"),
             web_url: text("html_url"),
+            private,
+            description: (!description.is_empty()).then(|| description.to_owned()),
         })
     }
 

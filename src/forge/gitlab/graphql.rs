@@ -21,7 +21,7 @@ pub const DISCOVER: &str = r#"query DroverDiscover($group: ID!, $after: String) 
     projects(includeSubgroups: true, first: 100, after: $after) {
       pageInfo { hasNextPage endCursor }
       nodes {
-        id fullPath path webUrl archived
+        id fullPath path webUrl archived visibility description
         repository { rootRef empty tree { lastCommit { sha } } }
       }
     }
@@ -61,6 +61,10 @@ pub struct ProjectNode {
     pub web_url: String,
     #[serde(default)]
     pub archived: bool,
+    #[serde(default)]
+    pub visibility: Option<String>,
+    #[serde(default)]
+    pub description: Option<String>,
     pub repository: Option<RepositoryNode>,
 }
 
@@ -124,6 +128,8 @@ impl ProjectNode {
             fork: false,
             forge_id: id,
             web_url: self.web_url,
+            private: self.visibility.as_deref() != Some("public"),
+            description: self.description.filter(|d| !d.is_empty()),
             full_name: self.full_path,
         })
     }
@@ -353,6 +359,8 @@ mod tests {
             empty: false,
             forge_id: "42".into(),
             web_url: String::new(),
+            private: false,
+            description: None,
         };
         let q = snapshot_query(&[repo], &paths(&["deploy/k8s/a.yaml"]), "drover/sync");
         assert!(

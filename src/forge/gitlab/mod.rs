@@ -532,7 +532,12 @@ impl Forge for GitlabForge {
         })
     }
 
-    async fn create_repo(&self, name: &str, description: &str) -> Result<RemoteRepo, ForgeError> {
+    async fn create_repo(
+        &self,
+        name: &str,
+        description: &str,
+        private: bool,
+    ) -> Result<RemoteRepo, ForgeError> {
         // `sub/name` goes in the subgroup `sub`, which must exist.
         let (dir, path) = match name.rsplit_once('/') {
             Some((dir, path)) => (format!("{}/{dir}", self.group), path),
@@ -547,7 +552,7 @@ impl Forge for GitlabForge {
             "path": path,
             "namespace_id": group["id"],
             "description": description,
-            "visibility": "private",
+            "visibility": if private { "private" } else { "public" },
             "initialize_with_readme": false,
         });
         let created: Value = self
@@ -568,6 +573,8 @@ impl Forge for GitlabForge {
             empty: true,
             forge_id: created["id"].to_string(),
             web_url: text("web_url"),
+            private,
+            description: (!description.is_empty()).then(|| description.to_owned()),
         })
     }
 

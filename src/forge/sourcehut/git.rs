@@ -19,7 +19,7 @@ pub const DISCOVER: &str = r#"query DroverDiscover($owner: String!, $cursor: Cur
   user(username: $owner) {
     repositories(cursor: $cursor) {
       cursor
-      results { id name visibility HEAD { name target } }
+      results { id name visibility description HEAD { name target } }
     }
   }
 }"#;
@@ -49,6 +49,8 @@ pub struct RepoNode {
     pub id: Value,
     pub name: String,
     pub visibility: String,
+    #[serde(default)]
+    pub description: Option<String>,
     #[serde(rename = "HEAD")]
     pub head: Option<HeadRef>,
 }
@@ -82,6 +84,8 @@ impl RepoNode {
                 other => other.to_string(),
             },
             web_url: format!("{}/{full_name}", web_root.trim_end_matches('/')),
+            private: self.visibility != "PUBLIC",
+            description: self.description.filter(|d| !d.is_empty()),
             full_name,
             name: self.name,
         }
@@ -280,6 +284,8 @@ mod tests {
             empty: false,
             forge_id: "1".into(),
             web_url: String::new(),
+            private: false,
+            description: None,
         }
     }
 

@@ -646,13 +646,22 @@ impl Forge for SourcehutForge {
         })
     }
 
-    async fn create_repo(&self, name: &str, description: &str) -> Result<RemoteRepo, ForgeError> {
+    async fn create_repo(
+        &self,
+        name: &str,
+        description: &str,
+        private: bool,
+    ) -> Result<RemoteRepo, ForgeError> {
         let answer = self
             .graphql(
                 Service::Git,
-                "mutation($name: String!, $description: String) { \
-                 createRepository(name: $name, visibility: PRIVATE, description: $description) { id name } }",
-                json!({ "name": name, "description": description }),
+                "mutation($name: String!, $visibility: Visibility!, $description: String) { \
+                 createRepository(name: $name, visibility: $visibility, description: $description) { id name } }",
+                json!({
+                    "name": name,
+                    "visibility": if private { "PRIVATE" } else { "PUBLIC" },
+                    "description": description,
+                }),
             )
             .await?;
         let data = Self::data(answer, |_| false)?;
@@ -671,6 +680,8 @@ impl Forge for SourcehutForge {
             empty: true,
             forge_id: id.to_string(),
             web_url: format!("{}/~{}/{name}", self.git_url, self.owner),
+            private,
+            description: (!description.is_empty()).then(|| description.to_owned()),
         })
     }
 
