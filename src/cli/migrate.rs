@@ -62,6 +62,18 @@ pub async fn run(global: &Global, args: MigrateArgs) -> anyhow::Result<Exit> {
     let source = open_forge(&config)?;
     let target = open_forge(&target_config).context("migrate_to")?;
     let store = open_store(&config, !args.dry_run).await?;
+    let ssh = |section: &crate::config::ForgeSection, what: &str| {
+        section
+            .ssh_key
+            .as_ref()
+            .map(|k| {
+                k.resolve(&config.base_dir)
+                    .with_context(|| format!("{what}.ssh_key"))
+            })
+            .transpose()
+    };
+    let source_ssh = ssh(&config.fleet.forge, "forge")?;
+    let target_ssh = ssh(&target_config.fleet.forge, "migrate_to")?;
     let migration = Migration {
         source_config: &config,
         target_config: &target_config,
@@ -70,6 +82,8 @@ pub async fn run(global: &Global, args: MigrateArgs) -> anyhow::Result<Exit> {
         target: target.as_ref(),
         store: store.as_ref(),
         mirrors: config.state_dir().join("mirrors"),
+        source_ssh,
+        target_ssh,
     };
     let options = MigrateOptions {
         dry_run: args.dry_run,

@@ -195,6 +195,12 @@ pub struct ForgeSection {
     /// `u.OWNER.LIST`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub list_address: Option<ListRule>,
+    /// The private key (`file:PATH` or `env:NAME`) `drover migrate` fetches
+    /// and pushes with over SSH instead of HTTPS and the token — needed to
+    /// push to git.sr.ht, which takes pushes over SSH only. The host's key
+    /// must be in `~/.ssh/known_hosts`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ssh_key: Option<SecretRef>,
     /// sourcehut: the mail server drover sends its patches through.
     /// Needed by `sweep`, not by `plan`.
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -245,10 +245,11 @@ fn check_forge(
                     "the local forge needs `path:`, the directory holding the repositories".into(),
                 ));
             }
-            for key in ["token", "url", "owner"] {
+            for key in ["token", "url", "owner", "ssh_key"] {
                 let set = match key {
                     "token" => forge.token.is_some(),
                     "url" => forge.url.is_some(),
+                    "ssh_key" => forge.ssh_key.is_some(),
                     _ => false,
                 };
                 if set {

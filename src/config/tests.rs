@@ -352,3 +352,37 @@ fn fleets_get_distinct_state_directories() {
     );
     assert_eq!(gh, "github-acme_x");
 }
+
+#[test]
+fn migrate_to_is_checked_like_forge_and_errors_point_into_it() {
+    let base = "forge:\n  kind: gitlab\n  owner: acme\n  token: env:GITLAB_TOKEN\n";
+    let ok = format!("{base}migrate_to:\n  kind: github\n  owner: acme\n  token: env:GITHUB_TOKEN\n  ssh_key: file:/etc/drover/key\n");
+    let fleet = parse_fleet(Path::new("fleet.yaml"), &ok).unwrap();
+    assert_eq!(
+        fleet.migrate_to.unwrap().kind,
+        crate::model::ForgeKind::Github
+    );
+
+    let no_token = format!("{base}migrate_to:\n  kind: github\n  owner: acme\n");
+    let err = fleet_err(&no_token);
+    assert!(
+        err.contains("fleet.yaml:6:") && err.contains("token"),
+        "{err}"
+    );
+    let local = format!("{base}migrate_to:\n  kind: local\n  path: repos\n");
+    let err = fleet_err(&local);
+    assert!(
+        err.contains("fleet.yaml:6:") && err.contains("not to the local forge"),
+        "{err}"
+    );
+    let smtp = format!("{base}migrate_to:\n  kind: github\n  owner: acme\n  token: env:T\n  lists_url: https://lists.sr.ht\n");
+    let err = fleet_err(&smtp);
+    assert!(
+        err.contains("fleet.yaml:9:") && err.contains("only for the sourcehut"),
+        "{err}"
+    );
+    let literal =
+        format!("{base}migrate_to:\n  kind: github\n  owner: acme\n  token: ghp_literal\n");
+    let err = fleet_err(&literal);
+    assert!(!err.contains("ghp_literal"), "{err}");
+}

@@ -106,13 +106,34 @@ pub struct Proposal {
     pub existing: Vec<ExistingProposal>,
 }
 
-/// Where git reaches a repository, and with what: `user` and `token` go to
-/// git only through a credential callback, never into the URL.
+/// Where git reaches a repository, and with what: `user` and `token` (or
+/// the SSH key) go to git only through a credential callback, never into
+/// the URL.
 #[derive(Clone)]
 pub struct GitRemote {
     pub url: String,
     pub user: String,
     pub token: crate::config::Secret,
+    /// Set by [`GitRemote::over_ssh`]: the private key, in place of the
+    /// token.
+    pub ssh_key: Option<crate::config::Secret>,
+}
+
+impl GitRemote {
+    /// The same repository over SSH (`https://HOST/PATH` becomes
+    /// `ssh://git@HOST/PATH`), authenticated by `key`.
+    pub fn over_ssh(self, key: crate::config::Secret) -> GitRemote {
+        let rest = self
+            .url
+            .split_once("://")
+            .map_or(self.url.as_str(), |(_, rest)| rest);
+        GitRemote {
+            url: format!("ssh://git@{rest}"),
+            user: "git".into(),
+            ssh_key: Some(key),
+            ..self
+        }
+    }
 }
 
 impl std::fmt::Debug for GitRemote {

@@ -25,11 +25,14 @@ fn callbacks(remote: &GitRemote) -> RemoteCallbacks<'_> {
     let mut callbacks = RemoteCallbacks::new();
     let mut tries = 0;
     callbacks.credentials(move |url, _user, allowed| {
-        // The token only for the host it belongs to (a redirect elsewhere
-        // gets nothing), and only as HTTP Basic.
-        if origin(url) != origin(&remote.url)
-            || !allowed.contains(git2::CredentialType::USER_PASS_PLAINTEXT)
-        {
+        use git2::CredentialType as Kind;
+        // The secret only for the host it belongs to (a redirect elsewhere
+        // gets nothing), and only the way it is meant to be used.
+        let way = match remote.ssh_key {
+            Some(_) => Kind::SSH_KEY | Kind::SSH_MEMORY,
+            None => Kind::USER_PASS_PLAINTEXT,
+        };
+        if origin(url) != origin(&remote.url) || !allowed.intersects(way) {
             return Err(git2::Error::from_str(&format!(
                 "{} asks for credentials drover does not give it",
                 origin(url)
@@ -40,10 +43,13 @@ fn callbacks(remote: &GitRemote) -> RemoteCallbacks<'_> {
         tries += 1;
         if tries > 1 {
             return Err(git2::Error::from_str(
-                "the forge refused the token for git (check forge.token's scopes)",
+                "the forge refused drover's credentials for git (check forge.token's scopes, or forge.ssh_key)",
             ));
         }
-        Cred::userpass_plaintext(&remote.user, remote.token.expose())
+        match &remote.ssh_key {
+            Some(key) => Cred::ssh_key_from_memory(&remote.user, None, key.expose(), None),
+            None => Cred::userpass_plaintext(&remote.user, remote.token.expose()),
+        }
     });
     callbacks
 }
@@ -219,6 +225,41 @@ mod tests {
             origin("https://github.com/acme/app.git")
         );
         assert_eq!(origin("https://host"), "https://host");
+        assert_eq!(
+            origin("ssh://git@git.sr.ht/~acme/app"),
+            "ssh://git@git.sr.ht"
+        );
+    }
+
+    #[test]
+    fn over_ssh_the_same_path_is_reached_with_the_key() {
+        let token = crate::config::Secret::new("tok");
+        let https = |url: &str| GitRemote {
+            url: url.into(),
+            user: "x".into(),
+            token: token.clone(),
+            ssh_key: None,
+        };
+        let key = crate::config::Secret::new("-----BEGIN OPENSSH PRIVATE KEY-----");
+        for (from, to) in [
+            (
+                "https://git.sr.ht/~acme/app",
+                "ssh://git@git.sr.ht/~acme/app",
+            ),
+            (
+                "https://github.com/acme/app.git",
+                "ssh://git@github.com/acme/app.git",
+            ),
+            (
+                "https://gitlab.example.com/acme/sub/app.git",
+                "ssh://git@gitlab.example.com/acme/sub/app.git",
+            ),
+        ] {
+            let ssh = https(from).over_ssh(key.clone());
+            assert_eq!(ssh.url, to);
+            assert_eq!(ssh.user, "git");
+            assert!(!format!("{ssh:?}").contains("PRIVATE KEY"));
+        }
     }
 
     #[test]

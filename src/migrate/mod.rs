@@ -175,6 +175,22 @@ pub struct Migration<'a> {
     pub store: Option<&'a Store>,
     /// Where the bare mirrors live.
     pub mirrors: PathBuf,
+    /// `ssh_key:` of each side: git goes over SSH with it.
+    pub source_ssh: Option<crate::config::Secret>,
+    pub target_ssh: Option<crate::config::Secret>,
+}
+
+/// The remote of `name` on `forge`, over SSH when a key is configured.
+fn remote_of(
+    forge: &dyn Forge,
+    name: &str,
+    ssh: &Option<crate::config::Secret>,
+) -> Result<GitRemote, String> {
+    let remote = forge.git_remote(name).map_err(|e| e.to_string())?;
+    Ok(match ssh {
+        Some(key) => remote.over_ssh(key.clone()),
+        None => remote,
+    })
 }
 
 /// A line of progress: the repository and the step it reached.
@@ -510,7 +526,7 @@ async fn migrate_repo(
     }
 
     // The mirror: every branch and tag of the source.
-    let source_remote = m.source.git_remote(&repo.name).map_err(|e| e.to_string())?;
+    let source_remote = remote_of(m.source, &repo.name, &m.source_ssh)?;
     let dir = mirror_dir(m, &repo.full_name);
     let mirror_refs = {
         let (dir, remote) = (dir.clone(), source_remote.clone());
@@ -548,7 +564,7 @@ async fn migrate_repo(
     }
 
     // The target: create, adopt, resume or conflict.
-    let target_remote = m.target.git_remote(&repo.name).map_err(|e| e.to_string())?;
+    let target_remote = remote_of(m.target, &repo.name, &m.target_ssh)?;
     out.action = match existing {
         _ if entry.created => TargetAction::Resume,
         None => TargetAction::Create,

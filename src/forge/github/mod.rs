@@ -388,6 +388,7 @@ impl Forge for GithubForge {
             url: format!("{}/{}/{name}.git", self.git_root, self.owner),
             user: "x-access-token".into(),
             token: self.token.clone(),
+            ssh_key: None,
         })
     }
 

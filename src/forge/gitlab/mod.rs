@@ -514,6 +514,7 @@ impl Forge for GitlabForge {
             url: format!("{}/{}/{name}.git", self.base, self.group),
             user: "oauth2".into(),
             token: self.token.clone(),
+            ssh_key: None,
         })
     }
 

@@ -630,6 +630,7 @@ impl Forge for SourcehutForge {
             url: format!("{}/~{}/{name}", self.git_url, self.owner),
             user: self.owner.clone(),
             token: self.token.clone(),
+            ssh_key: None,
         })
     }
 
