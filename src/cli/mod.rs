@@ -8,7 +8,7 @@ mod migrate;
 mod output;
 mod plan;
 mod render;
-mod status;
+pub(crate) mod status;
 pub mod style;
 mod sweep;
 

@@ -1,13 +1,16 @@
 //! `drover status`: where each repository stands, from the state store
 //! alone — no forge request, no configuration beyond where the store is.
+//! While `drover daemon` holds the store, the daemon answers instead
+//! (`GET /status` on `daemon.listen`).
 
 use std::fmt::Write as _;
 
+use anyhow::Context;
 use clap::Args;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::{load, open_store, style, Exit, Global};
-use crate::store::{now, Outcome, ProposalFate, RepoRecord};
+use crate::store::{now, Outcome, ProposalFate, RepoRecord, Store, StoreError, SweepRecord};
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
@@ -16,14 +19,38 @@ pub struct StatusArgs {
     pub json: bool,
 }
 
+/// Every repository's line and the last sweep: what `drover status`
+/// prints and the daemon's `/status` serves.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StatusReport {
+    pub repositories: Vec<Line>,
+    pub last_sweep: Option<SweepRecord>,
+    /// When it was read (Unix seconds), for the ages.
+    pub now: i64,
+}
+
+/// Reads the report from the store. Blocking.
+pub fn report_of(store: &Store) -> Result<StatusReport, StoreError> {
+    let now = now();
+    Ok(StatusReport {
+        repositories: store
+            .repos()?
+            .into_iter()
+            .map(|(name, r)| line(name, r, now))
+            .collect(),
+        last_sweep: store.last_sweep()?,
+        now,
+    })
+}
+
 /// One repository's line.
-#[derive(Debug, Serialize)]
-struct Line {
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Line {
     repository: String,
     /// `in_line`, `proposal_open`, `declined`, `hands_off`, `drifted`,
     /// `skipped` or `failed`. An `in_line` repository with a `url` is in
     /// line by that proposal, merged.
-    state: &'static str,
+    state: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     url: Option<String>,
     /// Seconds since drover opened the proposal.
@@ -43,7 +70,8 @@ fn line(name: String, r: RepoRecord, now: i64) -> Line {
             Outcome::Drifted => "drifted",
             Outcome::Skipped => "skipped",
             Outcome::Failed => "failed",
-        },
+        }
+        .into(),
         url: None,
         age_seconds: None,
         reason: r.reason,
@@ -57,7 +85,8 @@ fn line(name: String, r: RepoRecord, now: i64) -> Line {
                 ProposalFate::Declined => "declined",
                 // Merged before, drifted again and not proposed yet.
                 ProposalFate::Merged => "drifted",
-            };
+            }
+            .into();
         }
         if p.state == ProposalFate::Open {
             l.age_seconds = Some((now - p.opened_at).max(0));
@@ -70,24 +99,44 @@ fn line(name: String, r: RepoRecord, now: i64) -> Line {
 
 pub async fn run(global: &Global, args: StatusArgs) -> anyhow::Result<Exit> {
     let (config, _) = load(global).await?;
-    let Some(store) = open_store(&config, false).await? else {
-        if args.json {
-            println!("[]");
-        } else {
-            println!("no sweep has run yet: `drover sweep` records where each repository stands");
-        }
-        return Ok(Exit::Ok);
+    // A running daemon holds the store: ask it first, where it said it
+    // listens (a file it leaves beside the store).
+    let written = config.state_dir().join(crate::daemon::ADDRESS_FILE);
+    let announced: Option<std::net::SocketAddr> =
+        tokio::task::spawn_blocking(move || std::fs::read_to_string(written))
+            .await?
+            .ok()
+            .and_then(|t| t.trim().parse().ok());
+    let from_running = match announced {
+        Some(addr) => from_daemon(&daemon_addr(addr)).await.ok(),
+        None => None,
     };
-    let (records, last) =
-        tokio::task::spawn_blocking(move || -> Result<_, crate::store::StoreError> {
-            Ok((store.repos()?, store.last_sweep()?))
-        })
-        .await??;
-    let now = now();
-    let lines: Vec<Line> = records
-        .into_iter()
-        .map(|(name, r)| line(name, r, now))
-        .collect();
+    let report = match from_running {
+        Some(report) => report,
+        None => match open_store(&config, false).await {
+            Ok(Some(store)) => tokio::task::spawn_blocking(move || report_of(&store)).await??,
+            Ok(None) => {
+                if args.json {
+                    println!("[]");
+                } else {
+                    println!(
+                        "no sweep has run yet: `drover sweep` records where each repository stands"
+                    );
+                }
+                return Ok(Exit::Ok);
+            }
+            Err(e) if matches!(e.downcast_ref(), Some(StoreError::InUse { .. })) => {
+                let addr = daemon_addr(announced.unwrap_or(config.fleet.daemon.listen.0));
+                from_daemon(&addr)
+                    .await
+                    .with_context(|| format!("{e}; and no daemon answered /status at {addr}"))?
+            }
+            Err(e) => return Err(e),
+        },
+    };
+    let now = report.now;
+    let lines = report.repositories;
+    let last = report.last_sweep;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&lines)?);
     } else {
@@ -110,11 +159,34 @@ pub async fn run(global: &Global, args: StatusArgs) -> anyhow::Result<Exit> {
     Ok(Exit::Ok)
 }
 
+/// Where to reach the daemon listening on `listen` from this machine.
+fn daemon_addr(listen: std::net::SocketAddr) -> std::net::SocketAddr {
+    let ip = match listen.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => std::net::Ipv4Addr::LOCALHOST.into(),
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => std::net::Ipv6Addr::LOCALHOST.into(),
+        ip => ip,
+    };
+    std::net::SocketAddr::new(ip, listen.port())
+}
+
+/// The running daemon's `/status`.
+async fn from_daemon(addr: &std::net::SocketAddr) -> anyhow::Result<StatusReport> {
+    let response = reqwest::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(2))
+        .timeout(std::time::Duration::from_secs(10))
+        .build()?
+        .get(format!("http://{addr}/status"))
+        .send()
+        .await?
+        .error_for_status()?;
+    Ok(response.json().await?)
+}
+
 fn text(lines: &[Line]) -> String {
     let rows: Vec<[String; 3]> = lines
         .iter()
         .map(|l| {
-            let detail = match (l.state, &l.url, &l.reason) {
+            let detail = match (l.state.as_str(), &l.url, &l.reason) {
                 ("proposal_open", Some(url), _) => format!(
                     "{url} (opened {} ago)",
                     age(l.age_seconds.unwrap_or_default())
@@ -196,7 +268,7 @@ mod tests {
             now,
         );
         assert_eq!(
-            (open.state, open.age_seconds),
+            (open.state.as_str(), open.age_seconds),
             ("proposal_open", Some(2 * 86_400 + 5))
         );
         let lines = [

@@ -31,6 +31,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .route("/status", get(status))
         .route("/hooks/github", post(github))
         .route("/hooks/gitlab", post(gitlab))
         .route("/hooks/sourcehut", post(sourcehut))
@@ -42,6 +43,19 @@ async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
         (StatusCode::OK, "ready\n").into_response()
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "shutting down\n").into_response()
+    }
+}
+
+/// What `drover status --json` would print, from the daemon's store.
+async fn status(State(shared): State<Arc<Shared>>) -> Response {
+    let store = shared.store.clone();
+    match tokio::task::spawn_blocking(move || crate::cli::status::report_of(&store)).await {
+        Ok(Ok(report)) => axum::Json(report).into_response(),
+        _ => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "the state store could not be read\n",
+        )
+            .into_response(),
     }
 }
 

@@ -137,8 +137,19 @@ pub async fn run(options: DaemonOptions) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {listen}"))?;
     let bound = listener.local_addr()?;
     tracing::info!(address = %bound, "listening for webhooks, probes and metrics");
-    // A line on stdout for whoever started us with port 0.
+    // A line on stdout for whoever started us with port 0, and the address
+    // beside the store for `drover status` (which cannot open the store
+    // while this process holds it).
     println!("drover daemon listening on {bound}");
+    let addr_file = shared.loaded().config.state_dir().join(ADDRESS_FILE);
+    {
+        let (path, text) = (addr_file.clone(), format!("{bound}\n"));
+        tokio::task::spawn_blocking(move || {
+            crate::migrate::fleet_text::write_atomically(&path, text.as_bytes())
+        })
+        .await?
+        .with_context(|| format!("cannot write {}", addr_file.display()))?;
+    }
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let stop_flag = Arc::new(AtomicBool::new(false));
@@ -187,11 +198,18 @@ pub async fn run(options: DaemonOptions) -> anyhow::Result<()> {
     }
     let _ = tokio::time::timeout(Duration::from_secs(2), server).await;
     let store = shared.store.clone();
-    tokio::task::spawn_blocking(move || store.flush())
-        .await
-        .context("store flush failed")??;
+    tokio::task::spawn_blocking(move || {
+        let _ = std::fs::remove_file(&addr_file);
+        store.flush()
+    })
+    .await
+    .context("store flush failed")??;
     Ok(())
 }
+
+/// The file in the state directory that says where a running daemon
+/// listens.
+pub const ADDRESS_FILE: &str = "daemon.addr";
 
 /// Waits for SIGTERM/SIGINT, reloading on every SIGHUP meanwhile.
 async fn signals(shared: &Arc<Shared>, options: &DaemonOptions) -> anyhow::Result<()> {

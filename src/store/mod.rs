@@ -27,6 +27,9 @@ const VERSION_KEY: &[u8] = b"schema_version";
 pub enum StoreError {
     #[error("state store {path}: {message}")]
     Open { path: PathBuf, message: String },
+    /// Another process (a running `drover daemon`) holds the store.
+    #[error("state store {path}: in use by another drover process")]
+    InUse { path: PathBuf },
     #[error("state store {path} has schema version {found}, newer than this drover understands ({SCHEMA_VERSION}); upgrade drover or point --state-dir elsewhere")]
     Newer { path: PathBuf, found: u32 },
     #[error("state store: {0}")]
@@ -197,13 +200,17 @@ impl Store {
                 other => break other,
             }
         };
-        let db = opened.map_err(|e| StoreError::Open {
-            path: dir.to_path_buf(),
-            message: if is_locked(&e) {
-                "in use by another drover process".into()
+        let db = opened.map_err(|e| {
+            if is_locked(&e) {
+                StoreError::InUse {
+                    path: dir.to_path_buf(),
+                }
             } else {
-                e.to_string()
-            },
+                StoreError::Open {
+                    path: dir.to_path_buf(),
+                    message: e.to_string(),
+                }
+            }
         })?;
         let path = dir.to_path_buf();
         let refuse = |message: String| StoreError::Open {

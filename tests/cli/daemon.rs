@@ -4,7 +4,8 @@
 //! unknown), a SIGHUP
 //! with a broken fleet.yaml that keeps the old configuration, /metrics
 //! through the reference Prometheus and OpenMetrics parsers, and a SIGTERM
-//! during a sweep that exits 0 and leaves a store that opens.
+//! during a sweep that exits 0 and leaves a store that opens; `drover
+//! status` answered by the daemon while it holds the store.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -313,6 +314,20 @@ fn the_daemon_sweeps_on_schedule_answers_hooks_reloads_and_stops_cleanly() {
             "{name} in {text}"
         );
     }
+
+    // `drover status` while the daemon holds the store: the daemon answers.
+    let status = fleet.drover(&["status", "--json"]).ok();
+    let lines: serde_json::Value = serde_json::from_str(&status.stdout).unwrap();
+    let names: Vec<&str> = lines
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["repository"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"local/ledger"), "{names:?}");
+    let (code, body) = daemon.request("GET", "/status", &[], b"");
+    assert_eq!(code, 200);
+    assert!(body.contains("\"last_sweep\""), "{body}");
 
     // A broken fleet.yaml on SIGHUP: logged with its line, the old one runs on.
     let yaml = fleet.root().join("fleet.yaml");
