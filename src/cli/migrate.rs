@@ -29,6 +29,9 @@ pub struct MigrateArgs {
     /// branch instead of proposing them.
     #[arg(long)]
     pub direct: bool,
+    /// Repositories moved at once.
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    pub concurrency: usize,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
@@ -90,6 +93,7 @@ pub async fn run(global: &Global, args: MigrateArgs) -> anyhow::Result<Exit> {
         only,
         archive_source: args.archive_source,
         direct: args.direct,
+        concurrency: args.concurrency,
     };
     let tty = std::io::stderr().is_terminal() && !args.json;
     let bar = indicatif::ProgressBar::new_spinner();

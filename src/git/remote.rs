@@ -61,8 +61,9 @@ fn origin(url: &str) -> &str {
     &url[..end]
 }
 
-/// What `remote` advertises: its branches and tags.
-pub fn ls_remote(remote: &GitRemote) -> Result<Refs, GitError> {
+/// What `remote` advertises: its branches and tags, and the branch its
+/// HEAD names (`None` while HEAD names a branch that does not exist).
+pub fn ls_remote(remote: &GitRemote) -> Result<(Refs, Option<String>), GitError> {
     let mut handle = git2::Remote::create_detached(remote.url.as_str())?;
     let connection = handle.connect_auth(Direction::Fetch, Some(callbacks(remote)), None)?;
     let refs = connection
@@ -71,7 +72,11 @@ pub fn ls_remote(remote: &GitRemote) -> Result<Refs, GitError> {
         .filter(|h| carried(h.name()))
         .map(|h| (h.name().to_owned(), h.oid().to_string()))
         .collect();
-    Ok(refs)
+    let head = connection
+        .default_branch()
+        .ok()
+        .and_then(|b| b.as_str().map(str::to_owned));
+    Ok((refs, head))
 }
 
 /// Brings the bare mirror at `dir` (created if missing) level with

@@ -18,6 +18,7 @@ pub mod fleet_text;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+use futures::stream::{self, StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
@@ -41,6 +42,8 @@ pub struct MigrateOptions {
     /// Commit the re-rendered files on the target's default branch instead
     /// of proposing them.
     pub direct: bool,
+    /// Repositories moved at once.
+    pub concurrency: usize,
 }
 
 /// A migration's failure as a whole (a repository's failure is in its
@@ -294,89 +297,95 @@ pub async fn run(
         .collect();
     let selection = Selection::new(m.source_config);
     let target_kind = m.target_config.fleet.forge.kind;
-    let mut outcomes = Vec::new();
-    for repo in &discovered {
-        if options
-            .only
-            .as_ref()
-            .is_some_and(|g| !g.is_match(&repo.name))
-        {
-            continue;
-        }
-        let mut outcome = RepoMigration {
-            name: repo.name.clone(),
-            source: repo.full_name.clone(),
-            target: target_full_name(m.target_config, &repo.name),
-            action: TargetAction::Skip,
-            reason: None,
-            branches: 0,
-            tags: 0,
-            commits: 0,
-            bytes: 0,
-            rerender: Vec::new(),
-            estimated_requests: 0,
-            result: "skipped".into(),
-            detail: None,
-            rerendered: None,
-            archived: false,
-        };
-        let key = journal_key(m.target_config, &repo.full_name);
-        let entry = match m.store.cloned() {
-            Some(store) => {
-                let k = key.clone();
-                blocking(move || {
-                    store
-                        .journal_entry::<JournalEntry>(&k)
-                        .map_err(|e| e.to_string())
-                })
-                .await
-                .map_err(|e| MigrateError::Journal(format!("{key}: {e}")))?
-                .unwrap_or_default()
+    let one = |repo: RemoteRepo| {
+        let selection = &selection;
+        let existing = &existing;
+        async move {
+            let repo = &repo;
+            let mut outcome = RepoMigration {
+                name: repo.name.clone(),
+                source: repo.full_name.clone(),
+                target: target_full_name(m.target_config, &repo.name),
+                action: TargetAction::Skip,
+                reason: None,
+                branches: 0,
+                tags: 0,
+                commits: 0,
+                bytes: 0,
+                rerender: Vec::new(),
+                estimated_requests: 0,
+                result: "skipped".into(),
+                detail: None,
+                rerendered: None,
+                archived: false,
+            };
+            let key = journal_key(m.target_config, &repo.full_name);
+            let entry = match m.store.cloned() {
+                Some(store) => {
+                    let k = key.clone();
+                    blocking(move || {
+                        store
+                            .journal_entry::<JournalEntry>(&k)
+                            .map_err(|e| e.to_string())
+                    })
+                    .await
+                    .map_err(|e| MigrateError::Journal(format!("{key}: {e}")))?
+                    .unwrap_or_default()
+                }
+                None => JournalEntry::default(),
+            };
+            // An empty repository moves too: created, with nothing to
+            // push; and a source this migration archived is still its own.
+            let as_listed = RemoteRepo {
+                empty: false,
+                archived: repo.archived && !entry.created,
+                ..repo.clone()
+            };
+            if let Some(why) = selection.skip_reason(&as_listed) {
+                outcome.reason = Some(why);
+                return Ok(outcome);
             }
-            None => JournalEntry::default(),
-        };
-        // An empty repository moves too: created, with nothing to push;
-        // and a source this migration archived is still this migration's.
-        let as_listed = RemoteRepo {
-            empty: false,
-            archived: repo.archived && !entry.created,
-            ..repo.clone()
-        };
-        if let Some(why) = selection.skip_reason(&as_listed) {
-            outcome.reason = Some(why);
-            outcomes.push(outcome);
-            continue;
-        }
-        progress(&repo.full_name, "planning");
-        match migrate_repo(
-            m,
-            options,
-            repo,
-            existing.get(&repo.name),
-            (key, entry),
-            &mut outcome,
-            progress,
-        )
-        .await
-        {
-            Ok(()) => {}
-            Err(e) => {
+            progress(&repo.full_name, "planning");
+            let target = existing.get(&repo.name);
+            let step = migrate_repo(
+                m,
+                options,
+                repo,
+                target,
+                (key, entry),
+                &mut outcome,
+                progress,
+            );
+            if let Err(e) = step.await {
                 outcome.result = "failed".into();
                 outcome.detail = Some(e);
             }
+            outcome.estimated_requests = match outcome.action {
+                TargetAction::Done | TargetAction::Conflict | TargetAction::Skip => 0,
+                ref a => estimate_requests(
+                    target_kind,
+                    *a == TargetAction::Create,
+                    !outcome.rerender.is_empty(),
+                    options.direct,
+                ),
+            };
+            progress(&repo.full_name, &outcome.result);
+            Ok::<_, MigrateError>(outcome)
         }
-        outcome.estimated_requests = match outcome.action {
-            TargetAction::Done | TargetAction::Conflict | TargetAction::Skip => 0,
-            ref a => estimate_requests(
-                target_kind,
-                *a == TargetAction::Create,
-                !outcome.rerender.is_empty(),
-                options.direct,
-            ),
-        };
-        progress(&repo.full_name, &outcome.result);
-        outcomes.push(outcome);
-    }
+    };
+    // A few repositories at once, in discovery order: the forges' own
+    // limits on concurrent writes are far above this, and git transfers
+    // overlap with API round trips.
+    let outcomes: Vec<RepoMigration> = stream::iter(
+        discovered
+            .iter()
+            .filter(|r| options.only.as_ref().is_none_or(|g| g.is_match(&r.name)))
+            .cloned(),
+    )
+    .map(one)
+    .buffered(options.concurrency.max(1))
+    .try_collect()
+    .await?;
     let creations = outcomes
         .iter()
         .filter(|o| o.action == TargetAction::Create)
@@ -492,6 +501,11 @@ async fn save(m: &Migration<'_>, key: &str, entry: &JournalEntry) -> Result<(), 
 }
 
 async fn ls_remote(remote: &GitRemote) -> Result<Refs, String> {
+    Ok(advertised(remote).await?.0)
+}
+
+/// The remote's refs and the branch its HEAD names.
+async fn advertised(remote: &GitRemote) -> Result<(Refs, Option<String>), String> {
     let remote = remote.clone();
     blocking(move || remote::ls_remote(&remote).map_err(|e| e.to_string())).await
 }
@@ -692,12 +706,6 @@ async fn migrate_repo(
             remote::push(&dir, &remote, &refspecs).map_err(|e| format!("pushing: {e}"))
         })
         .await?;
-        if source_head.is_some() {
-            m.target
-                .set_default_branch(&target_repo, &repo.default_branch)
-                .await
-                .map_err(|e| format!("setting the default branch: {e}"))?;
-        }
         entry.pushed_refs = Some(mirror_refs.len());
         save(m, &key, &entry).await?;
     }
@@ -705,7 +713,7 @@ async fn migrate_repo(
     // 3. The target's refs are the source's.
     if !entry.verified {
         progress(&repo.full_name, "verifying");
-        let on_target = ls_remote(&target_remote).await?;
+        let (on_target, head) = advertised(&target_remote).await?;
         let short = |oid: &str| oid[..12.min(oid.len())].to_owned();
         let mut differ: Vec<String> = mirror_refs
             .iter()
@@ -726,6 +734,14 @@ async fn migrate_repo(
         );
         if !differ.is_empty() {
             return Err(format!("verification failed: {}", differ.join("; ")));
+        }
+        // The default branch as on the source (one request only when the
+        // target's HEAD names another).
+        if source_head.is_some() && head.as_deref() != Some(default_ref.as_str()) {
+            m.target
+                .set_default_branch(&target_repo, &repo.default_branch)
+                .await
+                .map_err(|e| format!("setting the default branch: {e}"))?;
         }
         entry.verified = true;
         save(m, &key, &entry).await?;

@@ -33,6 +33,8 @@ pub struct GithubForge {
     git_root: String,
     token: Secret,
     transport: Transport,
+    /// Where repositories of the owner are created, found out once.
+    create_path: tokio::sync::OnceCell<String>,
 }
 
 /// The git host for an API root: `https://api.github.com` →
@@ -88,6 +90,7 @@ impl GithubForge {
             git_root: git_root(api),
             token: token.clone(),
             transport: Transport::new(policy),
+            create_path: tokio::sync::OnceCell::new(),
         })
     }
 
@@ -129,6 +132,32 @@ impl GithubForge {
                 }
             })
             .await
+    }
+
+    /// Where the owner's repositories are created: the organisation's, or
+    /// the token's user's own — never quietly another account's.
+    async fn create_path(&self) -> Result<String, ForgeError> {
+        let org = self
+            .call(false, Method::GET, &format!("/orgs/{}", self.owner), None)
+            .await?;
+        match org.status.as_u16() {
+            200 => Ok(format!("/orgs/{}/repos", self.owner)),
+            404 => {
+                let me: Value = self.rest(Method::GET, "/user", None).await?.json()?;
+                let login = me["login"].as_str().unwrap_or_default();
+                if !login.eq_ignore_ascii_case(&self.owner) {
+                    return Err(ForgeError::Api {
+                        status: Some(404),
+                        message: format!(
+                            "forge.owner `{}` is neither an organisation the token sees nor the token's user (`{login}`)",
+                            self.owner
+                        ),
+                    });
+                }
+                Ok("/user/repos".to_owned())
+            }
+            _ => Err(rest::error(&Method::GET, "/orgs/{org}", &org)),
+        }
     }
 
     /// A REST call whose success status is expected; anything else becomes
@@ -417,30 +446,11 @@ impl Forge for GithubForge {
             "private": private,
             "auto_init": false,
         });
-        // An organisation's repository, or the token's user's own: never
-        // quietly another account's.
-        let org = self
-            .call(false, Method::GET, &format!("/orgs/{}", self.owner), None)
+        let path = self
+            .create_path
+            .get_or_try_init(|| self.create_path())
             .await?;
-        let path = match org.status.as_u16() {
-            200 => format!("/orgs/{}/repos", self.owner),
-            404 => {
-                let me: Value = self.rest(Method::GET, "/user", None).await?.json()?;
-                let login = me["login"].as_str().unwrap_or_default();
-                if !login.eq_ignore_ascii_case(&self.owner) {
-                    return Err(ForgeError::Api {
-                        status: Some(404),
-                        message: format!(
-                            "forge.owner `{}` is neither an organisation the token sees nor the token's user (`{login}`)",
-                            self.owner
-                        ),
-                    });
-                }
-                "/user/repos".to_owned()
-            }
-            _ => return Err(rest::error(&Method::GET, "/orgs/{org}", &org)),
-        };
-        let response = self.rest(Method::POST, &path, Some(body)).await?;
+        let response = self.rest(Method::POST, path, Some(body)).await?;
         let created: Value = response.json()?;
         let text = |key: &str| created[key].as_str().unwrap_or_default().to_owned();
         Ok(RemoteRepo {
