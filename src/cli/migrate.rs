@@ -12,6 +12,10 @@ use crate::migrate::{self, MigrateOptions, Migration, MigrationReport, TargetAct
 
 #[derive(Debug, Args)]
 pub struct MigrateArgs {
+    /// The forge kind you mean to move to; refused unless fleet.yaml's
+    /// `migrate_to:` is that kind (a guard against running the wrong file).
+    #[arg(long, value_name = "KIND", value_parser = ["github", "gitlab", "sourcehut"])]
+    pub to: Option<String>,
     /// Print the plan: repositories, what is created, refs and history,
     /// files re-rendered, requests against the target's limits, conflicts.
     /// Creates, pushes and changes nothing.
@@ -50,6 +54,14 @@ pub async fn run(global: &Global, args: MigrateArgs) -> anyhow::Result<Exit> {
         );
         return Ok(Exit::Ok);
     };
+    if let Some(kind) = &args.to {
+        anyhow::ensure!(
+            *kind == to.kind.to_string(),
+            "--to {kind}, but {}'s migrate_to: is {}",
+            config.fleet_path.display(),
+            to.kind
+        );
+    }
     let mut target_config = config.clone();
     target_config.fleet.forge = to;
     target_config.fleet.migrate_to = None;

@@ -471,7 +471,14 @@ async fn the_dry_run_plans_and_a_conflict_leaves_both_sides_untouched() {
     fleet(dir.path(), &gitlab_section(&emu), &github_section(&emu));
     let fleet_before = std::fs::read_to_string(dir.path().join("fleet.yaml")).unwrap();
 
-    let plan = migrate(dir.path(), &["--dry-run"]).await;
+    let wrong = migrate(dir.path(), &["--dry-run", "--to", "sourcehut"]).await;
+    assert_eq!(wrong.code, 1);
+    assert!(
+        wrong.stderr.contains("migrate_to: is github"),
+        "{}",
+        wrong.stderr
+    );
+    let plan = migrate(dir.path(), &["--dry-run", "--to", "github"]).await;
     assert_eq!(
         plan.code, 3,
         "conflicts make a partial plan: {}",
