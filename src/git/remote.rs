@@ -83,6 +83,7 @@ pub fn ls_remote(remote: &GitRemote) -> Result<(Refs, Option<String>), GitError>
 /// `remote`: every branch and tag, refs gone upstream pruned. Returns the
 /// mirror's refs.
 pub fn fetch_mirror(dir: &Path, remote: &GitRemote) -> Result<Refs, GitError> {
+    clear_stale_locks(dir);
     let repo = match Repository::open_bare(dir) {
         Ok(r) => r,
         Err(_) => {
@@ -102,6 +103,30 @@ pub fn fetch_mirror(dir: &Path, remote: &GitRemote) -> Result<Refs, GitError> {
         None,
     )?;
     local_refs(&repo)
+}
+
+/// Removes the `*.lock` files a killed git left in the mirror (a ref being
+/// written, `packed-refs`, `config`). Safe: the mirror is drover's alone —
+/// the state store's lock keeps a second drover process out of the state
+/// directory, and one task works on a mirror at a time.
+fn clear_stale_locks(dir: &Path) {
+    fn walk(dir: &Path) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            match entry.file_type() {
+                Ok(t) if t.is_dir() && entry.file_name() != "objects" => walk(&path),
+                Ok(t) if t.is_file() && path.extension().is_some_and(|e| e == "lock") => {
+                    tracing::debug!(path = %path.display(), "removing a stale lock");
+                    let _ = std::fs::remove_file(&path);
+                }
+                _ => {}
+            }
+        }
+    }
+    walk(dir);
 }
 
 /// The branches and tags of a local repository.
@@ -265,6 +290,20 @@ mod tests {
             assert_eq!(ssh.user, "git");
             assert!(!format!("{ssh:?}").contains("PRIVATE KEY"));
         }
+    }
+
+    #[test]
+    fn a_killed_fetch_leaves_no_lock_behind_for_the_next() {
+        let dir = tempfile::tempdir().unwrap();
+        let repo = Repository::init_bare(dir.path()).unwrap();
+        drop(repo);
+        let lock = dir.path().join("refs/heads/main.lock");
+        std::fs::write(&lock, "").unwrap();
+        std::fs::write(dir.path().join("packed-refs.lock"), "").unwrap();
+        clear_stale_locks(dir.path());
+        assert!(!lock.exists());
+        assert!(!dir.path().join("packed-refs.lock").exists());
+        assert!(dir.path().join("HEAD").exists(), "nothing else goes");
     }
 
     #[test]
