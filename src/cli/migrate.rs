@@ -34,8 +34,8 @@ pub struct MigrateArgs {
     #[arg(long)]
     pub direct: bool,
     /// Repositories moved at once.
-    #[arg(long, default_value_t = 4, value_name = "N")]
-    pub concurrency: usize,
+    #[arg(long, default_value_t = 4, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=16))]
+    pub concurrency: u16,
     /// Print the report as JSON.
     #[arg(long)]
     pub json: bool,
@@ -48,6 +48,12 @@ pub struct MigrateArgs {
 pub async fn run(global: &Global, args: MigrateArgs) -> anyhow::Result<Exit> {
     let (config, renderer) = load(global).await?;
     let Some(to) = config.fleet.migrate_to.clone() else {
+        anyhow::ensure!(
+            args.to.is_none(),
+            "--to {}, but {} has no `migrate_to:` section to move to",
+            args.to.as_deref().unwrap_or_default(),
+            config.fleet_path.display()
+        );
         println!(
             "nothing to migrate: {} has no `migrate_to:` section (a finished migration rewrites `forge:` and removes it)",
             config.fleet_path.display()
@@ -105,7 +111,7 @@ pub async fn run(global: &Global, args: MigrateArgs) -> anyhow::Result<Exit> {
         only,
         archive_source: args.archive_source,
         direct: args.direct,
-        concurrency: args.concurrency,
+        concurrency: usize::from(args.concurrency),
     };
     let tty = std::io::stderr().is_terminal() && !args.json;
     let bar = indicatif::ProgressBar::new_spinner();

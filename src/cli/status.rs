@@ -27,6 +27,17 @@ pub struct StatusReport {
     pub last_sweep: Option<SweepRecord>,
     /// When it was read (Unix seconds), for the ages.
     pub now: i64,
+    /// The store it was read from: a daemon's answer counts only for the
+    /// store this fleet names.
+    #[serde(default)]
+    pub store: String,
+}
+
+fn canonical(path: &std::path::Path) -> String {
+    std::fs::canonicalize(path)
+        .unwrap_or_else(|_| path.to_path_buf())
+        .display()
+        .to_string()
 }
 
 /// Reads the report from the store. Blocking.
@@ -40,6 +51,7 @@ pub fn report_of(store: &Store) -> Result<StatusReport, StoreError> {
             .collect(),
         last_sweep: store.last_sweep()?,
         now,
+        store: canonical(store.path()),
     })
 }
 
@@ -107,8 +119,13 @@ pub async fn run(global: &Global, args: StatusArgs) -> anyhow::Result<Exit> {
             .await?
             .ok()
             .and_then(|t| t.trim().parse().ok());
+    let mine = config.state_dir().join("store");
+    let mine = tokio::task::spawn_blocking(move || canonical(&mine)).await?;
     let from_running = match announced {
-        Some(addr) => from_daemon(&daemon_addr(addr)).await.ok(),
+        Some(addr) => from_daemon(&daemon_addr(addr))
+            .await
+            .ok()
+            .filter(|r| r.store == mine),
         None => None,
     };
     let report = match from_running {
@@ -127,9 +144,15 @@ pub async fn run(global: &Global, args: StatusArgs) -> anyhow::Result<Exit> {
             }
             Err(e) if matches!(e.downcast_ref(), Some(StoreError::InUse { .. })) => {
                 let addr = daemon_addr(announced.unwrap_or(config.fleet.daemon.listen.0));
-                from_daemon(&addr)
+                let report = from_daemon(&addr)
                     .await
-                    .with_context(|| format!("{e}; and no daemon answered /status at {addr}"))?
+                    .with_context(|| format!("{e}; and no daemon answered /status at {addr}"))?;
+                anyhow::ensure!(
+                    report.store == mine,
+                    "{e}; the daemon at {addr} serves another store ({})",
+                    report.store
+                );
+                report
             }
             Err(e) => return Err(e),
         },
@@ -172,6 +195,7 @@ fn daemon_addr(listen: std::net::SocketAddr) -> std::net::SocketAddr {
 /// The running daemon's `/status`.
 async fn from_daemon(addr: &std::net::SocketAddr) -> anyhow::Result<StatusReport> {
     let response = reqwest::Client::builder()
+        .no_proxy()
         .connect_timeout(std::time::Duration::from_secs(2))
         .timeout(std::time::Duration::from_secs(10))
         .build()?

@@ -46,8 +46,15 @@ async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
     }
 }
 
-/// What `drover status --json` would print, from the daemon's store.
-async fn status(State(shared): State<Arc<Shared>>) -> Response {
+/// What `drover status --json` would print, from the daemon's store; to
+/// this machine only (it names every repository, private ones included).
+async fn status(
+    State(shared): State<Arc<Shared>>,
+    axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+) -> Response {
+    if !peer.ip().is_loopback() {
+        return (StatusCode::FORBIDDEN, "/status answers this machine only\n").into_response();
+    }
     let store = shared.store.clone();
     match tokio::task::spawn_blocking(move || crate::cli::status::report_of(&store)).await {
         Ok(Ok(report)) => axum::Json(report).into_response(),

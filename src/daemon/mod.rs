@@ -150,6 +150,8 @@ pub async fn run(options: DaemonOptions) -> anyhow::Result<()> {
         .await?
         .with_context(|| format!("cannot write {}", addr_file.display()))?;
     }
+    // Gone however this function returns.
+    let _announced = Announced(addr_file);
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let stop_flag = Arc::new(AtomicBool::new(false));
@@ -157,11 +159,14 @@ pub async fn run(options: DaemonOptions) -> anyhow::Result<()> {
         let app = hooks::router(shared.clone());
         let mut stop = stop_rx.clone();
         tokio::spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stop.wait_for(|s| *s).await;
-                })
-                .await
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })
+            .await
         })
     };
     // The worker runs in this task, beside the signal handling: a sweep's
@@ -198,18 +203,24 @@ pub async fn run(options: DaemonOptions) -> anyhow::Result<()> {
     }
     let _ = tokio::time::timeout(Duration::from_secs(2), server).await;
     let store = shared.store.clone();
-    tokio::task::spawn_blocking(move || {
-        let _ = std::fs::remove_file(&addr_file);
-        store.flush()
-    })
-    .await
-    .context("store flush failed")??;
+    tokio::task::spawn_blocking(move || store.flush())
+        .await
+        .context("store flush failed")??;
     Ok(())
 }
 
 /// The file in the state directory that says where a running daemon
 /// listens.
 pub const ADDRESS_FILE: &str = "daemon.addr";
+
+/// Removes the address file when dropped.
+struct Announced(PathBuf);
+
+impl Drop for Announced {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
+}
 
 /// Waits for SIGTERM/SIGINT, reloading on every SIGHUP meanwhile.
 async fn signals(shared: &Arc<Shared>, options: &DaemonOptions) -> anyhow::Result<()> {

@@ -127,8 +127,11 @@ impl GitRemote {
             .url
             .split_once("://")
             .map_or(self.url.as_str(), |(_, rest)| rest);
+        // The HTTPS port is not SSH's.
+        let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+        let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
         GitRemote {
-            url: format!("ssh://git@{rest}"),
+            url: format!("ssh://git@{host}/{path}"),
             user: "git".into(),
             ssh_key: Some(key),
             ..self

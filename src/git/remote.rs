@@ -284,6 +284,10 @@ mod tests {
                 "https://gitlab.example.com/acme/sub/app.git",
                 "ssh://git@gitlab.example.com/acme/sub/app.git",
             ),
+            (
+                "https://gitlab.example.com:8443/acme/app.git",
+                "ssh://git@gitlab.example.com/acme/app.git",
+            ),
         ] {
             let ssh = https(from).over_ssh(key.clone());
             assert_eq!(ssh.url, to);

@@ -18,7 +18,7 @@ pub mod fleet_text;
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use futures::stream::{self, StreamExt, TryStreamExt};
+use futures::stream::{self, StreamExt};
 use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
@@ -57,8 +57,6 @@ pub enum MigrateError {
     },
     #[error("state store: {0}")]
     Store(#[from] crate::store::StoreError),
-    #[error("the migration journal: {0}")]
-    Journal(String),
 }
 
 /// The steps one repository is through. Stored as JSON in the journal.
@@ -323,14 +321,20 @@ pub async fn run(
             let entry = match m.store.cloned() {
                 Some(store) => {
                     let k = key.clone();
-                    blocking(move || {
+                    let read = blocking(move || {
                         store
                             .journal_entry::<JournalEntry>(&k)
                             .map_err(|e| e.to_string())
                     })
-                    .await
-                    .map_err(|e| MigrateError::Journal(format!("{key}: {e}")))?
-                    .unwrap_or_default()
+                    .await;
+                    match read {
+                        Ok(entry) => entry.unwrap_or_default(),
+                        Err(e) => {
+                            outcome.result = "failed".into();
+                            outcome.detail = Some(format!("the migration journal: {e}"));
+                            return outcome;
+                        }
+                    }
                 }
                 None => JournalEntry::default(),
             };
@@ -343,7 +347,7 @@ pub async fn run(
             };
             if let Some(why) = selection.skip_reason(&as_listed) {
                 outcome.reason = Some(why);
-                return Ok(outcome);
+                return outcome;
             }
             progress(&repo.full_name, "planning");
             let target = existing.get(&repo.name);
@@ -370,7 +374,7 @@ pub async fn run(
                 ),
             };
             progress(&repo.full_name, &outcome.result);
-            Ok::<_, MigrateError>(outcome)
+            outcome
         }
     };
     // A few repositories at once, in discovery order: the forges' own
@@ -383,9 +387,9 @@ pub async fn run(
             .cloned(),
     )
     .map(one)
-    .buffered(options.concurrency.max(1))
-    .try_collect()
-    .await?;
+    .buffered(options.concurrency.clamp(1, 16))
+    .collect()
+    .await;
     let creations = outcomes
         .iter()
         .filter(|o| o.action == TargetAction::Create)
@@ -447,9 +451,12 @@ fn carried_description(repo: &RemoteRepo) -> String {
 
 /// The archived source's description: where it went, then what it said.
 fn moved_description(repo: &RemoteRepo, to: &str) -> String {
+    let moved = format!("Moved to {to}");
     match &repo.description {
-        Some(d) if !d.starts_with("Moved to ") => format!("Moved to {to} — {d}"),
-        _ => format!("Moved to {to}"),
+        // Written by an earlier, interrupted run: as it is.
+        Some(d) if *d == moved || d.starts_with(&format!("{moved} — ")) => d.clone(),
+        Some(d) => format!("{moved} — {d}"),
+        None => moved,
     }
 }
 
@@ -648,10 +655,28 @@ async fn migrate_repo(
             Some(t) => t.clone(),
             None => {
                 progress(&repo.full_name, "creating the target");
-                m.target
-                    .create_repo(&repo.name, &carried_description(repo), repo.private)
+                let description = carried_description(repo);
+                match m
+                    .target
+                    .create_repo(&repo.name, &description, repo.private)
                     .await
-                    .map_err(|e| format!("creating the target: {e}"))?
+                {
+                    // An owner or instance that allows no public
+                    // repositories: private then, and said.
+                    Err(ForgeError::Api {
+                        status: Some(400 | 403 | 422),
+                        message,
+                    }) if !repo.private => {
+                        out.detail = Some(format!(
+                            "created private: the target refused a public repository ({message})"
+                        ));
+                        m.target
+                            .create_repo(&repo.name, &description, true)
+                            .await
+                            .map_err(|e| format!("creating the target: {e}"))?
+                    }
+                    other => other.map_err(|e| format!("creating the target: {e}"))?,
+                }
             }
         };
         entry = JournalEntry {
@@ -896,4 +921,38 @@ async fn direct_commit(
         Ok(commit)
     })
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_archived_source_says_where_it_went_once_and_keeps_its_words() {
+        let mut repo = RemoteRepo::named("app", "acme/app");
+        let to = "https://github.com/acme/app";
+        assert_eq!(moved_description(&repo, to), format!("Moved to {to}"));
+        repo.description = Some("The app".into());
+        let once = moved_description(&repo, to);
+        assert_eq!(once, format!("Moved to {to} — The app"));
+        // A retried archive (the first write landed, the archive did not).
+        repo.description = Some(once.clone());
+        assert_eq!(moved_description(&repo, to), once);
+        // Words that merely start alike are kept.
+        repo.description = Some("Moved to Rust in 2024".into());
+        assert_eq!(
+            moved_description(&repo, to),
+            format!("Moved to {to} — Moved to Rust in 2024")
+        );
+    }
+
+    #[test]
+    fn the_estimate_counts_creation_default_branch_and_proposal() {
+        use crate::model::ForgeKind::*;
+        assert_eq!(estimate_requests(Github, true, true, false), 8);
+        assert_eq!(estimate_requests(Github, false, false, false), 1);
+        assert_eq!(estimate_requests(Gitlab, true, true, true), 2);
+        assert!(limit_note(Github, 600, 4_000).contains("throttled"));
+        assert!(limit_note(Gitlab, 300, 900).contains("--only"));
+    }
 }

@@ -66,11 +66,17 @@ pub struct RepoNode {
     pub is_archived: bool,
     pub is_fork: bool,
     pub is_empty: bool,
-    #[serde(default)]
+    /// Absent (it never is on GitHub) counts as private: a private
+    /// repository is never carried as a public one.
+    #[serde(default = "private_unless_said")]
     pub is_private: bool,
     #[serde(default)]
     pub description: Option<String>,
     pub default_branch_ref: Option<BranchRef>,
+}
+
+fn private_unless_said() -> bool {
+    true
 }
 
 #[derive(Debug, Deserialize)]

@@ -37,6 +37,16 @@ pub struct GithubForge {
     create_path: tokio::sync::OnceCell<String>,
 }
 
+/// A description GitHub takes: one line (other forges allow several), at
+/// most 350 characters.
+fn one_line(text: &str) -> String {
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match flat.char_indices().nth(350) {
+        Some((cut, _)) => flat[..cut].to_owned(),
+        None => flat,
+    }
+}
+
 /// The git host for an API root: `https://api.github.com` →
 /// `https://github.com`, `https://HOST/api/v3` → `https://HOST`; any
 /// other root serves git itself.
@@ -442,7 +452,7 @@ impl Forge for GithubForge {
     ) -> Result<RemoteRepo, ForgeError> {
         let body = json!({
             "name": name,
-            "description": description,
+            "description": one_line(description),
             "private": private,
             "auto_init": false,
         });
@@ -486,7 +496,7 @@ impl Forge for GithubForge {
         self.rest(
             Method::PATCH,
             &format!("/repos/{}", repo.full_name),
-            Some(json!({ "description": description, "archived": true })),
+            Some(json!({ "description": one_line(description), "archived": true })),
         )
         .await?;
         Ok(())
@@ -504,6 +514,18 @@ impl Forge for GithubForge {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn descriptions_become_one_line_github_takes() {
+        assert_eq!(one_line("The app\n\nwith  notes\t"), "The app with notes");
+        assert_eq!(one_line(&"é".repeat(400)).chars().count(), 350);
+        assert_eq!(git_root("https://api.github.com"), "https://github.com");
+        assert_eq!(
+            git_root("https://ghe.example/api/v3/"),
+            "https://ghe.example"
+        );
+        assert_eq!(git_root("http://127.0.0.1:9000"), "http://127.0.0.1:9000");
+    }
 
     #[test]
     fn graphql_goes_to_the_api_root_on_enterprise() {
