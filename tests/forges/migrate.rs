@@ -249,6 +249,30 @@ async fn a_gitlab_group_moves_to_sourcehut_then_github_with_every_ref_and_object
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
     fleet(dir.path(), &gitlab_section(&emu), &sourcehut_section(&emu));
+    // `app` carries the Deployment drover renders for it on GitLab, in
+    // line there: its image names GitLab's registry, a forge link the move
+    // must rewrite.
+    let rendered = scratch.path().join("rendered");
+    let run = drover(
+        dir.path(),
+        &[
+            "render",
+            "--repo",
+            "app",
+            "--out",
+            rendered.to_str().unwrap(),
+        ],
+        &env(),
+    )
+    .await;
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    let deployment = std::fs::read(rendered.join("deploy/k8s/deployment.yaml")).unwrap();
+    assert!(String::from_utf8_lossy(&deployment).contains("image: registry."));
+    let local = scratch.path().join("app-src");
+    write(&local, "deploy/k8s/deployment.yaml", &deployment);
+    git(&local, &["add", "-A"]);
+    git(&local, &["commit", "-qm", "deployment"]);
+    load_into(&emu, Forge::Gitlab, "acme/app", &local);
     let source = emu.git_dir(Forge::Gitlab, "acme/app").unwrap();
     let source_refs = refs_of(&source);
     let source_objects = objects_of(&source);
@@ -286,6 +310,18 @@ async fn a_gitlab_group_moves_to_sourcehut_then_github_with_every_ref_and_object
         !files.contains(&"Dockerfile".to_owned()),
         "only forge-dependent files are re-rendered: {files:?}"
     );
+    let image = |git_dir: &Path, rev: &str| {
+        git(
+            git_dir,
+            &["show", &format!("{rev}:deploy/k8s/deployment.yaml")],
+        )
+        .lines()
+        .find(|l| l.trim_start().starts_with("image:"))
+        .unwrap()
+        .trim()
+        .to_owned()
+    };
+    assert_eq!(image(&hop1, "main"), "image: docker.io/acme/app:latest");
 
     // Hop 2: sourcehut → GitHub, re-rendered files proposed.
     let text = std::fs::read_to_string(dir.path().join("fleet.yaml")).unwrap();
@@ -343,6 +379,11 @@ async fn a_gitlab_group_moves_to_sourcehut_then_github_with_every_ref_and_object
     assert!(
         proposed.contains(&".github/workflows/ci.yml".to_owned()),
         "{proposed:?}"
+    );
+    assert_eq!(
+        image(&last, "refs/heads/drover/sync"),
+        "image: ghcr.io/acme/app:latest",
+        "the registry link follows the repository"
     );
     assert!(!proposed.contains(&".build.yml".to_owned()), "{proposed:?}");
     assert!(
