@@ -113,32 +113,9 @@ pub async fn run(global: &Global, args: MigrateArgs) -> anyhow::Result<Exit> {
         direct: args.direct,
         concurrency: usize::from(args.concurrency),
     };
-    let tty = std::io::stderr().is_terminal() && !args.json;
-    let bar = indicatif::ProgressBar::new_spinner();
-    if tty {
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} [{elapsed}] {pos} done · {msg}")
-                .expect("valid template"),
-        );
-        bar.enable_steady_tick(std::time::Duration::from_millis(120));
-    } else {
-        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
-    }
-    let progress = |repo: &str, step: &str| {
-        if tty {
-            bar.set_message(format!("{repo}: {step}"));
-            if matches!(
-                step,
-                "migrated" | "done" | "conflict" | "failed" | "planned"
-            ) {
-                bar.inc(1);
-            }
-        } else {
-            eprintln!("{repo}: {step}");
-        }
-    };
+    let progress = Bar::new(std::io::stderr().is_terminal() && !args.json);
     let report = migrate::run(&migration, &options, &progress).await?;
-    bar.finish_and_clear();
+    progress.bar.finish_and_clear();
 
     let path = match (&args.report, args.dry_run) {
         (Some(p), _) => Some(p.clone()),
@@ -173,6 +150,55 @@ pub async fn run(global: &Global, args: MigrateArgs) -> anyhow::Result<Exit> {
     } else {
         Exit::Ok
     })
+}
+
+/// A progress bar over the repositories on a terminal; plain lines
+/// otherwise.
+struct Bar {
+    bar: indicatif::ProgressBar,
+    tty: bool,
+}
+
+impl Bar {
+    fn new(tty: bool) -> Bar {
+        let bar = indicatif::ProgressBar::new(0);
+        if tty {
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "{bar:30} {pos}/{len} repositories [{elapsed}] {msg}",
+                )
+                .expect("valid template"),
+            );
+            bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        } else {
+            bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+        }
+        Bar { bar, tty }
+    }
+}
+
+impl migrate::Progress for Bar {
+    fn start(&self, total: usize) {
+        self.bar.set_length(total as u64);
+        if !self.tty {
+            eprintln!("{total} repositories");
+        }
+    }
+
+    fn step(&self, repo: &str, step: &str) {
+        let last = matches!(
+            step,
+            "migrated" | "done" | "conflict" | "failed" | "planned" | "skipped"
+        );
+        if self.tty {
+            self.bar.set_message(format!("{repo}: {step}"));
+            if last {
+                self.bar.inc(1);
+            }
+        } else {
+            eprintln!("{repo}: {step}");
+        }
+    }
 }
 
 fn size(bytes: u64) -> String {
@@ -311,4 +337,29 @@ pub fn result_text(report: &MigrationReport) -> String {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::migrate::Progress as _;
+
+    #[test]
+    fn the_bar_counts_each_repository_once_at_its_result() {
+        let bar = Bar::new(true);
+        bar.start(3);
+        for (repo, step) in [
+            ("a", "planning"),
+            ("a", "pushing"),
+            ("a", "migrated"),
+            ("b", "skipped"),
+            ("c", "planning"),
+            ("c", "conflict"),
+        ] {
+            bar.step(repo, step);
+        }
+        assert_eq!(bar.bar.length(), Some(3));
+        assert_eq!(bar.bar.position(), 3);
+        bar.bar.finish_and_clear();
+    }
 }

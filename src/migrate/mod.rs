@@ -194,8 +194,22 @@ fn remote_of(
     })
 }
 
-/// A line of progress: the repository and the step it reached.
-pub type Progress<'a> = &'a (dyn Fn(&str, &str) + Sync);
+/// Where a run reports how far it is.
+pub trait Progress: Sync {
+    /// How many repositories the run goes through.
+    fn start(&self, total: usize) {
+        let _ = total;
+    }
+    /// `repo` reached `step`; its last step is its result (`migrated`,
+    /// `done`, `planned`, `conflict`, `skipped` or `failed`).
+    fn step(&self, repo: &str, step: &str);
+}
+
+impl<F: Fn(&str, &str) + Sync> Progress for F {
+    fn step(&self, repo: &str, step: &str) {
+        self(repo, step)
+    }
+}
 
 async fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, String> + Send + 'static,
@@ -270,7 +284,7 @@ fn limit_note(kind: crate::model::ForgeKind, creations: usize, requests: u64) ->
 pub async fn run(
     m: &Migration<'_>,
     options: &MigrateOptions,
-    progress: Progress<'_>,
+    progress: &dyn Progress,
 ) -> Result<MigrationReport, MigrateError> {
     let source_start = m.source.requests();
     let target_start = m.target.requests();
@@ -332,6 +346,7 @@ pub async fn run(
                         Err(e) => {
                             outcome.result = "failed".into();
                             outcome.detail = Some(format!("the migration journal: {e}"));
+                            progress.step(&repo.full_name, "failed");
                             return outcome;
                         }
                     }
@@ -347,9 +362,10 @@ pub async fn run(
             };
             if let Some(why) = selection.skip_reason(&as_listed) {
                 outcome.reason = Some(why);
+                progress.step(&repo.full_name, "skipped");
                 return outcome;
             }
-            progress(&repo.full_name, "planning");
+            progress.step(&repo.full_name, "planning");
             let target = existing.get(&repo.name);
             let step = migrate_repo(
                 m,
@@ -373,23 +389,24 @@ pub async fn run(
                     options.direct,
                 ),
             };
-            progress(&repo.full_name, &outcome.result);
+            progress.step(&repo.full_name, &outcome.result);
             outcome
         }
     };
     // A few repositories at once, in discovery order: the forges' own
     // limits on concurrent writes are far above this, and git transfers
     // overlap with API round trips.
-    let outcomes: Vec<RepoMigration> = stream::iter(
-        discovered
-            .iter()
-            .filter(|r| options.only.as_ref().is_none_or(|g| g.is_match(&r.name)))
-            .cloned(),
-    )
-    .map(one)
-    .buffered(options.concurrency.clamp(1, 16))
-    .collect()
-    .await;
+    let chosen: Vec<RemoteRepo> = discovered
+        .iter()
+        .filter(|r| options.only.as_ref().is_none_or(|g| g.is_match(&r.name)))
+        .cloned()
+        .collect();
+    progress.start(chosen.len());
+    let outcomes: Vec<RepoMigration> = stream::iter(chosen)
+        .map(one)
+        .buffered(options.concurrency.clamp(1, 16))
+        .collect()
+        .await;
     let creations = outcomes
         .iter()
         .filter(|o| o.action == TargetAction::Create)
@@ -525,7 +542,7 @@ async fn migrate_repo(
     existing: Option<&RemoteRepo>,
     (key, mut entry): (String, JournalEntry),
     out: &mut RepoMigration,
-    progress: Progress<'_>,
+    progress: &dyn Progress,
 ) -> Result<(), String> {
     if entry.done {
         out.action = TargetAction::Done;
@@ -654,7 +671,7 @@ async fn migrate_repo(
         let target = match existing {
             Some(t) => t.clone(),
             None => {
-                progress(&repo.full_name, "creating the target");
+                progress.step(&repo.full_name, "creating the target");
                 let description = carried_description(repo);
                 match m
                     .target
@@ -709,7 +726,7 @@ async fn migrate_repo(
     // each run pushes what the target lacks: a source that moved between
     // an interrupted run and this one is carried as it is now.
     if !entry.verified {
-        progress(&repo.full_name, "pushing");
+        progress.step(&repo.full_name, "pushing");
         let on_target = ls_remote(&target_remote).await?;
         let mut refspecs: Vec<String> = mirror_refs
             .iter()
@@ -737,7 +754,7 @@ async fn migrate_repo(
 
     // 3. The target's refs are the source's.
     if !entry.verified {
-        progress(&repo.full_name, "verifying");
+        progress.step(&repo.full_name, "verifying");
         let (on_target, head) = advertised(&target_remote).await?;
         let short = |oid: &str| oid[..12.min(oid.len())].to_owned();
         let mut differ: Vec<String> = mirror_refs
@@ -777,14 +794,14 @@ async fn migrate_repo(
         let text = if changes.0.is_empty() {
             "nothing to re-render".to_owned()
         } else if options.direct {
-            progress(&repo.full_name, "committing re-rendered files");
+            progress.step(&repo.full_name, "committing re-rendered files");
             let head = source_head.as_deref().unwrap_or_default();
             let commit =
                 direct_commit(m, &dir, &target_remote, &default_ref, head, changes.1).await?;
             entry.direct_commit = Some(commit.clone());
             format!("commit {} on {}", &commit[..12], repo.default_branch)
         } else {
-            progress(&repo.full_name, "proposing re-rendered files");
+            progress.step(&repo.full_name, "proposing re-rendered files");
             let on_target = ls_remote(&target_remote).await?;
             let known = RemoteRepo {
                 default_branch: repo.default_branch.clone(),
@@ -812,7 +829,7 @@ async fn migrate_repo(
 
     // 5. The source, archived and pointing at the new home.
     if options.archive_source && !entry.archived {
-        progress(&repo.full_name, "archiving the source");
+        progress.step(&repo.full_name, "archiving the source");
         m.source
             .archive(repo, &moved_description(repo, &entry.target_web))
             .await
