@@ -644,11 +644,15 @@ async fn migrate_repo(
     };
 
     // What re-rendering for the target changes, read from the mirror.
-    let stub = existing.cloned().unwrap_or_else(|| RemoteRepo {
+    // The target as it will be: the source's default branch (CI triggers
+    // name it), whatever an adopted repository's is now.
+    let stub = RemoteRepo {
         default_branch: repo.default_branch.clone(),
         head: source_head.clone(),
-        ..RemoteRepo::named(&repo.name, &target_full_name(m.target_config, &repo.name))
-    });
+        ..existing.cloned().unwrap_or_else(|| {
+            RemoteRepo::named(&repo.name, &target_full_name(m.target_config, &repo.name))
+        })
+    };
     let changes = match &source_head {
         Some(_) => rerender_changes(m, &dir, repo, &stub).await?,
         None => (Vec::new(), Vec::new()),
