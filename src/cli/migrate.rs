@@ -48,9 +48,11 @@ pub struct MigrateArgs {
 pub async fn run(global: &Global, args: MigrateArgs) -> anyhow::Result<Exit> {
     let (config, renderer) = load(global).await?;
     let Some(to) = config.fleet.migrate_to.clone() else {
+        // After a finished move to it, `--to` names where the fleet is.
+        let here = config.fleet.forge.kind.to_string();
         anyhow::ensure!(
-            args.to.is_none(),
-            "--to {}, but {} has no `migrate_to:` section to move to",
+            args.to.as_ref().is_none_or(|kind| *kind == here),
+            "--to {}, but {} has no `migrate_to:` section to move to (the fleet is on {here})",
             args.to.as_deref().unwrap_or_default(),
             config.fleet_path.display()
         );

@@ -660,7 +660,10 @@ async fn kill_and_resume(args: &[&str], cuts: &[f64]) {
         );
         let fleet_text = std::fs::read_to_string(dir.path().join("fleet.yaml")).unwrap();
         assert!(fleet_text.contains("kind: github") && !fleet_text.contains("migrate_to"));
-        let done = migrate(dir.path(), args).await;
+        let mut again = args.to_vec();
+        again.extend(["--to", "github"]);
+        let done = migrate(dir.path(), &again).await;
+        assert_eq!(done.code, 0, "{}", done.stderr);
         assert!(
             done.stdout.contains("nothing to migrate"),
             "{}",
