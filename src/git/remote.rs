@@ -171,13 +171,35 @@ pub fn push(dir: &Path, remote: &GitRemote, refspecs: &[String]) -> Result<(), G
     Ok(())
 }
 
+/// The refs among `refs` whose objects the mirror at `dir` does not hold.
+pub fn missing_objects(dir: &Path, refs: &Refs) -> Result<Vec<String>, GitError> {
+    let repo = Repository::open_bare(dir)?;
+    Ok(refs
+        .iter()
+        .filter(|(_, oid)| !has_object(&repo, oid))
+        .map(|(name, _)| name.clone())
+        .collect())
+}
+
+/// Whether `tip` is a commit an earlier, interrupted run made: the one
+/// `keep_ref` holds in the mirror, or a descendant of `head` other than it.
+pub fn earlier_commit(dir: &Path, keep_ref: &str, tip: &str, head: &str) -> Result<bool, GitError> {
+    let repo = Repository::open_bare(dir)?;
+    let kept = repo
+        .find_reference(keep_ref)
+        .ok()
+        .and_then(|r| r.target())
+        .is_some_and(|o| o.to_string() == tip);
+    Ok(kept || (tip != head && descends_from(&repo, tip, head)))
+}
+
 /// Whether the mirror holds object `oid`.
-pub fn has_object(repo: &Repository, oid: &str) -> bool {
+fn has_object(repo: &Repository, oid: &str) -> bool {
     git2::Oid::from_str(oid).is_ok_and(|o| repo.odb().is_ok_and(|db| db.exists(o)))
 }
 
 /// Whether `descendant` is `ancestor` or has it in its history.
-pub fn descends_from(repo: &Repository, descendant: &str, ancestor: &str) -> bool {
+fn descends_from(repo: &Repository, descendant: &str, ancestor: &str) -> bool {
     let (Ok(d), Ok(a)) = (
         git2::Oid::from_str(descendant),
         git2::Oid::from_str(ancestor),
@@ -187,9 +209,11 @@ pub fn descends_from(repo: &Repository, descendant: &str, ancestor: &str) -> boo
     d == a || repo.graph_descendant_of(d, a).unwrap_or(false)
 }
 
-/// How much history the mirror holds: commits reachable from its refs,
-/// and the bytes of its objects on disk.
-pub fn history(repo: &Repository) -> Result<(usize, u64), GitError> {
+/// How much history the mirror at `dir` holds: commits reachable from its
+/// refs, and the bytes of its objects on disk.
+pub fn history(dir: &Path) -> Result<(usize, u64), GitError> {
+    let repo = Repository::open_bare(dir)?;
+    let repo = &repo;
     let mut walk = repo.revwalk()?;
     for (_, oid) in local_refs(repo)? {
         let oid = git2::Oid::from_str(&oid)?;
@@ -216,19 +240,20 @@ fn dir_size(dir: &Path) -> u64 {
         .sum()
 }
 
-/// One commit on `parent` applying `changes`, written to the mirror and
-/// kept alive by `keep_ref` (outside refs/heads and refs/tags, so never
-/// pushed as itself). Returns its id.
+/// One commit on `parent` applying `changes`, written to the mirror at
+/// `dir` and kept alive by `keep_ref` (outside refs/heads and refs/tags,
+/// so never pushed as itself). Returns its id.
 pub fn commit_on(
-    repo: &Repository,
+    dir: &Path,
     parent: &str,
     changes: &[FileChange],
     message: &str,
     author: &crate::config::Author,
     keep_ref: &str,
 ) -> Result<String, GitError> {
+    let repo = Repository::open_bare(dir)?;
     let parent = repo.find_commit(git2::Oid::from_str(parent)?)?;
-    let tree_id = super::apply_changes(repo, &parent.tree()?, changes)?;
+    let tree_id = super::apply_changes(&repo, &parent.tree()?, changes)?;
     let tree = repo.find_tree(tree_id)?;
     let sig = git2::Signature::now(&author.name, &author.email)?;
     let commit = repo.commit(None, &sig, &sig, message, &tree, &[&parent])?;

@@ -583,11 +583,7 @@ async fn migrate_repo(
         .count();
     let (commits, bytes) = {
         let dir = dir.clone();
-        blocking(move || {
-            let repo = git2::Repository::open_bare(&dir).map_err(|e| e.to_string())?;
-            remote::history(&repo).map_err(|e| e.to_string())
-        })
-        .await?
+        blocking(move || remote::history(&dir).map_err(|e| e.to_string())).await?
     };
     out.commits = commits;
     out.bytes = bytes;
@@ -610,15 +606,9 @@ async fn migrate_repo(
             out.target = t.full_name.clone();
             let refs = ls_remote(&target_remote).await?;
             let dir = dir.clone();
-            let foreign = blocking(move || {
-                let repo = git2::Repository::open_bare(&dir).map_err(|e| e.to_string())?;
-                Ok(refs
-                    .iter()
-                    .filter(|(_, oid)| !remote::has_object(&repo, oid))
-                    .map(|(name, _)| name.clone())
-                    .collect::<Vec<_>>())
-            })
-            .await?;
+            let foreign =
+                blocking(move || remote::missing_objects(&dir, &refs).map_err(|e| e.to_string()))
+                    .await?;
             if !foreign.is_empty() {
                 out.result = "conflict".into();
                 out.reason = Some(format!(
@@ -918,24 +908,34 @@ async fn direct_commit(
     let (dir, target) = (dir.to_path_buf(), target.clone());
     let (default_ref, source_head) = (default_ref.to_owned(), source_head.to_owned());
     let author = m.target_config.fleet.defaults.author.clone();
+    let files: Vec<String> = changes
+        .iter()
+        .map(|c| {
+            let verb = if c.content.is_some() {
+                "write"
+            } else {
+                "remove"
+            };
+            format!("- {verb} {}", c.path.as_str())
+        })
+        .collect();
+    let message = format!(
+        "Re-render CI and forge files for the new forge\n\n\
+         drover migrate moved this repository; these files are rendered for\n\
+         its new home (the old forge's CI configuration goes):\n\n{}\n",
+        files.join("\n")
+    );
     blocking(move || {
-        let repo = git2::Repository::open_bare(&dir).map_err(|e| e.to_string())?;
         if let Some(tip) = on_target.get(&default_ref) {
             // This migration's commit of an interrupted run, on this head
             // or on the head the source had then.
-            let earlier = repo
-                .find_reference(KEEP_REF)
-                .ok()
-                .and_then(|r| r.target())
-                .is_some_and(|o| o.to_string() == *tip);
-            if earlier || (tip != &source_head && remote::descends_from(&repo, tip, &source_head)) {
+            if remote::earlier_commit(&dir, KEEP_REF, tip, &source_head)
+                .map_err(|e| e.to_string())?
+            {
                 return Ok(tip.clone());
             }
         }
-        let message = "Re-render CI and forge files for the new forge\n\n\
-                       drover migrate moved this repository; the files below are rendered\n\
-                       for its new home, and the old forge's CI configuration is removed.\n";
-        let commit = remote::commit_on(&repo, &source_head, &changes, message, &author, KEEP_REF)
+        let commit = remote::commit_on(&dir, &source_head, &changes, &message, &author, KEEP_REF)
             .map_err(|e| e.to_string())?;
         remote::push(&dir, &target, &[format!("{commit}:{default_ref}")])
             .map_err(|e| format!("pushing the re-rendered files: {e}"))?;

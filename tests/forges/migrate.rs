@@ -322,6 +322,11 @@ async fn a_gitlab_group_moves_to_sourcehut_then_github_with_every_ref_and_object
         .to_owned()
     };
     assert_eq!(image(&hop1, "main"), "image: docker.io/acme/app:latest");
+    let message = git(&hop1, &["log", "-1", "--format=%B", "main"]);
+    assert!(
+        message.contains("- write .build.yml") && message.contains("- remove .gitlab-ci.yml"),
+        "the commit says what it does: {message}"
+    );
 
     // Hop 2: sourcehut → GitHub, re-rendered files proposed.
     let text = std::fs::read_to_string(dir.path().join("fleet.yaml")).unwrap();
