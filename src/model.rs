@@ -226,6 +226,25 @@ impl RemoteRepo {
             description: None,
         }
     }
+
+    /// A repository a forge has just created, with no commit yet.
+    pub fn created(name: &str, full_name: &str, private: bool, description: &str) -> RemoteRepo {
+        RemoteRepo {
+            empty: true,
+            private,
+            description: (!description.is_empty()).then(|| description.to_owned()),
+            ..RemoteRepo::named(name, full_name)
+        }
+    }
+}
+
+/// Whether every character of a repository name (or path segment) is one
+/// of A-Z a-z 0-9 . - _, as every forge drover knows requires.
+pub fn plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
 /// What a forge knows about one path of a snapshot.

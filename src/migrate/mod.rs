@@ -703,17 +703,11 @@ async fn migrate_repo(
     }
     out.target = entry.target.clone();
     let target_repo = RemoteRepo {
-        name: repo.name.clone(),
-        full_name: entry.target.clone(),
         default_branch: entry.target_default_branch.clone(),
-        head: None,
-        archived: false,
-        fork: false,
-        empty: false,
         forge_id: entry.target_id.clone(),
         web_url: entry.target_web.clone(),
         private: repo.private,
-        description: None,
+        ..RemoteRepo::named(&repo.name, &entry.target)
     };
 
     // 2. Every branch and tag, the default branch first. Until verified,

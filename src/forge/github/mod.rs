@@ -432,13 +432,7 @@ impl Forge for GithubForge {
     }
 
     fn name_problem(&self, name: &str) -> Option<String> {
-        let ok = !name.is_empty()
-            && name.len() <= 100
-            && name != "."
-            && name != ".."
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        let ok = crate::model::plain_name(name) && name.len() <= 100 && !matches!(name, "." | "..");
         (!ok).then(|| {
             "GitHub repository names are at most 100 of A-Z a-z 0-9 . - _ (no `/`: GitHub has no subgroups)".into()
         })
@@ -464,17 +458,10 @@ impl Forge for GithubForge {
         let created: Value = response.json()?;
         let text = |key: &str| created[key].as_str().unwrap_or_default().to_owned();
         Ok(RemoteRepo {
-            name: text("name"),
-            full_name: text("full_name"),
             default_branch: text("default_branch"),
-            head: None,
-            archived: false,
-            fork: false,
-            empty: true,
             forge_id: text("full_name"),
             web_url: text("html_url"),
-            private,
-            description: (!description.is_empty()).then(|| description.to_owned()),
+            ..RemoteRepo::created(&text("name"), &text("full_name"), private, description)
         })
     }
 

@@ -520,10 +520,7 @@ impl Forge for GitlabForge {
 
     fn name_problem(&self, name: &str) -> Option<String> {
         let ok = name.split('/').all(|part| {
-            !part.is_empty()
-                && part
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            crate::model::plain_name(part)
                 && part.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
                 && !part.ends_with(".git")
                 && !part.ends_with(".atom")
@@ -562,20 +559,13 @@ impl Forge for GitlabForge {
             .json()?;
         let text = |key: &str| created[key].as_str().unwrap_or_default().to_owned();
         Ok(RemoteRepo {
-            name: name.to_owned(),
-            full_name: text("path_with_namespace"),
             default_branch: created["default_branch"]
                 .as_str()
                 .unwrap_or("main")
                 .to_owned(),
-            head: None,
-            archived: false,
-            fork: false,
-            empty: true,
             forge_id: created["id"].to_string(),
             web_url: text("web_url"),
-            private,
-            description: (!description.is_empty()).then(|| description.to_owned()),
+            ..RemoteRepo::created(name, &text("path_with_namespace"), private, description)
         })
     }
 

@@ -635,13 +635,7 @@ impl Forge for SourcehutForge {
     }
 
     fn name_problem(&self, name: &str) -> Option<String> {
-        let ok = !name.is_empty()
-            && name.len() <= 128
-            && !matches!(name, "." | "..")
-            && !name.starts_with('.')
-            && name
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        let ok = crate::model::plain_name(name) && name.len() <= 128 && !name.starts_with('.');
         (!ok).then(|| {
             "sourcehut repository names are A-Z a-z 0-9 . - _, not starting with `.` (no `/`: sourcehut has no groups)".into()
         })
@@ -671,18 +665,11 @@ impl Forge for SourcehutForge {
             status: None,
             message: format!("createRepository {name}: no repository in the answer"),
         })?;
+        let full_name = format!("~{}/{name}", self.owner);
         Ok(RemoteRepo {
-            name: name.to_owned(),
-            full_name: format!("~{}/{name}", self.owner),
-            default_branch: "main".into(),
-            head: None,
-            archived: false,
-            fork: false,
-            empty: true,
             forge_id: id.to_string(),
-            web_url: format!("{}/~{}/{name}", self.git_url, self.owner),
-            private,
-            description: (!description.is_empty()).then(|| description.to_owned()),
+            web_url: format!("{}/{full_name}", self.git_url),
+            ..RemoteRepo::created(name, &full_name, private, description)
         })
     }
 
