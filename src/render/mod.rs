@@ -7,8 +7,10 @@
 //! the line that uses it.
 
 mod context;
+pub mod guard;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
@@ -49,17 +51,24 @@ pub struct SkippedFile {
 
 /// Compiled templates.
 pub struct Renderer {
-    tera: tera::Tera,
-    sources: TemplateSources,
+    tera: Arc<tera::Tera>,
+    sources: Arc<TemplateSources>,
     fingerprint: String,
+    /// How long one repository's files may take: [`guard::TIME_BUDGET`].
+    time_budget: std::time::Duration,
 }
 
 impl Renderer {
+    /// Compiles every template. Refuses what could not render in bounded
+    /// time and space, or could read outside the context (see [`guard`]).
     pub fn new(sources: &TemplateSources) -> Result<Renderer, RenderError> {
+        guard::check_nesting(sources)?;
         let mut tera = tera::Tera::default();
         tera.autoescape_on(vec![]);
+        guard::install(&mut tera);
         tera.add_raw_templates(sources.files.iter().map(|(n, t)| (n.as_str(), t.as_str())))
             .map_err(|e| compile_error(sources, &e))?;
+        guard::check_graph(&tera, sources)?;
         let mut hasher = Sha256::new();
         hasher.update(env!("CARGO_PKG_VERSION"));
         for (name, text) in &sources.files {
@@ -70,10 +79,19 @@ impl Renderer {
         }
         let fingerprint = hex::encode(hasher.finalize());
         Ok(Renderer {
-            tera,
-            sources: sources.clone(),
+            tera: Arc::new(tera),
+            sources: Arc::new(sources.clone()),
             fingerprint,
+            time_budget: guard::TIME_BUDGET,
         })
+    }
+
+    /// The same templates with another time budget per repository.
+    pub fn with_time_budget(self, budget: std::time::Duration) -> Renderer {
+        Renderer {
+            time_budget: budget,
+            ..self
+        }
     }
 
     /// A digest of every template and of drover's version: what "the
@@ -104,17 +122,17 @@ impl Renderer {
         hex::encode(hasher.finalize())
     }
 
-    /// Renders one template with a context.
+    /// Renders one template with a context, within the budgets.
     pub fn render(&self, template: &str, ctx: &RenderContext) -> Result<String, RenderError> {
+        guard::reset_budget();
         let context = tera::Context::from_serialize(ctx).expect("context serialises");
-        let text = self
-            .tera
-            .render(template, &context)
-            .map_err(|e| render_error(&self.sources, template, &e))?;
-        Ok(normalise(text))
+        render_one(&self.tera, &self.sources, template, &context)
     }
 
     /// The desired files of a policy for one repository, in policy order.
+    /// They render on a thread of their own: a rendering that outlasts
+    /// [`guard::TIME_BUDGET`] fails this repository (the thread is left to
+    /// finish on its own) instead of holding the sweep.
     pub fn desired_files(
         &self,
         policy: &Policy,
@@ -122,31 +140,105 @@ impl Renderer {
         skips: &[Skip],
         ctx: &RenderContext,
     ) -> Result<(Vec<DesiredFile>, Vec<SkippedFile>), RenderError> {
-        let mut desired = Vec::new();
-        let mut skipped = Vec::new();
-        for file in policy.files.iter().filter(|f| f.applies_to(ci)) {
-            if let Some(skip) = skips.iter().find(|s| s.path == file.path) {
-                skipped.push(SkippedFile {
-                    path: file.path.clone(),
-                    reason: skip.reason.clone(),
-                });
-                continue;
-            }
-            let content = match &file.template {
-                Some(t) => Some(self.render(t, ctx)?),
-                None => None,
-            };
-            desired.push(DesiredFile {
-                path: file.path.clone(),
-                mode: file.mode,
-                content,
-                why: file.why.clone(),
-                template: file.template.clone(),
-                markers: file.markers(),
+        let tera = Arc::clone(&self.tera);
+        let sources = Arc::clone(&self.sources);
+        let files: Vec<_> = policy
+            .files
+            .iter()
+            .filter(|f| f.applies_to(ci))
+            .cloned()
+            .collect();
+        let skips = skips.to_vec();
+        let context = tera::Context::from_serialize(ctx).expect("context serialises");
+        let (tx, rx) = std::sync::mpsc::channel();
+        let spawned = std::thread::Builder::new()
+            .name("render".into())
+            .spawn(move || {
+                guard::reset_budget();
+                let _ = tx.send(render_files(&tera, &sources, &files, &skips, &context));
+            });
+        if let Err(e) = spawned {
+            return Err(RenderError {
+                file: self.sources.origin.clone(),
+                line: 1,
+                message: format!("cannot start rendering: {e}"),
             });
         }
-        Ok((desired, skipped))
+        match rx.recv_timeout(self.time_budget) {
+            Ok(result) => result,
+            Err(_) => Err(RenderError {
+                file: self.sources.display_path(
+                    policy
+                        .files
+                        .iter()
+                        .find_map(|f| f.template.as_deref())
+                        .unwrap_or(""),
+                ),
+                line: 1,
+                message: format!(
+                    "rendering the `{}` policy took longer than {:?} (the budget); a loop runs away",
+                    policy.language, self.time_budget
+                ),
+            }),
+        }
     }
+}
+
+/// Renders one template, refusing an output over [`guard::MAX_OUTPUT`].
+fn render_one(
+    tera: &tera::Tera,
+    sources: &TemplateSources,
+    template: &str,
+    context: &tera::Context,
+) -> Result<String, RenderError> {
+    let text = tera
+        .render(template, context)
+        .map_err(|e| render_error(sources, template, &e))?;
+    if text.len() > guard::MAX_OUTPUT {
+        return Err(RenderError {
+            file: sources.display_path(template),
+            line: 1,
+            message: format!(
+                "renders {} bytes, more than the {} a managed file may have",
+                text.len(),
+                guard::MAX_OUTPUT
+            ),
+        });
+    }
+    Ok(normalise(text))
+}
+
+fn render_files(
+    tera: &tera::Tera,
+    sources: &TemplateSources,
+    files: &[crate::config::ManagedFile],
+    skips: &[Skip],
+    context: &tera::Context,
+) -> Result<(Vec<DesiredFile>, Vec<SkippedFile>), RenderError> {
+    let mut desired = Vec::new();
+    let mut skipped = Vec::new();
+    for file in files {
+        if let Some(skip) = skips.iter().find(|s| s.path == file.path) {
+            skipped.push(SkippedFile {
+                path: file.path.clone(),
+                reason: skip.reason.clone(),
+            });
+            continue;
+        }
+        let content = match &file.template {
+            Some(t) => Some(render_one(tera, sources, t, context)?),
+            None => None,
+        };
+        desired.push(DesiredFile {
+            path: file.path.clone(),
+            mode: file.mode,
+            content,
+            why: file.why.clone(),
+            template: file.template.clone(),
+            markers: file.markers(),
+        });
+    }
+    Ok((desired, skipped))
 }
 
 /// The whole file a block-mode rendering makes when the file is new: the

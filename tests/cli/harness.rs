@@ -54,12 +54,26 @@ impl Fleet {
         out
     }
 
+    /// Copies the shipped policies and templates beside fleet.yaml, where
+    /// drover then reads them instead of the embedded ones.
+    pub fn eject_defaults(&self) {
+        for dir in ["policies", "templates"] {
+            copy_dir(&project().join(dir), &self.root().join(dir));
+        }
+    }
+
     pub fn drover(&self, args: &[&str]) -> Run {
+        self.drover_with(args, &[])
+    }
+
+    /// `drover` with extra environment variables.
+    pub fn drover_with(&self, args: &[&str], env: &[(&str, &str)]) -> Run {
         let out = Command::new(DROVER)
             .args(args)
             .current_dir(self.root())
             .env_remove("DROVER_CONFIG")
             .env("NO_COLOR", "1")
+            .envs(env.iter().copied())
             .output()
             .unwrap();
         Run::from(out)

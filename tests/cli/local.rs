@@ -376,14 +376,7 @@ fn check_passes_on_the_examples_and_fails_on_bad_input() {
 fn bad_templates_and_policies_are_reported_with_file_and_line() {
     let fleet = Fleet::plain();
     let root = fleet.root();
-    crate::harness::copy_dir(
-        &crate::harness::project().join("policies"),
-        &root.join("policies"),
-    );
-    crate::harness::copy_dir(
-        &crate::harness::project().join("templates"),
-        &root.join("templates"),
-    );
+    fleet.eject_defaults();
     let dockerfile = root.join("templates/rust/Dockerfile");
     let original = std::fs::read_to_string(&dockerfile).unwrap();
 
@@ -524,4 +517,56 @@ fn the_store_lives_in_the_user_state_directory_unless_told_otherwise() {
     assert!(!fleet.root().join("elsewhere").exists());
     sweep(&[], &[("STATE_DIRECTORY", &unit)]);
     assert!(fleet.root().join("elsewhere/store").is_dir());
+}
+
+#[test]
+fn templates_reading_the_environment_or_looping_forever_are_refused() {
+    let fleet = Fleet::plain();
+    let root = fleet.root();
+    fleet.eject_defaults();
+    let dockerfile = root.join("templates/rust/Dockerfile");
+    let original = std::fs::read_to_string(&dockerfile).unwrap();
+    let canary = [("DROVER_CANARY_TOKEN", "ghp_canary_4f1e")];
+
+    std::fs::write(
+        &dockerfile,
+        format!("{original}LABEL t={{{{ get_env(name=\"DROVER_CANARY_TOKEN\") }}}}\n"),
+    )
+    .unwrap();
+    let line = original.lines().count() + 1;
+    for command in [
+        &["check"][..],
+        &["plan"],
+        &["sweep"],
+        &["render", "--repo", "billing-api", "--out", "out"],
+    ] {
+        let run = fleet.drover_with(command, &canary);
+        assert_eq!(run.code, 1, "{command:?}: {}", run.stderr);
+        assert!(
+            run.stderr.contains(&format!(
+                "templates/rust/Dockerfile:{line}: get_env is not available"
+            )),
+            "{command:?}: {}",
+            run.stderr
+        );
+        assert!(!run.stdout.contains("ghp_canary") && !run.stderr.contains("ghp_canary"));
+    }
+    assert!(!root.join(".drover").exists(), "nothing proposed");
+    assert!(!root.join("out").exists(), "nothing rendered");
+
+    // A template including itself: refused with its chain, not a stack
+    // overflow.
+    std::fs::write(
+        &dockerfile,
+        format!("{original}{{% include \"rust/Dockerfile\" %}}\n"),
+    )
+    .unwrap();
+    let run = fleet.drover(&["check"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr
+            .contains("templates call themselves without end: rust/Dockerfile → rust/Dockerfile"),
+        "{}",
+        run.stderr
+    );
 }
