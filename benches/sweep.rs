@@ -251,16 +251,21 @@ fn seed(
     for i in 0..n {
         let name = format!("svc-{i:05}");
         let repo = RemoteRepo::named(&name, &target.full_name(&name));
-        let ctx = RenderContext::new(config, &facts, &repo, "rust");
-        let (desired, _) = renderer.desired_files(policy, facts.ci, &[], &ctx).unwrap();
         let mut files: Vec<(String, String)> = vec![
             (
                 "Cargo.toml".into(),
-                format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\n"),
+                format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\n\n[dependencies]\naxum = \"0.8\"\n"),
             ),
             ("Cargo.lock".into(), "version = 4\n".into()),
             ("src/main.rs".into(), "fn main() {}\n".into()),
         ];
+        let base: Vec<(&str, &str)> = files
+            .iter()
+            .map(|(p, t)| (p.as_str(), t.as_str()))
+            .collect();
+        let repo_facts = drover::facts::Facts::read(&drover::facts::snapshot_of(&base));
+        let ctx = RenderContext::new(config, &facts, &repo, "rust", &repo_facts);
+        let (desired, _) = renderer.desired_files(policy, facts.ci, &[], &ctx).unwrap();
         let drift = i % 10 == 0;
         for f in desired {
             let Some(content) = f.content.as_deref() else {

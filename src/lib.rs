@@ -5,6 +5,7 @@ pub mod cli;
 pub mod config;
 pub mod daemon;
 pub mod drift;
+pub mod facts;
 pub mod forge;
 pub mod git;
 pub mod migrate;

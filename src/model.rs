@@ -274,6 +274,53 @@ pub enum Actual {
     },
 }
 
+/// What a snapshot reads of each repository: the content of `paths` and
+/// the entries of `dirs` (`""` is the root), in the same batched request.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Wanted {
+    pub paths: Vec<RepoPath>,
+    /// Directories to list, outermost first; each is `""` or a valid
+    /// [`RepoPath`].
+    pub dirs: Vec<String>,
+}
+
+impl Wanted {
+    /// The directories whose entries a forge must read: the root, every
+    /// ancestor of a wanted path (to see symlinks on the way) and every
+    /// listed directory with its ancestors. Sorted, root first.
+    pub fn directories(&self) -> Vec<String> {
+        let mut dirs = std::collections::BTreeSet::from([String::new()]);
+        for p in &self.paths {
+            dirs.extend(p.ancestors().map(|a| a.to_string()));
+        }
+        for d in self.dirs.iter().filter(|d| !d.is_empty()) {
+            if let Ok(p) = RepoPath::new(d) {
+                dirs.extend(p.ancestors().map(|a| a.to_string()));
+                dirs.insert(d.clone());
+            }
+        }
+        dirs.into_iter().collect()
+    }
+}
+
+/// What a directory entry is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntryKind {
+    File,
+    Dir,
+    Symlink,
+    /// A submodule (or anything else that is not a blob or a tree).
+    Other,
+}
+
+/// One entry of a listed directory.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Listed {
+    pub name: String,
+    pub kind: EntryKind,
+}
+
 /// The default branch's head and the content of the paths drover asked for,
 /// with drover's own branch and proposals when the forge read them in the
 /// same batch.
@@ -285,6 +332,11 @@ pub struct Snapshot {
     /// API-side commits).
     pub head_tree: Option<String>,
     pub files: BTreeMap<RepoPath, Actual>,
+    /// The entries of each wanted directory that exists (`""` is the root),
+    /// sorted by name. A directory that is missing, or is not a directory,
+    /// has no listing.
+    #[serde(default)]
+    pub listings: BTreeMap<String, Vec<Listed>>,
     /// The tip of drover's branch, if it exists.
     pub branch: Option<BranchTip>,
     /// Proposals from drover's branch, newest first.

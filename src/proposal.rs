@@ -78,6 +78,30 @@ pub fn compose(facts: &ProposalFacts<'_>) -> ProposalText {
         facts.language,
         if n == 1 { "" } else { "s" }
     );
+    let taken: Vec<String> = facts
+        .drifts
+        .iter()
+        .filter_map(|d| {
+            let lines = d.takeover?;
+            Some(format!(
+                "`{}` ({lines} line{} written by hand, {} below)",
+                d.path,
+                if lines == 1 { "" } else { "s" },
+                if d.after.is_some() {
+                    "replaced: the removed lines are in the diff"
+                } else {
+                    "deleted: its lines are in the diff"
+                }
+            ))
+        })
+        .collect();
+    if !taken.is_empty() {
+        let _ = writeln!(
+            body,
+            "> **This replaces files that were written by hand**, not by drover: {}. Check that nothing they did is lost.\n",
+            taken.join("; ")
+        );
+    }
     body.push_str("| File | Change | Mode | Why |\n|---|---|---|---|\n");
     for d in facts.drifts {
         let _ = writeln!(
@@ -198,6 +222,7 @@ mod tests {
             },
             change,
             why: "keeps CI | in one place".into(),
+            takeover: None,
             template: None,
             after: after.map(|a| a.as_bytes().to_vec()),
         }

@@ -17,7 +17,7 @@ fn state_style(state: &RepoState) -> Style {
     match state {
         RepoState::InLine => style::IN_LINE,
         RepoState::Drifted => style::DRIFTED,
-        RepoState::Skipped { .. } => style::SKIPPED,
+        RepoState::Skipped { .. } | RepoState::Misfit { .. } => style::SKIPPED,
         RepoState::Failed { .. } => style::ERROR,
     }
 }
@@ -36,7 +36,9 @@ pub fn plan_text(report: &SweepReport) -> String {
                     .map(|d| d.path.to_string())
                     .collect::<Vec<_>>()
                     .join(", "),
-                RepoState::Skipped { reason } | RepoState::Failed { reason } => reason.clone(),
+                RepoState::Skipped { reason }
+                | RepoState::Misfit { reason }
+                | RepoState::Failed { reason } => reason.clone(),
                 RepoState::InLine => "-".into(),
             };
             [
@@ -168,7 +170,12 @@ fn outcome_line(r: &RepoReport, dry_run: bool) -> String {
             r.name,
             r.closed.as_deref().unwrap_or_default()
         ),
-        (RepoState::Skipped { reason } | RepoState::Failed { reason }, _) => {
+        (
+            RepoState::Skipped { reason }
+            | RepoState::Misfit { reason }
+            | RepoState::Failed { reason },
+            _,
+        ) => {
             format!("{}: {state} ({reason})", r.name)
         }
         _ => format!("{}: {state}", r.name),

@@ -9,7 +9,7 @@ use clap::Args;
 use super::{load, open_forge, Exit, Global};
 use crate::model::Mode;
 use crate::render::{ForgeFacts, RenderContext};
-use crate::sweep::{complete_snapshot, language_for, wanted_paths};
+use crate::sweep::{complete_snapshot, language_for, wanted};
 
 #[derive(Debug, Args)]
 pub struct RenderArgs {
@@ -30,10 +30,11 @@ pub async fn run(global: &Global, args: RenderArgs) -> anyhow::Result<Exit> {
         .into_iter()
         .find(|r| r.name == args.repo)
         .with_context(|| format!("no repository named `{}` on the forge", args.repo))?;
-    let snapshot = forge
-        .snapshot(std::slice::from_ref(&repo), &wanted_paths(&config))
-        .await
-        .remove(0)?;
+    let mut snapshots = forge
+        .snapshot(std::slice::from_ref(&repo), &wanted(&config))
+        .await;
+    crate::sweep::complete_facts(forge.as_ref(), std::slice::from_ref(&repo), &mut snapshots).await;
+    let snapshot = snapshots.remove(0)?;
     let facts = ForgeFacts::from_config(&config);
     let snapshot =
         complete_snapshot(&config, &renderer, &facts, forge.as_ref(), &repo, snapshot).await?;
@@ -45,7 +46,8 @@ pub async fn run(global: &Global, args: RenderArgs) -> anyhow::Result<Exit> {
         )
     })?;
     let policy = config.policy(&language).expect("validated language");
-    let ctx = RenderContext::new(&config, &facts, &repo, &language);
+    let repo_facts = crate::facts::Facts::read(&snapshot);
+    let ctx = RenderContext::new(&config, &facts, &repo, &language, &repo_facts);
     let skips = over.map(|o| o.skip.as_slice()).unwrap_or_default();
     let (desired, skipped) = renderer.desired_files(policy, facts.ci, skips, &ctx)?;
     let out = args.out.clone();

@@ -81,6 +81,7 @@ fn line(name: String, r: RepoRecord, now: i64) -> Line {
             Outcome::InLine => "in_line",
             Outcome::Drifted => "drifted",
             Outcome::Skipped => "skipped",
+            Outcome::Misfit => "misfit",
             Outcome::Failed => "failed",
         }
         .into(),

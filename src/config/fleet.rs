@@ -518,6 +518,10 @@ pub struct Override {
     /// The language, when detection would guess wrong or find nothing.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
+    /// What the repository is (`service`, `cli` or `library`), when its
+    /// facts suggest otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<crate::facts::Kind>,
     /// Template variables for this repository only.
     #[serde(default)]
     pub variables: BTreeMap<String, serde_json::Value>,

@@ -20,7 +20,7 @@ pub use fleet::{
     Author, BranchName, CronExpr, Defaults, Fleet, ForgeSection, Limits, ListAddress, ListRule,
     Override, Pattern, Repositories, Schedule, Skip, Smtp, SmtpSecurity, Timezone,
 };
-pub use policy::{Detect, ManagedFile, Markers, Policy};
+pub use policy::{Detect, ManagedFile, Markers, Policy, Takeover};
 pub use secret::{Secret, SecretError, SecretRef};
 
 use crate::model::{CiFlavor, ForgeKind, Mode};
@@ -516,7 +516,7 @@ pub fn parse_policy(
             "list at least one marker file".into(),
         ));
     }
-    let mut seen: BTreeSet<(CiFlavor, String)> = BTreeSet::new();
+    let mut seen: BTreeSet<(CiFlavor, crate::facts::Kind, String)> = BTreeSet::new();
     for file in &policy.files {
         let p = file.path.as_str();
         match (&file.template, file.mode) {
@@ -564,13 +564,26 @@ pub fn parse_policy(
                 ));
             }
         }
+        for cond in &file.when {
+            if let Err(problem) = crate::facts::check_condition(cond) {
+                return Err(err(&["files", "when"], Some(cond), problem));
+            }
+        }
+        // Entries with `when:` conditions may share a path: the facts pick
+        // one (two picked at once fail that repository's rendering).
+        let kinds = file
+            .kinds
+            .clone()
+            .unwrap_or_else(|| crate::facts::Kind::ALL.to_vec());
         for ci in CiFlavor::ALL.into_iter().filter(|ci| file.applies_to(*ci)) {
-            if !seen.insert((ci, p.to_owned())) {
-                return Err(err(
-                    &["files", "path"],
-                    Some(p),
-                    format!("`{p}` is managed twice for the {ci} forge"),
-                ));
+            for kind in &kinds {
+                if !seen.insert((ci, *kind, p.to_owned())) && file.when.is_empty() {
+                    return Err(err(
+                        &["files", "path"],
+                        Some(p),
+                        format!("`{p}` is managed twice for a {kind} on the {ci} forge"),
+                    ));
+                }
             }
         }
     }

@@ -45,6 +45,9 @@ pub struct FileDrift {
     pub after: Option<Vec<u8>>,
     /// A git-style unified diff that `git apply` accepts.
     pub diff: String,
+    /// Replaces a file written by hand, of this many lines.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub takeover: Option<usize>,
 }
 
 /// A destination drover refuses to write.
@@ -134,6 +137,7 @@ fn compare_one(want: &DesiredFile, actual: &Actual) -> Result<Option<FileDrift>,
         template: want.template.clone(),
         diff: git_diff(path, current, after.as_deref()),
         after,
+        takeover: None,
     }))
 }
 

@@ -9,6 +9,8 @@ fn want(path: &str, mode: Mode, content: Option<&str>) -> DesiredFile {
         why: "because".into(),
         template: None,
         markers: Markers::default(),
+        takeover: crate::config::Takeover::Keep,
+        stands_alone: false,
     }
 }
 

@@ -12,7 +12,7 @@ use async_trait::async_trait;
 
 use super::{Forge, ForgeError, Proposal, Proposed};
 use crate::git::{self, CommitRequest, CommitResult};
-use crate::model::{Actual, RemoteRepo, RepoPath, Snapshot};
+use crate::model::{Actual, EntryKind, Listed, RemoteRepo, RepoPath, Snapshot, Wanted};
 
 const GIT_PREFIX: &str = "git:";
 const DIR_PREFIX: &str = "dir:";
@@ -49,12 +49,12 @@ impl Forge for LocalForge {
     async fn snapshot(
         &self,
         repos: &[RemoteRepo],
-        paths: &[RepoPath],
+        wanted: &Wanted,
     ) -> Vec<Result<Snapshot, ForgeError>> {
         let repos = repos.to_vec();
-        let paths = paths.to_vec();
+        let wanted = wanted.clone();
         let n = repos.len();
-        match blocking(move || Ok(repos.iter().map(|r| snapshot(r, &paths)).collect())).await {
+        match blocking(move || Ok(repos.iter().map(|r| snapshot(r, &wanted)).collect())).await {
             Ok(all) => all,
             Err(e) => vec![Err(e); n],
         }
@@ -134,9 +134,9 @@ fn discover(root: &Path) -> Result<Vec<RemoteRepo>, ForgeError> {
     Ok(repos)
 }
 
-fn snapshot(repo: &RemoteRepo, paths: &[RepoPath]) -> Result<Snapshot, ForgeError> {
+fn snapshot(repo: &RemoteRepo, wanted: &Wanted) -> Result<Snapshot, ForgeError> {
     if let Some(dir) = repo.forge_id.strip_prefix(GIT_PREFIX) {
-        return git::read_paths(Path::new(dir), &repo.default_branch, paths)
+        return git::read_paths(Path::new(dir), &repo.default_branch, wanted)
             .map_err(|e| ForgeError::Git(e.to_string()));
     }
     let dir = Path::new(
@@ -145,10 +145,52 @@ fn snapshot(repo: &RemoteRepo, paths: &[RepoPath]) -> Result<Snapshot, ForgeErro
             .unwrap_or(&repo.forge_id),
     );
     let mut snap = Snapshot::default();
-    for path in paths {
+    for path in &wanted.paths {
         snap.files.insert(path.clone(), read_plain(dir, path)?);
     }
+    for want in &wanted.dirs {
+        if let Some(listed) = list_plain(dir, want)? {
+            snap.listings.insert(want.clone(), listed);
+        }
+    }
     Ok(snap)
+}
+
+/// The entries of a directory of a plain directory repository, if it is
+/// one reached without following a symlink. `.git` is not listed.
+fn list_plain(dir: &Path, want: &str) -> Result<Option<Vec<Listed>>, ForgeError> {
+    if let Ok(path) = RepoPath::new(want) {
+        let through_links = path
+            .ancestors()
+            .chain([path.clone()])
+            .any(|a| std::fs::symlink_metadata(dir.join(a.as_str())).map_or(true, |m| !m.is_dir()));
+        if through_links {
+            return Ok(None);
+        }
+    }
+    let full = dir.join(want);
+    let entries = match std::fs::read_dir(&full) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(ForgeError::Io(format!("{}: {e}", full.display()))),
+    };
+    let mut listed = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| ForgeError::Io(format!("{}: {e}", full.display())))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name == ".git" {
+            continue;
+        }
+        let kind = match entry.file_type() {
+            Ok(t) if t.is_symlink() => EntryKind::Symlink,
+            Ok(t) if t.is_dir() => EntryKind::Dir,
+            Ok(t) if t.is_file() => EntryKind::File,
+            _ => EntryKind::Other,
+        };
+        listed.push(Listed { name, kind });
+    }
+    listed.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(Some(listed))
 }
 
 /// Reads a path of a plain directory, refusing to follow symlinks anywhere

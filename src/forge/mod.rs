@@ -16,7 +16,7 @@ use async_trait::async_trait;
 use serde::Serialize;
 
 use crate::config::Author;
-use crate::model::{BranchTip, ExistingProposal, RemoteRepo, RepoPath, Snapshot};
+use crate::model::{BranchTip, ExistingProposal, RemoteRepo, RepoPath, Snapshot, Wanted};
 
 /// A forge that failed. `is_transient` drives retries.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -180,13 +180,14 @@ pub trait Forge: Send + Sync {
     /// Every repository of the owner (all pages).
     async fn discover(&self) -> Result<Vec<RemoteRepo>, ForgeError>;
 
-    /// Default-branch heads and the given paths of many repositories, in
-    /// as few requests as the forge allows. One result per repository, in
-    /// order: one repository's failure does not fail the others.
+    /// Default-branch heads, the wanted paths and the wanted directories'
+    /// entries of many repositories, in as few requests as the forge
+    /// allows. One result per repository, in order: one repository's
+    /// failure does not fail the others.
     async fn snapshot(
         &self,
         repos: &[RemoteRepo],
-        paths: &[RepoPath],
+        wanted: &Wanted,
     ) -> Vec<Result<Snapshot, ForgeError>>;
 
     /// The bytes of `paths` at commit `head`, for paths a snapshot answered

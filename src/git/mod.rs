@@ -15,7 +15,7 @@ use git2::{build::TreeUpdateBuilder, ErrorCode, FileMode, ObjectType, Oid, Repos
 
 use crate::config::Author;
 use crate::forge::FileChange;
-use crate::model::{Actual, RepoPath, Snapshot};
+use crate::model::{Actual, EntryKind, Listed, RepoPath, Snapshot, Wanted};
 
 #[derive(Debug, thiserror::Error)]
 pub enum GitError {
@@ -84,7 +84,7 @@ pub fn default_branch(path: &Path) -> Result<Option<Head>, GitError> {
 }
 
 /// The head of `branch` and what each path is in its tree.
-pub fn read_paths(path: &Path, branch: &str, paths: &[RepoPath]) -> Result<Snapshot, GitError> {
+pub fn read_paths(path: &Path, branch: &str, wanted: &Wanted) -> Result<Snapshot, GitError> {
     let repo = Repository::open(path)?;
     let commit = repo
         .find_reference(&format!("refs/heads/{branch}"))?
@@ -94,10 +94,55 @@ pub fn read_paths(path: &Path, branch: &str, paths: &[RepoPath]) -> Result<Snaps
         head: Some(commit.id().to_string()),
         ..Snapshot::default()
     };
-    for p in paths {
+    for p in &wanted.paths {
         snap.files.insert(p.clone(), read_path(&repo, &tree, p)?);
     }
+    for dir in &wanted.dirs {
+        if let Some(listed) = list_dir(&repo, &tree, dir)? {
+            snap.listings.insert(dir.clone(), listed);
+        }
+    }
     Ok(snap)
+}
+
+/// The entries of `dir` (`""` the root) in `tree`, if it is a directory
+/// reached through directories only.
+fn list_dir(
+    repo: &Repository,
+    tree: &git2::Tree<'_>,
+    dir: &str,
+) -> Result<Option<Vec<Listed>>, GitError> {
+    let sub;
+    let tree = if dir.is_empty() {
+        tree
+    } else {
+        match tree.get_path(Path::new(dir)) {
+            Ok(entry) if entry.kind() == Some(ObjectType::Tree) => {
+                sub = repo.find_tree(entry.id())?;
+                &sub
+            }
+            Ok(_) => return Ok(None),
+            Err(e) if e.code() == ErrorCode::NotFound => return Ok(None),
+            Err(e) => return Err(e.into()),
+        }
+    };
+    let mut listed: Vec<Listed> = tree
+        .iter()
+        .map(|e| Listed {
+            name: e.name().unwrap_or_default().to_owned(),
+            kind: if e.filemode() == i32::from(FileMode::Link) {
+                EntryKind::Symlink
+            } else {
+                match e.kind() {
+                    Some(ObjectType::Tree) => EntryKind::Dir,
+                    Some(ObjectType::Blob) => EntryKind::File,
+                    _ => EntryKind::Other,
+                }
+            },
+        })
+        .collect();
+    listed.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(Some(listed))
 }
 
 fn read_path(

@@ -847,11 +847,29 @@ async fn rerender_changes(
     source: &RemoteRepo,
     target: &RemoteRepo,
 ) -> Result<Changes, String> {
-    let wanted = sweep::wanted_paths(m.target_config);
+    let wanted = sweep::wanted(m.target_config);
     let (dir, branch) = (dir.to_path_buf(), source.default_branch.clone());
-    let snapshot =
-        blocking(move || crate::git::read_paths(&dir, &branch, &wanted).map_err(|e| e.to_string()))
-            .await?;
+    let snapshot = blocking(move || {
+        let read = |w: &crate::model::Wanted| {
+            crate::git::read_paths(&dir, &branch, w).map_err(|e| e.to_string())
+        };
+        let mut snapshot = read(&wanted)?;
+        // The facts' follow-up reads, from the mirror as well.
+        for _ in 0..crate::facts::MAX_ROUNDS {
+            let more = crate::facts::follow_up(&snapshot);
+            if more == crate::model::Wanted::default() {
+                break;
+            }
+            let extra = read(&more)?;
+            snapshot.files.extend(extra.files);
+            for d in more.dirs {
+                let listed = extra.listings.get(&d).cloned().unwrap_or_default();
+                snapshot.listings.insert(d, listed);
+            }
+        }
+        Ok::<_, String>(snapshot)
+    })
+    .await?;
     let facts = ForgeFacts::from_config(m.target_config);
     let report = sweep::plan_repo(m.target_config, m.renderer, &facts, target, &snapshot);
     if let RepoState::Failed { reason } = &report.state {

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use crate::config::{Config, Override};
+use crate::facts::{Facts, Kind};
 use crate::model::{CiFlavor, ForgeKind, RemoteRepo};
 
 /// Everything a template is rendered with.
@@ -29,6 +30,31 @@ pub struct RepoFacts {
     pub default_branch: String,
     /// `forge.registry/name`, where CI pushes this repository's image.
     pub image: String,
+    /// `service`, `cli` or `library`: the override in fleet.yaml, else
+    /// what the facts suggest, else `service` (a language drover reads no
+    /// facts for).
+    pub kind: Kind,
+    /// What the repository declares (`crate::facts`).
+    pub facts: Facts,
+    /// fleet.yaml's `kind:` for this repository, if any.
+    #[serde(skip)]
+    pub kind_override: Option<Kind>,
+}
+
+impl RepoFacts {
+    /// A repository known only by name: no facts, a service.
+    pub fn named(name: &str, full_name: &str, language: &str, image: &str) -> RepoFacts {
+        RepoFacts {
+            name: name.into(),
+            full_name: full_name.into(),
+            language: language.into(),
+            default_branch: "main".into(),
+            image: image.into(),
+            kind: Kind::Service,
+            facts: Facts::default(),
+            kind_override: None,
+        }
+    }
 }
 
 /// What templates know of the forge.
@@ -97,12 +123,13 @@ pub struct DefaultFacts {
 }
 
 impl RenderContext {
-    /// The context for one repository of a given language.
+    /// The context for one repository of a given language, with its facts.
     pub fn new(
         config: &Config,
         forge: &ForgeFacts,
         repo: &RemoteRepo,
         language: &str,
+        facts: &Facts,
     ) -> RenderContext {
         let defaults = &config.fleet.defaults;
         let over: Option<&Override> = config.fleet.repositories.overrides.get(&repo.name);
@@ -115,6 +142,7 @@ impl RenderContext {
             vars.extend(o.variables.clone());
         }
         let short = repo.name.rsplit('/').next().unwrap_or(&repo.name);
+        let kind_override = over.and_then(|o| o.kind);
         RenderContext {
             repo: RepoFacts {
                 name: repo.name.clone(),
@@ -122,6 +150,11 @@ impl RenderContext {
                 language: language.to_owned(),
                 default_branch: repo.default_branch.clone(),
                 image: format!("{}/{}", forge.registry, short.to_lowercase()),
+                kind: kind_override
+                    .or_else(|| facts.kind(language))
+                    .unwrap_or(Kind::Service),
+                facts: facts.clone(),
+                kind_override,
             },
             forge: forge.clone(),
             defaults: DefaultFacts {

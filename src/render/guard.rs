@@ -39,7 +39,10 @@ pub const MAX_OUTPUT: usize = 1 << 20;
 pub const TIME_BUDGET: Duration = Duration::from_secs(5);
 
 /// Functions templates may call; everything else is refused at load.
-const FUNCTIONS: [&str; 2] = ["range", "throw"];
+const FUNCTIONS: [&str; 3] = ["range", "throw", "misfit"];
+
+/// What the error of `misfit(reason=…)` carries before its reason.
+pub const MISFIT: &str = "drover-misfit:";
 
 thread_local! {
     static RANGE_LEFT: Cell<u64> = const { Cell::new(RANGE_BUDGET) };
@@ -58,6 +61,15 @@ pub fn install(tera: &mut tera::Tera) {
         ))
     });
     tera.register_function("range", bounded_range);
+    // `{{ misfit(reason="…") }}`: this file does not fit the repository;
+    // it is not proposed, and the reason is reported.
+    tera.register_function("misfit", |args: &HashMap<String, tera::Value>| {
+        let reason = args
+            .get("reason")
+            .and_then(|r| r.as_str())
+            .unwrap_or("the template says it does not fit");
+        Err(tera::Error::msg(format!("{MISFIT} {reason}")))
+    });
 }
 
 /// Tera's `range(end, start=0, step_by=1)`, counted against the budget.

@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 
 pub use context::{DefaultFacts, ForgeFacts, RenderContext, RepoFacts};
 
-use crate::config::{Markers, Policy, Skip, TemplateSources};
+use crate::config::{Markers, Policy, Skip, Takeover, TemplateSources};
 use crate::model::{CiFlavor, Mode, RepoPath};
 
 /// A template that failed to compile or render.
@@ -40,13 +40,21 @@ pub struct DesiredFile {
     pub why: String,
     pub template: Option<String>,
     pub markers: Markers,
+    /// What to do when the file exists without drover's header.
+    pub takeover: Takeover,
+    /// Proposed even when another file does not fit.
+    pub stands_alone: bool,
 }
 
-/// A managed file the repository opted out of.
+/// A managed file the repository opted out of, or that does not fit it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct SkippedFile {
     pub path: RepoPath,
     pub reason: String,
+    /// The template said the file does not fit the repository
+    /// (`misfit(reason=…)`), rather than the repository opting out.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub misfit: bool,
 }
 
 /// Compiled templates.
@@ -114,7 +122,15 @@ impl Renderer {
     pub fn render_key(&self, policy: &Policy, ctx: &RenderContext, skips: &[Skip]) -> String {
         let mut hasher = Sha256::new();
         hasher.update(self.policy_fingerprint(policy));
-        hasher.update(serde_json::to_vec(ctx).expect("context serialises"));
+        // Facts follow from the head (the record keeps it beside the key):
+        // only what fleet.yaml says of the repository is part of the key.
+        let mut keyed = ctx.clone();
+        keyed.repo.facts = crate::facts::Facts::default();
+        keyed.repo.kind = ctx
+            .repo
+            .kind_override
+            .unwrap_or(crate::facts::Kind::Service);
+        hasher.update(serde_json::to_vec(&keyed).expect("context serialises"));
         for s in skips {
             hasher.update([0]);
             hasher.update(s.path.as_str());
@@ -142,12 +158,27 @@ impl Renderer {
     ) -> Result<(Vec<DesiredFile>, Vec<SkippedFile>), RenderError> {
         let tera = Arc::clone(&self.tera);
         let sources = Arc::clone(&self.sources);
+        let facts = serde_json::to_value(&ctx.repo.facts).expect("facts serialise");
         let files: Vec<_> = policy
             .files
             .iter()
-            .filter(|f| f.applies_to(ci))
+            .filter(|f| f.applies_to(ci) && f.selected(ctx.repo.kind, &facts))
             .cloned()
             .collect();
+        if let Some(twice) = files
+            .iter()
+            .enumerate()
+            .find(|(i, f)| files[..*i].iter().any(|g| g.path == f.path))
+        {
+            return Err(RenderError {
+                file: format!("policies/{}.yaml", policy.language),
+                line: 1,
+                message: format!(
+                    "`{}` is selected twice for this repository: make the entries' `when:` conditions exclusive",
+                    twice.1.path
+                ),
+            });
+        }
         let skips = skips.to_vec();
         let context = tera::Context::from_serialize(ctx).expect("context serialises");
         let (tx, rx) = std::sync::mpsc::channel();
@@ -222,11 +253,25 @@ fn render_files(
             skipped.push(SkippedFile {
                 path: file.path.clone(),
                 reason: skip.reason.clone(),
+                misfit: false,
             });
             continue;
         }
         let content = match &file.template {
-            Some(t) => Some(render_one(tera, sources, t, context)?),
+            Some(t) => match render_one(tera, sources, t, context) {
+                Ok(text) => Some(text),
+                Err(e) => match e.message.split_once(guard::MISFIT) {
+                    Some((_, reason)) => {
+                        skipped.push(SkippedFile {
+                            path: file.path.clone(),
+                            reason: reason.trim().to_owned(),
+                            misfit: true,
+                        });
+                        continue;
+                    }
+                    None => return Err(e),
+                },
+            },
             None => None,
         };
         desired.push(DesiredFile {
@@ -236,6 +281,8 @@ fn render_files(
             why: file.why.clone(),
             template: file.template.clone(),
             markers: file.markers(),
+            takeover: file.takeover(),
+            stands_alone: file.stands_alone,
         });
     }
     Ok((desired, skipped))
@@ -391,14 +438,19 @@ pub fn sample_file_sets(
             let forge = forge_for(ci);
             let mut all = policy.variables.clone();
             all.extend(vars.clone());
+            let mut repo = RepoFacts::named(
+                "billing-api",
+                &format!("{}/billing-api", forge.owner),
+                &policy.language,
+                &format!("{}/billing-api", forge.registry),
+            );
+            repo.facts = crate::facts::sample(&policy.language);
+            repo.kind = repo
+                .facts
+                .kind(&policy.language)
+                .unwrap_or(crate::facts::Kind::Service);
             let ctx = RenderContext {
-                repo: RepoFacts {
-                    name: "billing-api".into(),
-                    full_name: format!("{}/billing-api", forge.owner),
-                    language: policy.language.clone(),
-                    default_branch: "main".into(),
-                    image: format!("{}/billing-api", forge.registry),
-                },
+                repo,
                 defaults: DefaultFacts {
                     branch: "drover/sync".into(),
                     labels: vec!["drover".into()],

@@ -15,13 +15,7 @@ fn sources(files: &[(&str, &str)]) -> TemplateSources {
 
 fn ctx() -> RenderContext {
     RenderContext {
-        repo: RepoFacts {
-            name: "api".into(),
-            full_name: "acme/api".into(),
-            language: "rust".into(),
-            default_branch: "main".into(),
-            image: "ghcr.io/acme/api".into(),
-        },
+        repo: RepoFacts::named("api", "acme/api", "rust", "ghcr.io/acme/api"),
         forge: ForgeFacts {
             kind: ForgeKind::Github,
             ci: CiFlavor::Github,

@@ -54,6 +54,8 @@ pub enum Outcome {
     InLine,
     Drifted,
     Skipped,
+    /// Drifted, but the rendering does not fit the repository.
+    Misfit,
     Failed,
 }
 

@@ -6,7 +6,10 @@
 //! reason, failed with a reason), and one repository's failure does not
 //! stop the others.
 
+mod facts;
 pub mod select;
+
+pub use facts::complete_facts;
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -18,8 +21,9 @@ pub use select::{detect_language, language_for, Selection};
 
 use crate::config::Config;
 use crate::drift::{self, FileDrift};
+use crate::facts::{Facts, Kind};
 use crate::forge::{FileChange, Forge, ForgeError, Proposal, Proposed};
-use crate::model::{Actual, Mode, ProposalState, RemoteRepo, RepoPath, Snapshot};
+use crate::model::{Actual, Mode, ProposalState, RemoteRepo, RepoPath, Snapshot, Wanted};
 use crate::proposal::{self, ProposalFacts};
 use crate::render::{ForgeFacts, RenderContext, Renderer, SkippedFile};
 use crate::store::{
@@ -69,8 +73,17 @@ impl Default for SweepOptions {
 pub enum RepoState {
     InLine,
     Drifted,
-    Skipped { reason: String },
-    Failed { reason: String },
+    Skipped {
+        reason: String,
+    },
+    /// Drifted, but what the templates render does not fit the repository
+    /// (the reasons, one per file), so nothing is proposed.
+    Misfit {
+        reason: String,
+    },
+    Failed {
+        reason: String,
+    },
 }
 
 impl RepoState {
@@ -79,9 +92,21 @@ impl RepoState {
             RepoState::InLine => "in line",
             RepoState::Drifted => "drifted",
             RepoState::Skipped { .. } => "skipped",
+            RepoState::Misfit { .. } => "misfit",
             RepoState::Failed { .. } => "failed",
         }
     }
+}
+
+/// A managed path that exists without drover's header: written by hand.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Takeover {
+    pub path: RepoPath,
+    /// Lines of the hand-written file.
+    pub lines: usize,
+    /// `kept` (not proposed, reported) or `replaced` (proposed, said first
+    /// in the proposal).
+    pub action: &'static str,
 }
 
 /// One repository's outcome.
@@ -91,8 +116,17 @@ pub struct RepoReport {
     pub full_name: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub language: Option<String>,
+    /// `service`, `cli` or `library`, when planned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<Kind>,
+    /// What the repository declares, when it was read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub facts: Option<Facts>,
     #[serde(flatten)]
     pub state: RepoState,
+    /// Hand-written files at managed paths, kept or replaced.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub takeovers: Vec<Takeover>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub head: Option<String>,
     pub drift: Vec<FileDrift>,
@@ -133,7 +167,10 @@ impl RepoReport {
             name: repo.name.clone(),
             full_name: repo.full_name.clone(),
             language: None,
+            kind: None,
+            facts: None,
             state,
+            takeovers: Vec::new(),
             head: None,
             drift: Vec::new(),
             skipped_files: Vec::new(),
@@ -171,6 +208,7 @@ pub struct Totals {
     pub in_line: usize,
     pub drifted: usize,
     pub skipped: usize,
+    pub misfit: usize,
     pub failed: usize,
 }
 
@@ -213,6 +251,7 @@ impl SweepReport {
                 RepoState::InLine => t.in_line += 1,
                 RepoState::Drifted => t.drifted += 1,
                 RepoState::Skipped { .. } => t.skipped += 1,
+                RepoState::Misfit { .. } => t.misfit += 1,
                 RepoState::Failed { .. } => t.failed += 1,
             }
         }
@@ -268,10 +307,11 @@ pub async fn run(
         }
     }
 
-    let paths = wanted_paths(config);
+    let wanted = wanted(config);
     for batch in to_read.chunks(SNAPSHOT_BATCH) {
         let repos: Vec<RemoteRepo> = batch.iter().map(|(_, r)| r.clone()).collect();
-        let snapshots = forge.snapshot(&repos, &paths).await;
+        let mut snapshots = forge.snapshot(&repos, &wanted).await;
+        facts::complete_facts(forge, &repos, &mut snapshots).await;
         let facts = &facts;
         let snapshots = futures::future::join_all(batch.iter().zip(snapshots).map(
             |((_, repo), snapshot)| async move {
@@ -387,7 +427,7 @@ pub async fn complete_snapshot(
     let Some(policy) = config.policy(&language) else {
         return Ok(snapshot);
     };
-    let ctx = RenderContext::new(config, facts, repo, &language);
+    let ctx = RenderContext::new(config, facts, repo, &language, &Facts::read(&snapshot));
     let skips = over.map(|o| o.skip.as_slice()).unwrap_or_default();
     // A rendering error is the plan's to report; nothing to read for it.
     let Ok((desired, _)) = renderer.desired_files(policy, facts.ci, skips, &ctx) else {
@@ -473,6 +513,7 @@ async fn save_records(
                 RepoState::InLine => Outcome::InLine,
                 RepoState::Drifted => Outcome::Drifted,
                 RepoState::Skipped { .. } => Outcome::Skipped,
+                RepoState::Misfit { .. } => Outcome::Misfit,
                 RepoState::Failed { .. } => Outcome::Failed,
             };
             let reason = match &r.state {
@@ -728,7 +769,9 @@ fn proposal_record(
     let before = previous.and_then(|p| p.proposal.as_ref());
     let Some(proposed) = &report.proposal else {
         return match report.state {
-            RepoState::Failed { .. } | RepoState::Drifted => before.cloned(),
+            RepoState::Failed { .. } | RepoState::Drifted | RepoState::Misfit { .. } => {
+                before.cloned()
+            }
             // In line by drover's proposal, merged (or applied): recorded
             // until the repository drifts again.
             RepoState::InLine => match report.existing.first() {
@@ -817,7 +860,8 @@ fn unchanged_in_line(
         return None;
     }
     let policy = config.policy(language)?;
-    let ctx = RenderContext::new(config, facts, repo, language);
+    // The key leaves the facts out: they follow from the head.
+    let ctx = RenderContext::new(config, facts, repo, language, &Facts::default());
     let skips = over.map(|o| o.skip.as_slice()).unwrap_or_default();
     let key = renderer.render_key(policy, &ctx, skips);
     if record.render_key.as_deref() != Some(&key) {
@@ -843,10 +887,12 @@ fn detect_key(config: &Config) -> String {
     format!("detect:{}", hex::encode(hasher.finalize()))
 }
 
-/// Every path any policy could need: markers and managed destinations.
-pub fn wanted_paths(config: &Config) -> Vec<RepoPath> {
+/// Every path any policy could need — markers and managed destinations —
+/// and what the repository facts read.
+pub fn wanted(config: &Config) -> Wanted {
     let ci = config.ci_flavor();
-    let mut paths = BTreeSet::new();
+    let facts = crate::facts::wanted();
+    let mut paths: BTreeSet<RepoPath> = facts.paths.into_iter().collect();
     for policy in &config.policies {
         paths.extend(policy.detect.markers.iter().cloned());
         paths.extend(
@@ -857,7 +903,10 @@ pub fn wanted_paths(config: &Config) -> Vec<RepoPath> {
                 .map(|f| f.path.clone()),
         );
     }
-    paths.into_iter().collect()
+    Wanted {
+        paths: paths.into_iter().collect(),
+        dirs: facts.dirs,
+    }
 }
 
 /// Render and compare one repository against its snapshot. Pure.
@@ -893,9 +942,12 @@ pub fn plan_repo(
         .policy(&language)
         .expect("override languages are validated");
     report.language = Some(language.clone());
-    let ctx = RenderContext::new(config, facts, repo, &language);
+    let repo_facts = Facts::read(snapshot);
+    let ctx = RenderContext::new(config, facts, repo, &language, &repo_facts);
+    report.kind = Some(ctx.repo.kind);
+    report.facts = Some(repo_facts);
     let skips = over.map(|o| o.skip.as_slice()).unwrap_or_default();
-    let (desired, skipped) = match renderer.desired_files(policy, facts.ci, skips, &ctx) {
+    let (mut desired, skipped) = match renderer.desired_files(policy, facts.ci, skips, &ctx) {
         Ok(d) => d,
         Err(e) => {
             report.state = RepoState::Failed {
@@ -905,10 +957,33 @@ pub fn plan_repo(
         }
     };
     report.render_key = Some(renderer.render_key(policy, &ctx, skips));
+    let misfits: Vec<String> = skipped
+        .iter()
+        .filter(|s| s.misfit)
+        .map(|s| format!("{}: {}", s.path, s.reason))
+        .collect();
     report.skipped_files = skipped;
+    if !misfits.is_empty() {
+        // What does not fit withholds the rest, but for files that stand
+        // alone.
+        desired.retain(|d| d.stands_alone);
+    }
+    report.takeovers = takeovers(&mut desired, snapshot);
     match drift::compare(&desired, snapshot) {
-        Ok(drifts) if drifts.is_empty() => {}
-        Ok(drifts) => {
+        Ok(drifts) if drifts.is_empty() && misfits.is_empty() => {}
+        Ok(drifts) if drifts.is_empty() => {
+            report.state = RepoState::Misfit {
+                reason: misfits.join("; "),
+            };
+        }
+        Ok(mut drifts) => {
+            for d in &mut drifts {
+                d.takeover = report
+                    .takeovers
+                    .iter()
+                    .find(|t| t.path == d.path && t.action == "replaced")
+                    .map(|t| t.lines);
+            }
             report.drift = drifts;
             compose_text(renderer, policy, repo, &mut report);
             report.state = RepoState::Drifted;
@@ -920,6 +995,43 @@ pub fn plan_repo(
         }
     }
     report
+}
+
+/// The header every shipped template writes first: a file that carries
+/// it was written by drover.
+pub const MANAGED_HEADER: &str = "Managed by drover";
+
+/// Finds managed files that exist without drover's header (written by
+/// hand, or by another tool): a `keep` file is taken out of `desired` and
+/// reported kept; a `replace` file stays and is reported replaced. Block
+/// and exists modes never take a file over.
+fn takeovers(desired: &mut Vec<crate::render::DesiredFile>, snapshot: &Snapshot) -> Vec<Takeover> {
+    let mut found = Vec::new();
+    desired.retain(|want| {
+        if !matches!(want.mode, Mode::Whole | Mode::Absent) {
+            return true;
+        }
+        let Actual::File { content } = snapshot.get(&want.path) else {
+            return true;
+        };
+        let head: String = String::from_utf8_lossy(&content[..content.len().min(2048)])
+            .lines()
+            .take(10)
+            .collect();
+        if head.contains(MANAGED_HEADER)
+            || Some(content.as_slice()) == want.content.as_deref().map(str::as_bytes)
+        {
+            return true;
+        }
+        let keep = want.takeover == crate::config::Takeover::Keep;
+        found.push(Takeover {
+            path: want.path.clone(),
+            lines: String::from_utf8_lossy(content).lines().count(),
+            action: if keep { "kept" } else { "replaced" },
+        });
+        !keep
+    });
+    found
 }
 
 /// The proposal's words and fingerprint for the report's drift.
@@ -952,10 +1064,11 @@ pub async fn propose_only(
     keep: impl Fn(&FileDrift) -> bool,
 ) -> Result<RepoReport, ForgeError> {
     let facts = ForgeFacts::from_config(config);
-    let paths = wanted_paths(config);
-    let snapshot = forge
-        .snapshot(std::slice::from_ref(repo), &paths)
-        .await
+    let mut snapshots = forge
+        .snapshot(std::slice::from_ref(repo), &wanted(config))
+        .await;
+    facts::complete_facts(forge, std::slice::from_ref(repo), &mut snapshots).await;
+    let snapshot = snapshots
         .into_iter()
         .next()
         .unwrap_or_else(|| Err(ForgeError::Malformed("no snapshot".into())))?;

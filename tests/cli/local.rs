@@ -570,3 +570,119 @@ fn templates_reading_the_environment_or_looping_forever_are_refused() {
         run.stderr
     );
 }
+
+/// Writes `files` as a plain-directory repository of the fleet.
+fn shape(fleet: &Fleet, name: &str, files: &[(&str, &str)]) {
+    for (path, text) in files {
+        let full = fleet.repo(name).join(path);
+        std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+        std::fs::write(full, text).unwrap();
+    }
+}
+
+#[test]
+fn proposals_follow_the_repositorys_kind_facts_and_hand_written_files() {
+    let fleet = Fleet::plain();
+    // A library: CI without --locked (no Cargo.lock), no image, no Kubernetes.
+    shape(
+        &fleet,
+        "rlib",
+        &[
+            (
+                "Cargo.toml",
+                "[package]\nname = \"rlib\"\nversion = \"0.1.0\"\n",
+            ),
+            ("src/lib.rs", "pub fn f() {}\n"),
+        ],
+    );
+    // Two binaries, none named like the repository: the image does not fit.
+    shape(
+        &fleet,
+        "twobins",
+        &[
+            (
+                "Cargo.toml",
+                "[package]\nname = \"twobins\"\nversion = \"0.1.0\"\n",
+            ),
+            ("Cargo.lock", "version = 4\n"),
+            ("src/bin/a.rs", "fn main() {}\n"),
+            ("src/bin/b.rs", "fn main() {}\n"),
+        ],
+    );
+    // A command-line tool with its own hand-written CI: kept and reported;
+    // its binary has another name than the repository.
+    shape(&fleet, "tool", &[
+        ("Cargo.toml", "[package]\nname = \"tool\"\nversion = \"0.1.0\"\n[[bin]]\nname = \"toolctl\"\npath = \"src/main.rs\"\n"),
+        ("Cargo.lock", "version = 4\n"),
+        ("src/main.rs", "fn main() {}\n"),
+        (".github/workflows/ci.yml", "name: ours\non: push\njobs:\n  t:\n    runs-on: ubuntu-latest\n    steps:\n      - run: cargo test\n"),
+    ]);
+    let run = fleet.drover(&["plan", "--json"]);
+    let plan: serde_json::Value =
+        serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.stderr));
+    let repo = |name: &str| {
+        plan["repositories"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    let files = |r: &serde_json::Value| -> Vec<String> {
+        r["drift"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["path"].as_str().unwrap().to_owned())
+            .collect()
+    };
+
+    let rlib = repo("rlib");
+    assert_eq!(rlib["kind"], "library");
+    assert_eq!(rlib["facts"]["rust"]["lib"], true);
+    assert_eq!(files(&rlib), [".github/workflows/ci.yml"], "{rlib}");
+    let ci = &rlib["drift"][0]["diff"].as_str().unwrap();
+    assert!(
+        ci.contains("+        run: cargo test\n") && !ci.contains("--locked"),
+        "{ci}"
+    );
+    assert!(!ci.contains("image:"), "no image job for a library: {ci}");
+
+    let two = repo("twobins");
+    assert_eq!(two["state"], "misfit", "{two}");
+    assert!(
+        two["reason"]
+            .as_str()
+            .unwrap()
+            .contains("Dockerfile: several binary targets (a, b)"),
+        "{two}"
+    );
+    assert!(two["drift"].as_array().unwrap().is_empty());
+
+    let tool = repo("tool");
+    assert_eq!(tool["kind"], "cli");
+    assert_eq!(tool["takeovers"][0]["path"], ".github/workflows/ci.yml");
+    assert_eq!(tool["takeovers"][0]["action"], "kept");
+    assert_eq!(files(&tool), ["Dockerfile", ".dockerignore"], "{tool}");
+    let docker = tool["drift"][0]["diff"].as_str().unwrap();
+    assert!(
+        docker.contains("--bin toolctl") && !docker.contains("EXPOSE"),
+        "{docker}"
+    );
+
+    // Nothing is proposed for the misfit; the sweep says why.
+    let run = fleet.drover(&["sweep"]);
+    assert!(
+        run.stdout
+            .contains("twobins: misfit (Dockerfile: several binary targets"),
+        "{}",
+        run.stdout
+    );
+    assert!(!fleet.root().join(".drover/patches/twobins.patch").exists());
+    let patch = std::fs::read_to_string(fleet.root().join(".drover/patches/tool.patch")).unwrap();
+    assert!(
+        !patch.contains("ci.yml"),
+        "the hand-written CI is kept: {patch}"
+    );
+}

@@ -18,7 +18,7 @@ async fn github() -> Emulator {
     let rust = RepoSeed::default()
         .file(
             "Cargo.toml",
-            "[package]\nname = \"billing-api\"\nversion = \"0.1.0\"\n",
+            "[package]\nname = \"billing-api\"\nversion = \"0.1.0\"\n\n[dependencies]\naxum = \"0.8\"\n",
         )
         .file("Cargo.lock", "version = 4\n")
         .file("src/main.rs", "fn main() {}\n");

@@ -22,7 +22,7 @@ async fn gitlab() -> Emulator {
     let rust = RepoSeed::default()
         .file(
             "Cargo.toml",
-            "[package]\nname = \"billing-api\"\nversion = \"0.1.0\"\n",
+            "[package]\nname = \"billing-api\"\nversion = \"0.1.0\"\n\n[dependencies]\naxum = \"0.8\"\n",
         )
         .file("Cargo.lock", "version = 4\n")
         .file("src/main.rs", "fn main() {}\n");
@@ -31,7 +31,10 @@ async fn gitlab() -> Emulator {
     // A stale CI file: updated, not created.
     let go = RepoSeed::default()
         .file("go.mod", "module example.com/ledger\n\ngo 1.22\n")
-        .file(".gitlab-ci.yml", "test:\n  script: [go test ./...]\n");
+        .file(
+            ".gitlab-ci.yml",
+            "# Managed by drover from template go/ci.gitlab.yml (an older version)\ntest:\n  script: [go test ./...]\n",
+        );
     emu.create_repo(Forge::Gitlab, "acme/backend/ledger", go)
         .unwrap();
     emu.create_repo(
@@ -497,7 +500,10 @@ fn in_line_files(dir: &Path, name: &str) -> Vec<(String, String)> {
     let renderer = Renderer::new(&config.templates).unwrap();
     let facts = ForgeFacts::from_config(&config);
     let repo = RemoteRepo::named(name, &format!("acme/{name}"));
-    let ctx = RenderContext::new(&config, &facts, &repo, "rust");
+    let base = crate::harness::rust_files(name);
+    let base: Vec<(&str, &str)> = base.iter().map(|(p, t)| (*p, t.as_str())).collect();
+    let repo_facts = drover::facts::Facts::read(&drover::facts::snapshot_of(&base));
+    let ctx = RenderContext::new(&config, &facts, &repo, "rust", &repo_facts);
     let policy = config.policy("rust").unwrap();
     let (desired, _) = renderer.desired_files(policy, facts.ci, &[], &ctx).unwrap();
     desired
@@ -565,8 +571,14 @@ async fn in_line_files_are_compared_by_blob_id_without_reading_them() {
         .collect();
     read.sort();
     read.dedup();
-    // One `.dockerignore` (block) per project and svc00's stale Dockerfile.
-    assert_eq!(read.len(), 13, "{read:#?}");
+    // One `.dockerignore` (block) and one `Cargo.toml` (the facts need the
+    // manifest's text) per project, and svc00's stale Dockerfile.
+    assert_eq!(read.len(), 25, "{read:#?}");
+    assert_eq!(
+        read.iter().filter(|r| r.ends_with(":Cargo.toml")).count(),
+        12,
+        "{read:#?}"
+    );
     assert_eq!(
         read.iter()
             .filter(|r| r.ends_with(":.dockerignore"))

@@ -10,15 +10,26 @@ pub struct Run {
     pub stderr: String,
 }
 
-/// A one-crate Rust repository with nothing drover manages.
-pub fn rust(name: &str) -> drover_emulator::RepoSeed {
-    drover_emulator::RepoSeed::default()
-        .file(
+/// The files of a one-crate Rust HTTP service (an axum dependency makes
+/// it a service) with nothing drover manages.
+pub fn rust_files(name: &str) -> Vec<(&'static str, String)> {
+    vec![
+        (
             "Cargo.toml",
-            format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\n"),
-        )
-        .file("Cargo.lock", "version = 4\n")
-        .file("src/main.rs", "fn main() {}\n")
+            format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\n\n[dependencies]\naxum = \"0.8\"\n"),
+        ),
+        ("Cargo.lock", "version = 4\n".into()),
+        ("src/main.rs", "fn main() {}\n".into()),
+    ]
+}
+
+/// [`rust_files`] as a seed.
+pub fn rust(name: &str) -> drover_emulator::RepoSeed {
+    rust_files(name)
+        .into_iter()
+        .fold(drover_emulator::RepoSeed::default(), |seed, (p, t)| {
+            seed.file(p, t)
+        })
 }
 
 pub fn write_fleet(dir: &Path, text: &str) {

@@ -641,7 +641,10 @@ async fn a_moved_default_branch_regenerates_what_no_longer_applies(kind: Kind) {
     // drover proposed no longer applies as it was.
     let head = lab.commit_main(
         "api",
-        CommitSeed::new("main", "A Dockerfile").write("Dockerfile", "FROM rust:1\n"),
+        CommitSeed::new("main", "A Dockerfile").write(
+            "Dockerfile",
+            "# Managed by drover from template rust/Dockerfile (an older version)\nFROM rust:1\n",
+        ),
     );
     lab.sweep().await;
     let views = lab.proposals("api");

@@ -62,7 +62,7 @@ fn history(dir: &Path) {
     write(
         dir,
         "Cargo.toml",
-        b"[package]\nname = \"app\"\nversion = \"0.1.0\"\n",
+        b"[package]\nname = \"app\"\nversion = \"0.1.0\"\n\n[dependencies]\naxum = \"0.8\"\n",
     );
     write(dir, "Cargo.lock", b"version = 4\n");
     write(dir, "src/main.rs", b"fn main() {}\n");

@@ -3,12 +3,13 @@
 //! against GitHub's official schema (tested against the emulator, which
 //! checks each one).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde::Deserialize;
 
 use crate::model::{
-    Actual, BranchTip, ExistingProposal, ProposalState, RemoteRepo, RepoPath, Snapshot,
+    Actual, BranchTip, EntryKind, ExistingProposal, Listed, ProposalState, RemoteRepo, RepoPath,
+    Snapshot, Wanted,
 };
 
 /// One page of the owner's repositories, with their heads.
@@ -121,19 +122,10 @@ fn lit(s: &str) -> String {
     serde_json::to_string(s).expect("strings serialise")
 }
 
-/// Every directory whose entries are needed to see symlinks on the way to
-/// the wanted paths: the root and every ancestor.
-pub fn directories(paths: &[RepoPath]) -> Vec<String> {
-    let mut dirs = BTreeSet::from([String::new()]);
-    for p in paths {
-        dirs.extend(p.ancestors().map(|a| a.to_string()));
-    }
-    dirs.into_iter().collect()
-}
-
 /// The snapshot query for a batch of repositories, each read at its head.
-pub fn snapshot_query(repos: &[RemoteRepo], paths: &[RepoPath], branch: &str) -> String {
-    let dirs = directories(paths);
+pub fn snapshot_query(repos: &[RemoteRepo], wanted: &Wanted, branch: &str) -> String {
+    let dirs = wanted.directories();
+    let paths = &wanted.paths;
     let mut q = String::from("query DroverSnapshot {\n");
     for (i, repo) in repos.iter().enumerate() {
         let (owner, name) = repo
@@ -245,9 +237,10 @@ pub struct NeedsBlob {
 pub fn decode_repo(
     value: &serde_json::Value,
     head: Option<String>,
-    paths: &[RepoPath],
+    wanted: &Wanted,
 ) -> Result<(Snapshot, Vec<NeedsBlob>), String> {
-    let dirs = directories(paths);
+    let dirs = wanted.directories();
+    let paths = &wanted.paths;
     let mut trees: BTreeMap<String, Option<TreeObject>> = BTreeMap::new();
     for (j, dir) in dirs.iter().enumerate() {
         let tree = match value.get(format!("t{j}")) {
@@ -273,6 +266,30 @@ pub fn decode_repo(
             .and_then(|t| t.oid.clone()),
         ..Snapshot::default()
     };
+    for dir in &wanted.dirs {
+        // A wanted directory is listed when every step to it is a tree.
+        let reachable = RepoPath::new(dir).map_or(dir.is_empty(), |p| {
+            p.ancestors()
+                .chain(std::iter::once(p.clone()))
+                .all(|a| entry(a.as_str()).is_some_and(|e| e.kind == "tree"))
+        });
+        if let Some(Some(tree)) = trees.get(dir).filter(|_| reachable) {
+            let listed = tree
+                .entries
+                .iter()
+                .map(|e| Listed {
+                    name: e.name.clone(),
+                    kind: match (e.kind.as_str(), e.mode) {
+                        (_, SYMLINK) => EntryKind::Symlink,
+                        ("tree", _) => EntryKind::Dir,
+                        ("blob", _) => EntryKind::File,
+                        _ => EntryKind::Other,
+                    },
+                })
+                .collect();
+            snapshot.listings.insert(dir.clone(), listed);
+        }
+    }
     let mut needs = Vec::new();
     for (j, path) in paths.iter().enumerate() {
         let mut actual = None;
@@ -381,14 +398,25 @@ mod tests {
 
     #[test]
     fn directories_are_the_root_and_every_ancestor() {
-        let dirs = directories(&paths(&[
-            "Cargo.toml",
-            "deploy/k8s/hpa.yaml",
-            ".github/workflows/ci.yml",
-        ]));
+        let wanted = Wanted {
+            paths: paths(&[
+                "Cargo.toml",
+                "deploy/k8s/hpa.yaml",
+                ".github/workflows/ci.yml",
+            ]),
+            dirs: vec!["".into(), "src/bin".into()],
+        };
         assert_eq!(
-            dirs,
-            ["", ".github", ".github/workflows", "deploy", "deploy/k8s"]
+            wanted.directories(),
+            [
+                "",
+                ".github",
+                ".github/workflows",
+                "deploy",
+                "deploy/k8s",
+                "src",
+                "src/bin"
+            ]
         );
     }
 
@@ -407,7 +435,11 @@ mod tests {
             private: false,
             description: None,
         };
-        let q = snapshot_query(&[repo], &paths(&["a/b.txt"]), "drover/sync");
+        let wanted = Wanted {
+            paths: paths(&["a/b.txt"]),
+            dirs: vec![],
+        };
+        let q = snapshot_query(&[repo], &wanted, "drover/sync");
         assert!(
             q.contains(r#"r0: repository(owner: "acme", name: "api")"#),
             "{q}"
@@ -443,7 +475,24 @@ mod tests {
                 "parents": { "nodes": [ { "oid": "head" } ] } } },
             "proposals": { "nodes": [ { "number": 7, "url": "u", "state": "CLOSED", "headRefOid": "tip" } ] }
         });
-        let (snap, needs) = decode_repo(&answer, Some("head".into()), &ps).unwrap();
+        let wanted = Wanted {
+            paths: ps.clone(),
+            dirs: vec!["".into(), "link".into()],
+        };
+        let (snap, needs) = decode_repo(&answer, Some("head".into()), &wanted).unwrap();
+        assert_eq!(snap.listings.len(), 1, "the root; `link` is a symlink");
+        assert_eq!(
+            snap.listings[""]
+                .iter()
+                .map(|l| (l.name.as_str(), l.kind))
+                .collect::<Vec<_>>(),
+            [
+                ("Cargo.toml", EntryKind::File),
+                ("link", EntryKind::Symlink),
+                ("bin.dat", EntryKind::File),
+                ("sym", EntryKind::Symlink)
+            ]
+        );
         assert_eq!(snap.head_tree.as_deref(), Some("root"));
         assert_eq!(
             snap.files[&ps[0]],

@@ -16,7 +16,7 @@ use serde_json::{json, Value};
 use super::http::{RawResponse, RetryPolicy, Transport};
 use super::{Forge, ForgeError, Proposal, Proposed};
 use crate::config::Secret;
-use crate::model::{Actual, ProposalState, RemoteRepo, RepoPath, Snapshot};
+use crate::model::{Actual, ProposalState, RemoteRepo, Snapshot, Wanted};
 
 pub use graphql::{snapshot_query, DISCOVER};
 
@@ -223,9 +223,9 @@ impl GithubForge {
     async fn snapshot_batch(
         &self,
         repos: &[RemoteRepo],
-        paths: &[RepoPath],
+        wanted: &Wanted,
     ) -> Vec<Result<Snapshot, ForgeError>> {
-        let query = snapshot_query(repos, paths, &self.branch);
+        let query = snapshot_query(repos, wanted, &self.branch);
         let data: Value = match self.graphql(&query, json!({})).await {
             Ok(d) => d,
             Err(e) => return repos.iter().map(|_| Err(e.clone())).collect(),
@@ -240,7 +240,7 @@ impl GithubForge {
                 }));
                 continue;
             }
-            let decoded = graphql::decode_repo(part, repo.head.clone(), paths)
+            let decoded = graphql::decode_repo(part, repo.head.clone(), wanted)
                 .map_err(|e| ForgeError::Malformed(format!("{}: {e}", repo.full_name)));
             let result = match decoded {
                 Ok((mut snapshot, needs)) => {
@@ -309,11 +309,11 @@ impl Forge for GithubForge {
     async fn snapshot(
         &self,
         repos: &[RemoteRepo],
-        paths: &[RepoPath],
+        wanted: &Wanted,
     ) -> Vec<Result<Snapshot, ForgeError>> {
         let mut out = Vec::with_capacity(repos.len());
         for batch in repos.chunks(SNAPSHOT_BATCH) {
-            out.extend(self.snapshot_batch(batch, paths).await);
+            out.extend(self.snapshot_batch(batch, wanted).await);
         }
         out
     }

@@ -7,12 +7,12 @@
 //! branch exists; file contents, the branch tip's details and merge
 //! requests come from REST (see `mod.rs`).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::model::{Actual, RemoteRepo, RepoPath};
+use crate::model::{Actual, EntryKind, Listed, RemoteRepo, RepoPath, Wanted};
 
 /// One page of the group's projects, subgroups included, with their heads
 /// (the text of `docs/forge-protocol.md`).
@@ -140,15 +140,6 @@ fn lit(s: &str) -> String {
     serde_json::to_string(s).expect("strings serialise")
 }
 
-/// The root and every ancestor directory of the wanted paths.
-pub fn directories(paths: &[RepoPath]) -> Vec<String> {
-    let mut dirs = BTreeSet::from([String::new()]);
-    for p in paths {
-        dirs.extend(p.ancestors().map(|a| a.to_string()));
-    }
-    dirs.into_iter().collect()
-}
-
 /// Entries of a directory as a `tree` answers them.
 /// A blob's `sha` is its git object id: the field is documented as "last
 /// commit SHA for the entry" but GitLab resolves it with `method: :id`
@@ -160,8 +151,8 @@ submodules { pageInfo { hasNextPage } nodes { name } }";
 /// The snapshot query of a batch: for each project (`p{i}`), at its head,
 /// the entries of every directory on the way to a wanted path (`t{j}`), and
 /// drover's branch tip if the branch exists (`branch`).
-pub fn snapshot_query(repos: &[RemoteRepo], paths: &[RepoPath], branch: &str) -> String {
-    let dirs = directories(paths);
+pub fn snapshot_query(repos: &[RemoteRepo], wanted: &Wanted, branch: &str) -> String {
+    let dirs = wanted.directories();
     let mut q = String::from("query DroverSnapshot {\n");
     for (i, repo) in repos.iter().enumerate() {
         let head = repo.head.as_deref().unwrap_or("HEAD");
@@ -232,12 +223,12 @@ struct Page {
 }
 
 /// Decodes `p{i}` of a snapshot answer; `None` when the project is gone.
-pub fn decode_project(value: &Value, paths: &[RepoPath]) -> Result<Option<Decoded>, String> {
+pub fn decode_project(value: &Value, wanted: &Wanted) -> Result<Option<Decoded>, String> {
     let Some(repo) = value.get("repository").filter(|v| !v.is_null()) else {
         return Ok(None);
     };
     let mut out = Decoded::default();
-    for (j, dir) in directories(paths).into_iter().enumerate() {
+    for (j, dir) in wanted.directories().into_iter().enumerate() {
         let tree = repo.get(format!("t{j}")).filter(|v| !v.is_null());
         let Some(tree) = tree else {
             out.trees.insert(dir, None);
@@ -277,6 +268,44 @@ pub fn decode_project(value: &Value, paths: &[RepoPath]) -> Result<Option<Decode
 }
 
 const SYMLINK: &str = "120000";
+
+/// The entries of each wanted directory that is reachable through trees
+/// only (not through a symlink, not a file).
+pub fn listings(
+    trees: &BTreeMap<String, Option<Vec<Entry>>>,
+    wanted: &Wanted,
+) -> BTreeMap<String, Vec<Listed>> {
+    let entry = |p: &str| -> Option<&Entry> {
+        let (dir, name) = p.rsplit_once('/').unwrap_or(("", p));
+        trees.get(dir)?.as_ref()?.iter().find(|e| e.name == name)
+    };
+    let mut out = BTreeMap::new();
+    for dir in &wanted.dirs {
+        let reachable = RepoPath::new(dir).map_or(dir.is_empty(), |p| {
+            p.ancestors()
+                .chain(std::iter::once(p.clone()))
+                .all(|a| entry(a.as_str()).is_some_and(|e| e.kind == "tree"))
+        });
+        let Some(Some(entries)) = trees.get(dir).filter(|_| reachable) else {
+            continue;
+        };
+        let mut listed: Vec<Listed> = entries
+            .iter()
+            .map(|e| Listed {
+                name: e.name.clone(),
+                kind: match (e.kind.as_str(), e.mode.as_str()) {
+                    (_, SYMLINK) => EntryKind::Symlink,
+                    ("tree", _) => EntryKind::Dir,
+                    ("blob", _) => EntryKind::File,
+                    _ => EntryKind::Other,
+                },
+            })
+            .collect();
+        listed.sort_by(|a, b| a.name.cmp(&b.name));
+        out.insert(dir.clone(), listed);
+    }
+    out
+}
 
 /// What each wanted path is, from the directory entries. A regular file
 /// is its blob id ([`Actual::Blob`]); a symlink, or a file whose id the
@@ -362,7 +391,11 @@ mod tests {
             private: false,
             description: None,
         };
-        let q = snapshot_query(&[repo], &paths(&["deploy/k8s/a.yaml"]), "drover/sync");
+        let wanted = Wanted {
+            paths: paths(&["deploy/k8s/a.yaml"]),
+            dirs: vec![],
+        };
+        let q = snapshot_query(&[repo], &wanted, "drover/sync");
         assert!(
             q.contains(r#"p0: project(fullPath: "acme/backend/api")"#),
             "{q}"
@@ -403,7 +436,14 @@ mod tests {
                     "submodules": { "nodes": [ { "name": "lib" } ] } },
             "branch": { "lastCommit": { "sha": "tip" } }
         }});
-        let d = decode_project(&answer, &ps).unwrap().unwrap();
+        let wanted = Wanted {
+            paths: ps.clone(),
+            dirs: vec!["".into()],
+        };
+        let d = decode_project(&answer, &wanted).unwrap().unwrap();
+        assert!(listings(&d.trees, &wanted)[""]
+            .iter()
+            .any(|l| l.kind == EntryKind::Dir));
         assert_eq!(d.truncated, [""]);
         assert_eq!(d.branch_tip.as_deref(), Some("tip"));
         let got: Vec<_> = ps.iter().map(|p| classify(&d.trees, p)).collect();
@@ -420,7 +460,7 @@ mod tests {
                 Ok(Actual::Missing),
             ]
         );
-        assert!(decode_project(&json!({ "repository": null }), &ps)
+        assert!(decode_project(&json!({ "repository": null }), &wanted)
             .unwrap()
             .is_none());
     }

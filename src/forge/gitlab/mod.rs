@@ -22,7 +22,7 @@ use serde_json::{json, Value};
 use super::http::{RawResponse, RetryPolicy, Transport};
 use super::{Forge, ForgeError, Proposal, Proposed};
 use crate::config::Secret;
-use crate::model::{Actual, ProposalState, RemoteRepo, RepoPath, Snapshot};
+use crate::model::{Actual, ProposalState, RemoteRepo, RepoPath, Snapshot, Wanted};
 
 pub use graphql::{snapshot_query, DISCOVER};
 use rest::enc;
@@ -276,7 +276,7 @@ impl GitlabForge {
     async fn finish(
         &self,
         repo: &RemoteRepo,
-        paths: &[RepoPath],
+        wanted: &Wanted,
         mut decoded: graphql::Decoded,
     ) -> Result<Snapshot, ForgeError> {
         let head = repo
@@ -289,10 +289,11 @@ impl GitlabForge {
         }
         let mut snapshot = Snapshot {
             head: Some(head.clone()),
+            listings: graphql::listings(&decoded.trees, wanted),
             ..Snapshot::default()
         };
         let mut reads = Vec::new();
-        for path in paths {
+        for path in &wanted.paths {
             match graphql::classify(&decoded.trees, path) {
                 Ok(actual) => {
                     snapshot.files.insert(path.clone(), actual);
@@ -335,25 +336,25 @@ impl GitlabForge {
     async fn snapshot_batch(
         &self,
         repos: &[RemoteRepo],
-        paths: &[RepoPath],
+        wanted: &Wanted,
     ) -> Vec<Result<Snapshot, ForgeError>> {
-        let query = snapshot_query(repos, paths, &self.branch);
+        let query = snapshot_query(repos, wanted, &self.branch);
         let data: Value = match self.graphql(&query, json!({})).await {
             Ok(d) => d,
             Err(ForgeError::Api { message, .. })
                 if repos.len() > 1 && message.contains("complexity") =>
             {
                 let (a, b) = repos.split_at(repos.len() / 2);
-                let mut out = Box::pin(self.snapshot_batch(a, paths)).await;
-                out.extend(Box::pin(self.snapshot_batch(b, paths)).await);
+                let mut out = Box::pin(self.snapshot_batch(a, wanted)).await;
+                out.extend(Box::pin(self.snapshot_batch(b, wanted)).await);
                 return out;
             }
             Err(e) => return repos.iter().map(|_| Err(e.clone())).collect(),
         };
         let mut out = Vec::with_capacity(repos.len());
         for (i, repo) in repos.iter().enumerate() {
-            let result = match graphql::decode_project(&data[format!("p{i}")], paths) {
-                Ok(Some(decoded)) => self.finish(repo, paths, decoded).await,
+            let result = match graphql::decode_project(&data[format!("p{i}")], wanted) {
+                Ok(Some(decoded)) => self.finish(repo, wanted, decoded).await,
                 Ok(None) => Err(ForgeError::Api {
                     status: Some(404),
                     message: format!("{} not found, or not visible to the token", repo.full_name),
@@ -400,11 +401,11 @@ impl Forge for GitlabForge {
     async fn snapshot(
         &self,
         repos: &[RemoteRepo],
-        paths: &[RepoPath],
+        wanted: &Wanted,
     ) -> Vec<Result<Snapshot, ForgeError>> {
         let mut out = Vec::with_capacity(repos.len());
         for batch in repos.chunks(SNAPSHOT_BATCH) {
-            out.extend(self.snapshot_batch(batch, paths).await);
+            out.extend(self.snapshot_batch(batch, wanted).await);
         }
         out
     }

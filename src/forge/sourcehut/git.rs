@@ -7,12 +7,12 @@
 //! path (mode and blob). Reading entries by path instead of listing trees
 //! means no tree ever needs paging. Modes are go-git's, in decimal.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::model::{Actual, RemoteRepo, RepoPath, Snapshot};
+use crate::model::{Actual, EntryKind, Listed, RemoteRepo, RepoPath, Snapshot, Wanted};
 
 /// One page (25) of a user's repositories, with their heads.
 pub const DISCOVER: &str = r#"query DroverDiscover($owner: String!, $cursor: Cursor) {
@@ -106,7 +106,8 @@ pub fn directories(paths: &[RepoPath]) -> Vec<RepoPath> {
 /// The snapshot query for a batch of `owner`'s repositories, each read at
 /// its discovered head (`r{i}`: `head`, `t{j}` per directory, `p{j}` per
 /// wanted path).
-pub fn snapshot_query(owner: &str, repos: &[RemoteRepo], paths: &[RepoPath]) -> String {
+pub fn snapshot_query(owner: &str, repos: &[RemoteRepo], wanted: &Wanted) -> String {
+    let paths = &wanted.paths;
     let dirs = directories(paths);
     let mut q = format!(
         "query DroverSnapshot {{\n  u: user(username: {}) {{\n",
@@ -130,10 +131,61 @@ pub fn snapshot_query(owner: &str, repos: &[RemoteRepo], paths: &[RepoPath]) -> 
                 lit(path.as_str())
             ));
         }
+        for (j, dir) in wanted.dirs.iter().enumerate() {
+            if dir.is_empty() {
+                q.push_str(&format!(
+                    "      l{j}: revparse_single(revspec: {rev}) {{ tree {{ {LIST} }} }}\n"
+                ));
+            } else {
+                q.push_str(&format!(
+                    "      l{j}: path(revspec: {rev}, path: {}) {{ mode object {{ ... on Tree {{ {LIST} }} }} }}\n",
+                    lit(dir)
+                ));
+            }
+        }
         q.push_str("    }\n");
     }
     q.push_str("  }\n}");
     q
+}
+
+/// A tree's entries (the first page).
+const LIST: &str = "entries { cursor results { name mode } }";
+
+/// The first page of each wanted directory's entries (`l{j}`). A
+/// directory reached through a symlink is not listed: its `path` answer
+/// is the link, not a tree.
+fn decode_listings(value: &Value, wanted: &Wanted) -> BTreeMap<String, Vec<Listed>> {
+    let mut out = BTreeMap::new();
+    for (j, dir) in wanted.dirs.iter().enumerate() {
+        let part = &value[format!("l{j}")];
+        let tree = if dir.is_empty() {
+            &part["tree"]
+        } else if part["mode"].as_u64() == Some(u64::from(MODE_TREE)) {
+            &part["object"]
+        } else {
+            continue;
+        };
+        let Some(results) = tree["entries"]["results"].as_array() else {
+            continue;
+        };
+        let mut listed: Vec<Listed> = results
+            .iter()
+            .filter_map(|e| {
+                let name = e["name"].as_str()?.to_owned();
+                let kind = match e["mode"].as_u64()? as u32 {
+                    MODE_TREE => EntryKind::Dir,
+                    MODE_SYMLINK => EntryKind::Symlink,
+                    MODE_SUBMODULE => EntryKind::Other,
+                    _ => EntryKind::File,
+                };
+                Some(Listed { name, kind })
+            })
+            .collect();
+        listed.sort_by(|a, b| a.name.cmp(&b.name));
+        out.insert(dir.clone(), listed);
+    }
+    out
 }
 
 /// The `Drover-Fingerprint:` trailers in the messages of the default
@@ -186,8 +238,9 @@ fn entry(value: &Value, key: &str) -> Result<Option<Entry>, String> {
 pub fn decode_repo(
     value: &Value,
     head: Option<String>,
-    paths: &[RepoPath],
+    wanted: &Wanted,
 ) -> Result<(Snapshot, Vec<NeedsBlob>), String> {
+    let paths = &wanted.paths;
     let dirs = directories(paths);
     let mut dir_modes = std::collections::BTreeMap::new();
     for (j, dir) in dirs.iter().enumerate() {
@@ -196,6 +249,7 @@ pub fn decode_repo(
     let mut snapshot = Snapshot {
         head,
         head_tree: value["head"]["tree"]["id"].as_str().map(str::to_owned),
+        listings: decode_listings(value, wanted),
         ..Snapshot::default()
     };
     let mut needs = Vec::new();
@@ -294,7 +348,20 @@ mod tests {
         let q = snapshot_query(
             "acme",
             &[repo("api", "abc")],
-            &paths(&["deploy/k8s/a.yaml", "Cargo.toml"]),
+            &Wanted {
+                paths: paths(&["deploy/k8s/a.yaml", "Cargo.toml"]),
+                dirs: vec!["".into(), "src".into()],
+            },
+        );
+        assert!(
+            q.contains(r#"l0: revparse_single(revspec: "abc") { tree { entries"#),
+            "{q}"
+        );
+        assert!(
+            q.contains(
+                r#"l1: path(revspec: "abc", path: "src") { mode object { ... on Tree { entries"#
+            ),
+            "{q}"
         );
         assert!(q.contains(r#"u: user(username: "acme")"#), "{q}");
         assert!(q.contains(r#"r0: repository(name: "api")"#), "{q}");
@@ -323,9 +390,33 @@ mod tests {
             "p2": { "mode": 33188, "object": { "size": 900000, "content": "http://x/blob" } },
             "p3": { "mode": 40960, "object": { "text": "../outside", "size": 10, "content": "u3" } },
             "p4": { "mode": 16384, "object": {} },
-            "p5": null
+            "p5": null,
+            "l0": { "tree": { "entries": { "cursor": null, "results": [
+                { "name": "src", "mode": 16384 }, { "name": "Cargo.toml", "mode": 33188 }
+            ] } } },
+            "l1": { "mode": 40960, "object": {} }
         });
-        let (snap, needs) = decode_repo(&answer, Some("abc".into()), &ps).unwrap();
+        let wanted = Wanted {
+            paths: ps.clone(),
+            dirs: vec!["".into(), "link".into()],
+        };
+        let (snap, needs) = decode_repo(&answer, Some("abc".into()), &wanted).unwrap();
+        assert_eq!(
+            snap.listings,
+            BTreeMap::from([(
+                String::new(),
+                vec![
+                    Listed {
+                        name: "Cargo.toml".into(),
+                        kind: EntryKind::File
+                    },
+                    Listed {
+                        name: "src".into(),
+                        kind: EntryKind::Dir
+                    }
+                ]
+            )])
+        );
         assert_eq!(snap.head_tree.as_deref(), Some("root"));
         assert_eq!(
             snap.files[&ps[0]],

@@ -27,7 +27,7 @@ use serde_json::{json, Value};
 use super::http::{RawResponse, RetryPolicy, Transport};
 use super::{Forge, ForgeError, Proposal, Proposed};
 use crate::config::{ListAddress, ListRule, Secret, Smtp};
-use crate::model::{Actual, RemoteRepo, RepoPath, Snapshot};
+use crate::model::{Actual, RemoteRepo, Snapshot, Wanted};
 
 pub use git::{snapshot_query, DISCOVER};
 use lists::{ListState, Status};
@@ -239,9 +239,9 @@ impl SourcehutForge {
     async fn snapshot_batch(
         &self,
         repos: &[RemoteRepo],
-        paths: &[RepoPath],
+        wanted: &Wanted,
     ) -> Vec<Result<Snapshot, ForgeError>> {
-        let query = snapshot_query(&self.owner, repos, paths);
+        let query = snapshot_query(&self.owner, repos, wanted);
         let answer = match self.graphql(Service::Git, &query, json!({})).await {
             Ok(a) => a,
             Err(e) => return repos.iter().map(|_| Err(e.clone())).collect(),
@@ -278,7 +278,7 @@ impl SourcehutForge {
         let mut out = Vec::with_capacity(repos.len());
         for (i, repo) in repos.iter().enumerate() {
             out.push(
-                self.snapshot_one(repo, i, user, paths, &repo_errors, &lists)
+                self.snapshot_one(repo, i, user, wanted, &repo_errors, &lists)
                     .await,
             );
         }
@@ -290,7 +290,7 @@ impl SourcehutForge {
         repo: &RemoteRepo,
         i: usize,
         user: &Value,
-        paths: &[RepoPath],
+        wanted: &Wanted,
         repo_errors: &BTreeMap<usize, Vec<String>>,
         lists: &Result<BTreeMap<String, ListState>, ForgeError>,
     ) -> Result<Snapshot, ForgeError> {
@@ -307,7 +307,7 @@ impl SourcehutForge {
                 message: format!("{} not found", repo.full_name),
             });
         }
-        let (mut snapshot, needs) = git::decode_repo(part, repo.head.clone(), paths)
+        let (mut snapshot, needs) = git::decode_repo(part, repo.head.clone(), wanted)
             .map_err(|e| ForgeError::Malformed(format!("{}: {e}", repo.full_name)))?;
         for need in needs {
             let content = self.blob(&need.url).await?;
@@ -492,11 +492,11 @@ impl Forge for SourcehutForge {
     async fn snapshot(
         &self,
         repos: &[RemoteRepo],
-        paths: &[RepoPath],
+        wanted: &Wanted,
     ) -> Vec<Result<Snapshot, ForgeError>> {
         let mut out = Vec::with_capacity(repos.len());
         for batch in repos.chunks(SNAPSHOT_BATCH) {
-            out.extend(self.snapshot_batch(batch, paths).await);
+            out.extend(self.snapshot_batch(batch, wanted).await);
         }
         out
     }
