@@ -1,0 +1,3 @@
+module example.org/platform/kvstore
+
+go 1.23

@@ -1,0 +1,3 @@
+module github.com/acme/go-git-tool
+
+go 1.22

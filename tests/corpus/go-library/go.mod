@@ -1,0 +1,3 @@
+module github.com/acme/go-library
+
+go 1.21

@@ -1,0 +1,3 @@
+module github.com/acme/go-root-main
+
+go 1.21

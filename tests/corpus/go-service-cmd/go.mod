@@ -1,0 +1,3 @@
+module example.com/acme/go-service-cmd
+
+go 1.22

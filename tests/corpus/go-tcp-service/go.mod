@@ -1,0 +1,3 @@
+module example.com/acme/go-tcp-service
+
+go 1.22

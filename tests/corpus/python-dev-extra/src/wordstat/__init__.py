@@ -1,0 +1,4 @@
+"""Word statistics for text."""
+from .stats import stats
+
+__all__ = ["stats"]
