@@ -257,7 +257,7 @@ fn seed(
                 format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\n\n[dependencies]\naxum = \"0.8\"\n"),
             ),
             ("Cargo.lock".into(), "version = 4\n".into()),
-            ("src/main.rs".into(), "fn main() {}\n".into()),
+            ("src/main.rs".into(), "async fn main() {\n    let listener = tokio::net::TcpListener::bind(\"0.0.0.0:8080\").await.unwrap();\n}\n".into()),
         ];
         let base: Vec<(&str, &str)> = files
             .iter()

@@ -6,6 +6,7 @@ pub mod config;
 pub mod daemon;
 pub mod drift;
 pub mod facts;
+pub mod fit;
 pub mod forge;
 pub mod git;
 pub mod migrate;

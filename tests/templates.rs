@@ -8,23 +8,17 @@
 //! fails the test with the command that installs it.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use drover::config::{parse_policies, TemplateSources};
 use drover::model::{CiFlavor, ForgeKind, Mode};
 use drover::render::{block_file_for, sample_file_sets, DesiredFile, ForgeFacts, Renderer};
 
-fn project() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
+#[path = "common/validators.rs"]
+mod validators;
 
-fn specs() -> PathBuf {
-    match std::env::var_os("DROVER_FORGE_SPECS") {
-        Some(p) => PathBuf::from(p),
-        None => project().join("../shared/forge-specs"),
-    }
-}
+use validators::{project, tool, validate};
 
 fn forge_for(ci: CiFlavor) -> ForgeFacts {
     let (kind, host, registry) = match ci {
@@ -114,59 +108,10 @@ fn every_language_and_forge_renders_as_snapshotted() {
     }
 }
 
-/// Where the validators are: the venv the test command made, else PATH.
-fn tool(name: &str) -> PathBuf {
-    let venv = std::env::var_os("DROVER_VALIDATORS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| project().join("target/validators"));
-    let candidate = venv.join("bin").join(name);
-    if candidate.is_file() {
-        return candidate;
-    }
-    let found = std::env::var_os("PATH")
-        .into_iter()
-        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
-        .map(|d| d.join(name))
-        .find(|p| p.is_file());
-    found.unwrap_or_else(|| {
-        panic!("validator `{name}` is not installed; run `bash scripts/install-validators.sh` (the README's test command does)")
-    })
-}
-
-#[track_caller]
-fn validate(what: &str, cmd: &mut Command) {
-    let out = cmd
-        .output()
-        .unwrap_or_else(|e| panic!("{what}: cannot run: {e}"));
-    assert!(
-        out.status.success(),
-        "{what} failed:\n{}\n{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn schema_check(schema: &Path, file: &Path) -> Command {
-    assert!(
-        schema.is_file() || std::env::var("CI").as_deref() != Ok("true"),
-        "missing spec {}",
-        schema.display()
-    );
-    assert!(
-        schema.is_file(),
-        "missing spec {} (set DROVER_FORGE_SPECS)",
-        schema.display()
-    );
-    let mut cmd = Command::new(tool("check-jsonschema"));
-    cmd.arg("--schemafile").arg(schema).arg(file);
-    cmd
-}
-
 #[test]
 fn rendered_files_pass_the_real_validators() {
-    let specs = specs();
     let dir = tempfile::tempdir().unwrap();
-    let mut checked = 0;
+    let mut written = Vec::new();
     for (language, ci, files) in file_sets() {
         let root = dir.path().join(&language).join(ci.as_str());
         for f in &files {
@@ -174,66 +119,11 @@ fn rendered_files_pass_the_real_validators() {
             let path = root.join(f.path.as_str());
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(&path, text).unwrap();
-            let what = format!("{language}/{ci}/{}", f.path);
-            let p = f.path.as_str();
-            if p.starts_with(".github/workflows/") {
-                // actionlint checks `run:` scripts only when shellcheck is on PATH.
-                let path_var = std::env::join_paths(
-                    std::iter::once(tool("shellcheck").parent().unwrap().to_path_buf()).chain(
-                        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default()),
-                    ),
-                )
-                .unwrap();
-                let mut actionlint = Command::new(tool("actionlint"));
-                actionlint
-                    .arg(&path)
-                    .current_dir(&root)
-                    .env("PATH", path_var);
-                validate(&what, &mut actionlint);
-                let schema = specs.join("ci/github-workflow.schema.json");
-                validate(&what, &mut schema_check(&schema, &path));
-            } else if p == ".gitlab-ci.yml" {
-                let schema = specs.join("ci/gitlab-ci.schema.json");
-                validate(&what, &mut schema_check(&schema, &path));
-            } else if p == ".build.yml" {
-                let schema = specs.join("sourcehut/build-manifest.schema.json");
-                validate(&what, &mut schema_check(&schema, &path));
-            } else if p.ends_with("Dockerfile") {
-                validate(&what, Command::new(tool("hadolint")).arg(&path));
-            } else if let Some(schema) = kubernetes_schema(&path) {
-                let schema = specs
-                    .join("kubernetes/v1.32.2-standalone-strict")
-                    .join(schema);
-                validate(&what, &mut schema_check(&schema, &path));
-                let mut kv = Command::new(tool("kubernetes-validate"));
-                kv.args(["--strict", "--kubernetes-version", "1.32.0"])
-                    .arg(&path);
-                validate(&what, &mut kv);
-            } else {
-                continue;
-            }
-            checked += 1;
+            written.push((root.clone(), f.path.as_str().to_owned()));
         }
     }
+    let checked = validators::validate_all("shipped templates", &written);
     assert!(checked >= 4 * 3 * 5, "only {checked} files were validated");
-}
-
-/// The strict schema for a manifest, by its `kind:`.
-fn kubernetes_schema(path: &Path) -> Option<&'static str> {
-    if !matches!(
-        path.extension().and_then(|e| e.to_str()),
-        Some("yaml" | "yml")
-    ) {
-        return None;
-    }
-    let text = std::fs::read_to_string(path).ok()?;
-    let kind = text.lines().find_map(|l| l.strip_prefix("kind:"))?.trim();
-    match kind {
-        "Deployment" => Some("deployment-apps-v1.json"),
-        "Service" => Some("service-v1.json"),
-        "HorizontalPodAutoscaler" => Some("horizontalpodautoscaler-autoscaling-v2.json"),
-        _ => None,
-    }
 }
 
 /// drover's own image passes hadolint, like the Dockerfiles it renders.

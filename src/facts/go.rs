@@ -3,7 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{join, Kind, View};
+use super::{join, service, Kind, ServiceFacts, View};
 use crate::model::{EntryKind, RepoPath, Wanted};
 
 pub const MANIFESTS: &[&str] = &["go.mod", "main.go"];
@@ -43,6 +43,8 @@ pub struct GoFacts {
     pub server: bool,
     /// Programs a main package runs (`exec.Command("git", …)`).
     pub execs: Vec<String>,
+    /// How the main packages serve, from their `main.go`.
+    pub service: ServiceFacts,
 }
 
 impl GoFacts {
@@ -91,8 +93,10 @@ pub(super) fn read(view: &View, _problems: &mut Vec<String>) -> Option<GoFacts> 
         .find(|s| !(s.starts_with('v') && s[1..].chars().all(|c| c.is_ascii_digit())))
         .unwrap_or(&facts.module)
         .to_owned();
-    let mut sources = Vec::new();
+    let mut sources: Vec<String> = Vec::new();
+    let mut read_from: Vec<String> = Vec::new();
     if let Some(main) = view.text("main.go").filter(|t| is_main(t)) {
+        read_from.push("main.go".into());
         facts.mains.push(".".into());
         facts.binaries.push(last);
         sources.push(main);
@@ -112,15 +116,20 @@ pub(super) fn read(view: &View, _problems: &mut Vec<String>) -> Option<GoFacts> 
         if main.as_deref().is_some_and(is_main) || (main.is_none() && has_go) {
             facts.mains.push(format!("./{dir}"));
             facts.binaries.push(name.clone());
+            if main.is_some() {
+                read_from.push(join(&dir, "main.go"));
+            }
             sources.extend(main);
         }
     }
-    facts.server = requires.iter().any(|r| SERVERS.contains(&r.as_str()))
+    let http = requires.iter().any(|r| SERVERS.contains(&r.as_str()))
         || sources.iter().any(|s| {
             s.contains("\"net/http\"")
                 && (s.contains("ListenAndServe") || s.contains("http.Server"))
-                || s.contains("net.Listen(")
         });
+    let tcp = sources.iter().any(|s| s.contains("net.Listen("));
+    facts.server = http || tcp;
+    facts.service = service::read(&view.texts(&read_from), if http { "http" } else { "tcp" });
     for s in &sources {
         for exe in EXECUTABLES {
             let call = format!("Command(\"{exe}\"");

@@ -13,6 +13,7 @@ mod go;
 mod node;
 mod python;
 mod rust;
+mod service;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -21,6 +22,7 @@ pub use go::GoFacts;
 pub use node::NodeFacts;
 pub use python::PythonFacts;
 pub use rust::RustFacts;
+pub use service::ServiceFacts;
 
 use crate::model::{Actual, EntryKind, Listed, RepoPath, Snapshot, Wanted};
 
@@ -142,6 +144,8 @@ pub fn follow_up(snapshot: &Snapshot) -> Wanted {
     let mut more = Wanted::default();
     rust::follow_up(&view, &mut more);
     go::follow_up(&view, &mut more);
+    node::follow_up(&view, &mut more);
+    python::follow_up(&view, &mut more);
     // Only what the snapshot has not read already.
     more.paths.retain(|p| !snapshot.files.contains_key(p));
     more.paths.sort();
@@ -150,16 +154,6 @@ pub fn follow_up(snapshot: &Snapshot) -> Wanted {
     more.dirs.sort();
     more.dirs.dedup();
     more
-}
-
-/// Every manifest a fact reader parses: the paths whose content must be
-/// known (not just their blob id) before facts are read.
-pub fn is_manifest(path: &RepoPath) -> bool {
-    let name = path.as_str().rsplit('/').next().unwrap_or("");
-    matches!(
-        name,
-        "Cargo.toml" | "go.mod" | "package.json" | "pyproject.toml" | "setup.cfg" | "main.go"
-    ) || name.starts_with("requirements")
 }
 
 /// The snapshot of a plain file tree: every file read, every directory
@@ -199,12 +193,49 @@ pub fn snapshot_of(files: &[(&str, &str)]) -> Snapshot {
     snap
 }
 
+/// Whether the facts need the text of `path`, which the snapshot knows by
+/// blob id only (a forge whose batched reads give no contents pays one
+/// read for it): manifests always; a Go `main.go` always (it says whether
+/// the package is a main one); other entry sources only when the
+/// repository serves (their port and health route matter only then).
+pub fn text_needed(snapshot: &Snapshot, path: &RepoPath) -> bool {
+    const MANIFEST_NAMES: [&str; 11] = [
+        "Cargo.toml",
+        "go.mod",
+        "package.json",
+        "pyproject.toml",
+        "setup.cfg",
+        "setup.py",
+        "rust-toolchain.toml",
+        "rust-toolchain",
+        ".nvmrc",
+        ".python-version",
+        "ruff.toml",
+    ];
+    let name = path.as_str().rsplit('/').next().unwrap_or("");
+    if MANIFEST_NAMES.contains(&name) || name.starts_with("requirements") || name == "main.go" {
+        return true;
+    }
+    let facts = Facts::read(snapshot);
+    facts.rust.is_some_and(|r| r.server)
+        || facts.node.is_some_and(|n| n.server)
+        || facts.python.is_some_and(|p| p.framework.is_some())
+}
+
 /// Read access to a snapshot for the fact readers.
 pub(crate) struct View<'a> {
     snapshot: &'a Snapshot,
 }
 
 impl View<'_> {
+    /// The texts of those of `paths` the snapshot read, with their paths.
+    fn texts(&self, paths: &[String]) -> Vec<(String, String)> {
+        paths
+            .iter()
+            .filter_map(|p| Some((p.clone(), self.text(p)?)))
+            .collect()
+    }
+
     /// The text of a file, if the snapshot read it as a regular file.
     fn text(&self, path: &str) -> Option<String> {
         let path = RepoPath::new(path).ok()?;
@@ -313,6 +344,11 @@ const OPTIONAL_FIELDS: &[(&str, &str)] = &[
     ("python", "name"),
     ("python", "requires_python"),
     ("python", "framework"),
+    ("python", "package"),
+    ("python", "app"),
+    ("python", "entry_file"),
+    ("python", "python_version"),
+    ("node", "entry"),
 ];
 
 /// The facts of a typical service of `language` named `billing-api`: what
@@ -325,13 +361,16 @@ pub fn sample(language: &str) -> Facts {
                 "[package]\nname = \"billing-api\"\nversion = \"0.1.0\"\n\n[dependencies]\naxum = \"0.8\"\n",
             ),
             ("Cargo.lock", "version = 4\n"),
-            ("src/main.rs", "fn main() {}\n"),
+            (
+                "src/main.rs",
+                "#[tokio::main]\nasync fn main() {\n    let app = axum::Router::new().route(\"/healthz\", axum::routing::get(|| async { \"ok\" }));\n    let listener = tokio::net::TcpListener::bind(\"0.0.0.0:8080\").await.unwrap();\n    axum::serve(listener, app).await.unwrap();\n}\n",
+            ),
         ],
         "go" => &[
             ("go.mod", "module example.com/acme/billing-api\n\ngo 1.23\n"),
             (
                 "cmd/billing-api/main.go",
-                "package main\n\nimport \"net/http\"\n\nfunc main() { _ = http.ListenAndServe(\":8080\", nil) }\n",
+                "package main\n\nimport \"net/http\"\n\nfunc main() {\n\thttp.HandleFunc(\"/healthz\", func(w http.ResponseWriter, _ *http.Request) {})\n\t_ = http.ListenAndServe(\":8080\", nil)\n}\n",
             ),
         ],
         "node" => &[
@@ -340,14 +379,21 @@ pub fn sample(language: &str) -> Facts {
                 r#"{"name":"billing-api","scripts":{"start":"node src/server.js","test":"node --test"},"dependencies":{"express":"^4.19.0"}}"#,
             ),
             ("package-lock.json", "{}"),
-            ("src/server.js", ""),
+            (
+                "src/server.js",
+                "const app = require(\"express\")();\napp.get(\"/healthz\", (_, res) => res.send(\"ok\"));\napp.listen(process.env.PORT || 8080);\n",
+            ),
         ],
         "python" => &[
             (
                 "pyproject.toml",
-                "[project]\nname = \"billing-api\"\ndependencies = [\"fastapi\"]\n\n[project.optional-dependencies]\ndev = [\"pytest\"]\n",
+                "[project]\nname = \"billing-api\"\ndependencies = [\"fastapi\", \"uvicorn\"]\n\n[project.scripts]\nbilling-api = \"billing_api.main:run\"\n\n[project.optional-dependencies]\ndev = [\"pytest\", \"ruff\"]\n",
             ),
             ("src/billing_api/__init__.py", ""),
+            (
+                "src/billing_api/main.py",
+                "import uvicorn\nfrom fastapi import FastAPI\n\napp = FastAPI()\n\n\n@app.get(\"/healthz\")\ndef health():\n    return \"ok\"\n\n\ndef run():\n    uvicorn.run(app, host=\"0.0.0.0\", port=8080)\n",
+            ),
         ],
         _ => &[],
     };

@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Kind, View};
+use super::{service, Kind, ServiceFacts, View};
+use crate::model::{RepoPath, Wanted};
 
 pub const MANIFESTS: &[&str] = &["package.json", ".nvmrc"];
 
@@ -54,6 +55,8 @@ pub struct NodeFacts {
     pub main: Option<String>,
     /// Command names of `bin`.
     pub bins: Vec<String>,
+    /// The files of `bin`, in the same order.
+    pub bin_files: Vec<String>,
     pub typescript: bool,
     /// `engines.node` or `.nvmrc`.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -63,6 +66,15 @@ pub struct NodeFacts {
     pub native: bool,
     pub server: bool,
     pub workspaces: bool,
+    /// `"type": "module"`.
+    pub esm: bool,
+    /// The file a service runs: the `start` script's `node FILE`, else
+    /// `main`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entry: Option<String>,
+    /// How the service serves, from the entry file (or, for TypeScript
+    /// built to `dist/`, its source in `src/`).
+    pub service: ServiceFacts,
 }
 
 impl NodeFacts {
@@ -137,6 +149,14 @@ pub(super) fn read(view: &View, problems: &mut Vec<String>) -> Option<NodeFacts>
                 .collect()
         })
         .unwrap_or_default();
+    let bin_files: Vec<String> = match &pkg["bin"] {
+        serde_json::Value::String(f) => vec![f.trim_start_matches("./").to_owned()],
+        serde_json::Value::Object(m) => m
+            .values()
+            .filter_map(|f| f.as_str().map(|f| f.trim_start_matches("./").to_owned()))
+            .collect(),
+        _ => Vec::new(),
+    };
     let bins = match &pkg["bin"] {
         serde_json::Value::String(_) => vec![pkg["name"]
             .as_str()
@@ -157,6 +177,17 @@ pub(super) fn read(view: &View, problems: &mut Vec<String>) -> Option<NodeFacts>
         .as_object()
         .map(|m| m.keys().cloned().collect())
         .unwrap_or_default();
+    let start = scripts.get("start").cloned();
+    let main = str_of(&pkg["main"]);
+    let entry = start
+        .as_deref()
+        .and_then(node_file)
+        .or_else(|| main.clone().map(|m| m.trim_start_matches("./").to_owned()));
+    let server = runtime.iter().any(|d| SERVERS.contains(&d.as_str()));
+    let service = service::read(
+        &view.texts(&entry_sources(entry.as_deref())),
+        if server { "http" } else { "tcp" },
+    );
     let nvmrc = view
         .text(".nvmrc")
         .map(|t| t.trim().trim_start_matches('v').to_owned());
@@ -166,17 +197,76 @@ pub(super) fn read(view: &View, problems: &mut Vec<String>) -> Option<NodeFacts>
         manager_version,
         lock,
         install,
-        start: scripts.get("start").cloned(),
+        start,
         scripts: scripts.into_keys().collect(),
-        main: str_of(&pkg["main"]),
+        main,
+        entry,
+        service,
+        esm: pkg["type"].as_str() == Some("module"),
         bins,
+        bin_files,
         typescript: view.is_file("tsconfig.json") || deps.iter().any(|d| d == "typescript"),
         node_version: str_of(&pkg["engines"]["node"]).or(nvmrc),
         native: view.is_file("binding.gyp")
             || pkg.get("napi").is_some()
             || pkg["gypfile"].as_bool() == Some(true)
             || deps.iter().any(|d| NATIVE.contains(&d.as_str())),
-        server: runtime.iter().any(|d| SERVERS.contains(&d.as_str())),
+        server,
         workspaces: pkg.get("workspaces").is_some(),
     })
+}
+
+/// `node [flags] FILE …` in a script: FILE.
+fn node_file(script: &str) -> Option<String> {
+    let mut words = script.split_whitespace();
+    while let Some(w) = words.next() {
+        if w == "node" {
+            return words
+                .find(|w| !w.starts_with('-'))
+                .map(|f| f.trim_start_matches("./").to_owned());
+        }
+    }
+    None
+}
+
+/// The entry file and, for a build output, where its source would be.
+fn entry_sources(entry: Option<&str>) -> Vec<String> {
+    let Some(entry) = entry else {
+        return Vec::new();
+    };
+    let mut out = vec![entry.to_owned()];
+    for (built, source) in [("dist/", "src/"), ("build/", "src/"), ("lib/", "src/")] {
+        if let Some(rest) = entry.strip_prefix(built) {
+            let stem = rest.trim_end_matches(".js").trim_end_matches(".mjs");
+            out.push(format!("{source}{stem}.ts"));
+            out.push(format!("{source}{stem}.js"));
+        }
+    }
+    if !entry.ends_with(".js") && !entry.ends_with(".mjs") && !entry.ends_with(".cjs") {
+        out.push(format!("{entry}.js"));
+    }
+    out
+}
+
+/// The entry file, once `package.json` is known.
+pub(super) fn follow_up(view: &View, more: &mut Wanted) {
+    let Some(pkg) = view
+        .text("package.json")
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+    else {
+        return;
+    };
+    let entry = pkg["scripts"]["start"]
+        .as_str()
+        .and_then(node_file)
+        .or_else(|| {
+            pkg["main"]
+                .as_str()
+                .map(|m| m.trim_start_matches("./").to_owned())
+        });
+    more.paths.extend(
+        entry_sources(entry.as_deref())
+            .iter()
+            .filter_map(|p| RepoPath::new(p).ok()),
+    );
 }

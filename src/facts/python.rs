@@ -3,15 +3,22 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Kind, View};
-use crate::model::EntryKind;
+use std::collections::BTreeMap;
+
+use super::{join, service, Kind, ServiceFacts, View};
+use crate::model::{EntryKind, RepoPath, Wanted};
 
 pub const MANIFESTS: &[&str] = &[
     "pyproject.toml",
     "setup.cfg",
+    "setup.py",
     "requirements.txt",
     "requirements-dev.txt",
     "requirements/dev.txt",
+    "ruff.toml",
+    ".python-version",
+    "app.py",
+    "main.py",
 ];
 pub const DIRS: &[&str] = &["src"];
 
@@ -104,6 +111,37 @@ pub struct PythonFacts {
     /// The project can be installed (`pip install .`): it has build
     /// configuration, not only requirements.
     pub installable: bool,
+    /// Console scripts and what they run (`module:function`).
+    pub script_targets: BTreeMap<String, String>,
+    /// The import package named like the project, where it exists.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub package: Option<String>,
+    /// The web application object, `module:name`, where a source defines
+    /// one (`app = FastAPI()`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app: Option<String>,
+    /// Application servers among the dependencies (uvicorn, gunicorn,
+    /// hypercorn, waitress).
+    pub servers: Vec<String>,
+    /// The package runs with `python -m` (it has `__main__.py`).
+    pub main_module: bool,
+    /// A root script that serves when run (`python app.py`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entry_file: Option<String>,
+    /// The command that installs the project and its development tools.
+    pub install: String,
+    /// How commands run in that environment (`uv run `, `poetry run `, or
+    /// nothing for pip).
+    pub run: String,
+    /// ruff is configured or a dependency: CI may lint with it.
+    pub ruff: bool,
+    /// A `tests` directory exists.
+    pub tests: bool,
+    /// `.python-version`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub python_version: Option<String>,
+    /// How the service serves, from its application module.
+    pub service: ServiceFacts,
 }
 
 impl PythonFacts {
@@ -210,10 +248,17 @@ pub(super) fn read(view: &View, problems: &mut Vec<String>) -> Option<PythonFact
     facts
         .groups
         .extend(keys(poetry.and_then(|p| p.get("group"))));
-    facts.scripts = keys(project.and_then(|p| p.get("scripts")));
-    facts
-        .scripts
-        .extend(keys(poetry.and_then(|p| p.get("scripts"))));
+    for table in [
+        project.and_then(|p| p.get("scripts")),
+        poetry.and_then(|p| p.get("scripts")),
+    ] {
+        for (name, target) in table.and_then(|t| t.as_table()).into_iter().flatten() {
+            if let Some(target) = target.as_str() {
+                facts.script_targets.insert(name.clone(), target.to_owned());
+            }
+            facts.scripts.push(name.clone());
+        }
+    }
     let src = view
         .names("")
         .iter()
@@ -299,6 +344,11 @@ pub(super) fn read(view: &View, problems: &mut Vec<String>) -> Option<PythonFact
         .find(|f| deps.iter().any(|d| d == *f))
         .map(|f| (*f).to_owned());
     facts.pytest = deps.iter().any(|d| d == "pytest");
+    facts.servers = ["uvicorn", "gunicorn", "hypercorn", "waitress"]
+        .into_iter()
+        .filter(|s| deps.iter().any(|d| d == s))
+        .map(str::to_owned)
+        .collect();
     let explicit = tool
         .and_then(|t| t.get("setuptools"))
         .and_then(|s| s.as_table())
@@ -308,5 +358,198 @@ pub(super) fn read(view: &View, problems: &mut Vec<String>) -> Option<PythonFact
             .is_some_and(|c| c.contains("packages") || c.contains("py_modules"));
     facts.auto_discovery =
         facts.tool == "setuptools" && facts.layout == "flat" && !explicit && !setup_py;
+    facts.ruff = view.is_file("ruff.toml")
+        || tool.is_some_and(|t| t.contains_key("ruff"))
+        || deps.iter().any(|d| d == "ruff");
+    facts.tests = view
+        .names("")
+        .iter()
+        .any(|(n, k)| n == "tests" && *k == EntryKind::Dir);
+    facts.python_version = view
+        .text(".python-version")
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty() && !v.contains('\n'));
+    if let Some(text) = view.text("setup.py") {
+        facts.extras.extend(setup_py_extras(&text));
+    }
+    facts.package = package_dir(view, &facts);
+    facts.main_module = facts.package.as_ref().is_some_and(|pkg| {
+        let base = if facts.layout == "src" { "src" } else { "" };
+        view.is_file(&join(&join(base, pkg), "__main__.py"))
+    });
+    let (install, run) = commands(&facts);
+    facts.install = install;
+    facts.run = run;
+    let sources = view.texts(&app_candidates(&facts));
+    for (path, text) in &sources {
+        if let Some(object) = app_object(text) {
+            let module = path
+                .trim_start_matches("src/")
+                .trim_end_matches(".py")
+                .trim_end_matches("/__init__")
+                .replace('/', ".");
+            facts.app = Some(format!("{module}:{object}"));
+            break;
+        }
+    }
+    facts.entry_file = ["app.py", "main.py"]
+        .into_iter()
+        .find(|f| {
+            view.text(f)
+                .is_some_and(|t| t.contains("__main__") || t.contains(".run("))
+        })
+        .map(str::to_owned);
+    let protocol = if facts.framework.is_some() {
+        "http"
+    } else {
+        "tcp"
+    };
+    facts.service = service::read(&sources, protocol);
     Some(facts)
+}
+
+/// The keys of `extras_require={…}` in a setup.py.
+fn setup_py_extras(text: &str) -> Vec<String> {
+    let Some(start) = text.find("extras_require") else {
+        return Vec::new();
+    };
+    let rest = &text[start..];
+    let body = &rest[..rest.find('}').unwrap_or(rest.len())];
+    let mut out = Vec::new();
+    let mut parts = body.split(['"', '\'']).peekable();
+    parts.next();
+    while let Some(inside) = parts.next() {
+        let after = parts.next().unwrap_or("");
+        if after.trim_start().starts_with(':') && !inside.is_empty() {
+            out.push(inside.to_owned());
+        }
+    }
+    out
+}
+
+/// The import package named like the project (`orders-api` →
+/// `orders_api`), in `src/` or at the root.
+fn package_dir(view: &View, facts: &PythonFacts) -> Option<String> {
+    let name = facts
+        .name
+        .as_deref()?
+        .to_ascii_lowercase()
+        .replace(['-', '.'], "_");
+    let base = if facts.layout == "src" { "src" } else { "" };
+    view.names(base)
+        .iter()
+        .any(|(n, k)| *n == name && *k == EntryKind::Dir)
+        .then_some(name)
+}
+
+/// The install command and the prefix commands run with, by build tool.
+fn commands(facts: &PythonFacts) -> (String, String) {
+    let pick = |names: &[String]| {
+        ["dev", "test", "tests"]
+            .into_iter()
+            .find(|e| names.iter().any(|x| x == e))
+    };
+    match facts.tool.as_str() {
+        "uv" if facts.lock.is_some() => ("uv sync --locked".into(), "uv run ".into()),
+        "uv" => ("uv sync".into(), "uv run ".into()),
+        "poetry" => (
+            "poetry install --no-interaction".into(),
+            "poetry run ".into(),
+        ),
+        "pdm" => ("pdm install".into(), "pdm run ".into()),
+        "requirements" => {
+            let file = facts
+                .requirements
+                .iter()
+                .find(|r| r.contains("dev"))
+                .or(facts.requirements.first())
+                .cloned()
+                .unwrap_or_else(|| "requirements.txt".into());
+            (format!("python -m pip install -r {file}"), String::new())
+        }
+        _ => {
+            let target = match pick(&facts.extras) {
+                Some(extra) => format!("-e \".[{extra}]\""),
+                None => "-e .".into(),
+            };
+            let group = pick(&facts.groups)
+                .map(|g| format!(" --group {g}"))
+                .unwrap_or_default();
+            (
+                format!("python -m pip install {target}{group}"),
+                String::new(),
+            )
+        }
+    }
+}
+
+/// Modules that may define the web application.
+fn app_candidates(facts: &PythonFacts) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for target in facts.script_targets.values() {
+        let module = target.split(':').next().unwrap_or("").replace('.', "/");
+        if !module.is_empty() {
+            out.push(format!("src/{module}.py"));
+            out.push(format!("{module}.py"));
+        }
+    }
+    if let Some(pkg) = &facts.package {
+        let base = if facts.layout == "src" {
+            join("src", pkg)
+        } else {
+            pkg.clone()
+        };
+        for file in [
+            "main.py",
+            "app.py",
+            "api.py",
+            "server.py",
+            "__main__.py",
+            "__init__.py",
+        ] {
+            out.push(join(&base, file));
+        }
+    }
+    out.extend(["app.py".to_owned(), "main.py".to_owned()]);
+    let mut seen = std::collections::BTreeSet::new();
+    out.retain(|p| seen.insert(p.clone()));
+    out
+}
+
+/// `app = FastAPI(…)` (or Flask, Starlette, Litestar, Quart, Sanic) at a
+/// module's top level: `app`.
+fn app_object(text: &str) -> Option<String> {
+    const MAKERS: [&str; 6] = [
+        "FastAPI(",
+        "Flask(",
+        "Starlette(",
+        "Litestar(",
+        "Quart(",
+        "Sanic(",
+    ];
+    text.lines().find_map(|line| {
+        if line.starts_with([' ', '\t']) {
+            return None;
+        }
+        let (name, value) = line.split_once('=')?;
+        let (name, value) = (name.trim(), value.trim_start());
+        let name = name.split(':').next().unwrap_or(name).trim();
+        let made = MAKERS
+            .iter()
+            .any(|m| value.starts_with(m) || value.contains(&format!(".{m}")));
+        (made && name.chars().all(|c| c.is_alphanumeric() || c == '_')).then(|| name.to_owned())
+    })
+}
+
+/// The application candidates, once the project's name and scripts are
+/// known.
+pub(super) fn follow_up(view: &View, more: &mut Wanted) {
+    let Some(facts) = read(view, &mut Vec::new()) else {
+        return;
+    };
+    more.paths.extend(
+        app_candidates(&facts)
+            .iter()
+            .filter_map(|p| RepoPath::new(p).ok()),
+    );
 }

@@ -3,10 +3,15 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::{any_of, join, Kind, View};
+use super::{any_of, join, service, Kind, ServiceFacts, View};
 use crate::model::{EntryKind, RepoPath, Wanted};
 
-pub const MANIFESTS: &[&str] = &["Cargo.toml", "rust-toolchain.toml", "rust-toolchain"];
+pub const MANIFESTS: &[&str] = &[
+    "Cargo.toml",
+    "rust-toolchain.toml",
+    "rust-toolchain",
+    "src/main.rs",
+];
 pub const DIRS: &[&str] = &["src", "src/bin"];
 
 /// Crates that make a binary a network service.
@@ -47,6 +52,8 @@ pub struct Package {
     pub dir: String,
     pub lib: bool,
     pub bins: Vec<String>,
+    /// Each binary's source file, relative to the repository root.
+    pub bin_sources: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rust_version: Option<String>,
     /// Names of its `[dependencies]`.
@@ -73,6 +80,9 @@ pub struct RustFacts {
     pub toolchain: Option<String>,
     /// A binary depends on a server framework.
     pub server: bool,
+    /// How the binaries serve, from their sources (a service's port and
+    /// health route).
+    pub service: ServiceFacts,
     /// Members whose manifest was not read (yet).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub unread: Vec<String>,
@@ -142,6 +152,7 @@ pub(super) fn read(view: &View, problems: &mut Vec<String>) -> Option<RustFacts>
             }
         }
     }
+    let mut sources = Vec::new();
     for p in &facts.packages {
         facts.lib |= p.lib;
         for b in &p.bins {
@@ -151,6 +162,9 @@ pub(super) fn read(view: &View, problems: &mut Vec<String>) -> Option<RustFacts>
         }
         if !p.bins.is_empty() && any_of(&p.dependencies, SERVERS) {
             facts.server = true;
+        }
+        if !p.bins.is_empty() {
+            sources.extend(p.bin_sources.iter().cloned());
         }
         if let Some(v) = &p.rust_version {
             if facts
@@ -162,6 +176,8 @@ pub(super) fn read(view: &View, problems: &mut Vec<String>) -> Option<RustFacts>
             }
         }
     }
+    let protocol = if facts.server { "http" } else { "tcp" };
+    facts.service = service::read(&view.texts(&sources), protocol);
     Some(facts)
 }
 
@@ -174,6 +190,12 @@ pub(super) fn follow_up(view: &View, more: &mut Wanted) {
     else {
         return;
     };
+    if let Some(facts) = read(view, &mut Vec::new()) {
+        for p in facts.packages.iter().filter(|p| !p.bins.is_empty()) {
+            more.paths
+                .extend(p.bin_sources.iter().filter_map(|s| RepoPath::new(s).ok()));
+        }
+    }
     let Some(ws) = root.get("workspace").and_then(|w| w.as_table()) else {
         return;
     };
@@ -259,6 +281,7 @@ fn package(
         let main = "src/main.rs".to_owned();
         if view.is_file(&join(dir, &main)) && !bin_paths.contains(&main) && !bins.contains(&name) {
             bins.push(name.clone());
+            bin_paths.push(main.clone());
         }
         for (entry, kind) in view.names(&join(dir, "src/bin")) {
             let bin = match kind {
@@ -270,6 +293,11 @@ fn package(
                 let path = format!("src/bin/{entry}");
                 if !bins.contains(&bin) && !bin_paths.iter().any(|p| p.starts_with(&path)) {
                     bins.push(bin);
+                    bin_paths.push(if kind == EntryKind::Dir {
+                        format!("{path}/main.rs")
+                    } else {
+                        path
+                    });
                 }
             }
         }
@@ -285,6 +313,7 @@ fn package(
         dir: dir.to_owned(),
         lib,
         bins,
+        bin_sources: bin_paths.iter().map(|p| join(dir, p)).collect(),
         rust_version,
         dependencies,
     }

@@ -13,7 +13,10 @@ pub async fn complete_facts(
     repos: &[RemoteRepo],
     snapshots: &mut [Result<Snapshot, ForgeError>],
 ) {
-    read_manifests(forge, repos, snapshots).await;
+    // Paths the facts read: their text is needed, not only a blob id.
+    let mut fact_paths: std::collections::BTreeSet<RepoPath> =
+        facts::wanted().paths.into_iter().collect();
+    read_manifests(forge, repos, snapshots, &fact_paths).await;
     for _ in 0..MAX_ROUNDS {
         let mut wanted = Wanted::default();
         let mut needing = Vec::new();
@@ -33,6 +36,7 @@ pub async fn complete_facts(
         wanted.paths.dedup();
         wanted.dirs.sort();
         wanted.dirs.dedup();
+        fact_paths.extend(wanted.paths.iter().cloned());
         let batch: Vec<RemoteRepo> = needing.iter().map(|i| repos[*i].clone()).collect();
         let more = forge.snapshot(&batch, &wanted).await;
         for (i, extra) in needing.into_iter().zip(more) {
@@ -46,7 +50,7 @@ pub async fn complete_facts(
             };
             snapshots[i] = merged;
         }
-        read_manifests(forge, repos, snapshots).await;
+        read_manifests(forge, repos, snapshots, &fact_paths).await;
     }
 }
 
@@ -69,11 +73,24 @@ fn merge(snapshot: &mut Snapshot, extra: Snapshot, wanted: &Wanted) {
     }
 }
 
-/// Reads the manifests a forge answered by blob id only.
+/// Reads what the facts need of what a forge answered by blob id only:
+/// the manifests, then the entry sources the manifests say matter.
 async fn read_manifests(
     forge: &dyn Forge,
     repos: &[RemoteRepo],
     snapshots: &mut [Result<Snapshot, ForgeError>],
+    fact_paths: &std::collections::BTreeSet<RepoPath>,
+) {
+    for _ in 0..2 {
+        read_texts(forge, repos, snapshots, fact_paths).await;
+    }
+}
+
+async fn read_texts(
+    forge: &dyn Forge,
+    repos: &[RemoteRepo],
+    snapshots: &mut [Result<Snapshot, ForgeError>],
+    fact_paths: &std::collections::BTreeSet<RepoPath>,
 ) {
     let reads =
         futures::future::join_all(snapshots.iter().zip(repos).map(|(s, repo)| async move {
@@ -81,7 +98,11 @@ async fn read_manifests(
             let paths: Vec<RepoPath> = snapshot
                 .files
                 .iter()
-                .filter(|(p, a)| matches!(a, Actual::Blob { .. }) && facts::is_manifest(p))
+                .filter(|(p, a)| {
+                    matches!(a, Actual::Blob { .. })
+                        && fact_paths.contains(*p)
+                        && facts::text_needed(snapshot, p)
+                })
                 .map(|(p, _)| p.clone())
                 .collect();
             if paths.is_empty() {

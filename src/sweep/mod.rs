@@ -945,9 +945,8 @@ pub fn plan_repo(
     let repo_facts = Facts::read(snapshot);
     let ctx = RenderContext::new(config, facts, repo, &language, &repo_facts);
     report.kind = Some(ctx.repo.kind);
-    report.facts = Some(repo_facts);
     let skips = over.map(|o| o.skip.as_slice()).unwrap_or_default();
-    let (mut desired, skipped) = match renderer.desired_files(policy, facts.ci, skips, &ctx) {
+    let (mut desired, mut skipped) = match renderer.desired_files(policy, facts.ci, skips, &ctx) {
         Ok(d) => d,
         Err(e) => {
             report.state = RepoState::Failed {
@@ -957,6 +956,23 @@ pub fn plan_repo(
         }
     };
     report.render_key = Some(renderer.render_key(policy, &ctx, skips));
+    // The fit check: what a rendering refers to must exist here.
+    desired.retain(|want| {
+        let Some(content) = want.content.as_deref() else {
+            return true;
+        };
+        let problems = crate::fit::check(&want.path, content, &repo_facts, snapshot);
+        if problems.is_empty() {
+            return true;
+        }
+        skipped.push(SkippedFile {
+            path: want.path.clone(),
+            reason: problems.join("; "),
+            misfit: true,
+        });
+        false
+    });
+    report.facts = Some(repo_facts);
     let misfits: Vec<String> = skipped
         .iter()
         .filter(|s| s.misfit)

@@ -21,7 +21,7 @@ async fn github() -> Emulator {
             "[package]\nname = \"billing-api\"\nversion = \"0.1.0\"\n\n[dependencies]\naxum = \"0.8\"\n",
         )
         .file("Cargo.lock", "version = 4\n")
-        .file("src/main.rs", "fn main() {}\n");
+        .file("src/main.rs", crate::harness::SERVICE_MAIN);
     emu.create_repo(Forge::Github, "acme/billing-api", rust)
         .unwrap();
     let go = RepoSeed::default()

@@ -25,7 +25,7 @@ async fn gitlab() -> Emulator {
             "[package]\nname = \"billing-api\"\nversion = \"0.1.0\"\n\n[dependencies]\naxum = \"0.8\"\n",
         )
         .file("Cargo.lock", "version = 4\n")
-        .file("src/main.rs", "fn main() {}\n");
+        .file("src/main.rs", crate::harness::SERVICE_MAIN);
     emu.create_repo(Forge::Gitlab, "acme/billing-api", rust)
         .unwrap();
     // A stale CI file: updated, not created.
@@ -571,14 +571,17 @@ async fn in_line_files_are_compared_by_blob_id_without_reading_them() {
         .collect();
     read.sort();
     read.dedup();
-    // One `.dockerignore` (block) and one `Cargo.toml` (the facts need the
-    // manifest's text) per project, and svc00's stale Dockerfile.
-    assert_eq!(read.len(), 25, "{read:#?}");
-    assert_eq!(
-        read.iter().filter(|r| r.ends_with(":Cargo.toml")).count(),
-        12,
-        "{read:#?}"
-    );
+    // Per project: the `.dockerignore` (block), and what the facts need
+    // as text — `Cargo.toml` and, for a service, its `src/main.rs` (its
+    // port); and svc00's stale Dockerfile.
+    assert_eq!(read.len(), 37, "{read:#?}");
+    for file in [":Cargo.toml", ":src/main.rs"] {
+        assert_eq!(
+            read.iter().filter(|r| r.ends_with(file)).count(),
+            12,
+            "{read:#?}"
+        );
+    }
     assert_eq!(
         read.iter()
             .filter(|r| r.ends_with(":.dockerignore"))

@@ -10,6 +10,9 @@ pub struct Run {
     pub stderr: String,
 }
 
+/// The entry of the test services: an axum server on port 8080.
+pub const SERVICE_MAIN: &str = "async fn main() {\n    let listener = tokio::net::TcpListener::bind(\"0.0.0.0:8080\").await.unwrap();\n    axum::serve(listener, axum::Router::new()).await.unwrap();\n}\n";
+
 /// The files of a one-crate Rust HTTP service (an axum dependency makes
 /// it a service) with nothing drover manages.
 pub fn rust_files(name: &str) -> Vec<(&'static str, String)> {
@@ -19,7 +22,7 @@ pub fn rust_files(name: &str) -> Vec<(&'static str, String)> {
             format!("[package]\nname = \"{name}\"\nversion = \"0.1.0\"\n\n[dependencies]\naxum = \"0.8\"\n"),
         ),
         ("Cargo.lock", "version = 4\n".into()),
-        ("src/main.rs", "fn main() {}\n".into()),
+        ("src/main.rs", SERVICE_MAIN.into()),
     ]
 }
 

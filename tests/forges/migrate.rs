@@ -65,7 +65,7 @@ fn history(dir: &Path) {
         b"[package]\nname = \"app\"\nversion = \"0.1.0\"\n\n[dependencies]\naxum = \"0.8\"\n",
     );
     write(dir, "Cargo.lock", b"version = 4\n");
-    write(dir, "src/main.rs", b"fn main() {}\n");
+    write(dir, "src/main.rs", crate::harness::SERVICE_MAIN.as_bytes());
     write(dir, ".gitlab-ci.yml", b"test:\n  script: [cargo test]\n");
     write(
         dir,

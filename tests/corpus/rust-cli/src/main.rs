@@ -9,7 +9,9 @@ fn main() {
     let paths: Vec<String> = std::env::args().skip(1).collect();
     if paths.is_empty() {
         let mut text = String::new();
-        std::io::stdin().read_to_string(&mut text).expect("read stdin");
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .expect("read stdin");
         total = count_words(&text);
     }
     for path in &paths {

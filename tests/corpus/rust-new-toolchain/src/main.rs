@@ -1,5 +1,7 @@
 fn main() {
-    let name = std::env::args().nth(1).unwrap_or_else(|| "world".to_owned());
+    let name = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| "world".to_owned());
     println!("hello, {name}");
 }
 

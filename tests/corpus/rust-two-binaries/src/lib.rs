@@ -37,6 +37,9 @@ pub fn decode(s: &str) -> String {
 mod tests {
     #[test]
     fn round_trip() {
-        assert_eq!(super::decode(&super::encode("zzzzzzzzzzzy")), "zzzzzzzzzzzy");
+        assert_eq!(
+            super::decode(&super::encode("zzzzzzzzzzzy")),
+            "zzzzzzzzzzzy"
+        );
     }
 }

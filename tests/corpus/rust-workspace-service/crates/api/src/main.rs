@@ -9,7 +9,9 @@ async fn main() {
     let app = Router::new()
         .route("/orders/sample-total", get(sample_total))
         .route("/livez", get(|| async { "ok" }));
-    let listener = tokio::net::TcpListener::bind("0.0.0.0:3000").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("0.0.0.0:3000")
+        .await
+        .expect("bind");
     axum::serve(listener, app).await.expect("serve");
 }
 
