@@ -281,4 +281,36 @@ mod tests {
         assert_ne!(fingerprint(&drifts), fingerprint(&other));
         assert_eq!(fingerprint(&drifts), compose(&facts).fingerprint);
     }
+
+    #[test]
+    fn a_replaced_hand_written_file_is_said_first() {
+        let mut d = drift(
+            "Dockerfile",
+            Change::Update,
+            Some("FROM x\nRUN y\n"),
+            Some("FROM z\n"),
+        );
+        d.takeover = Some(2);
+        let text = compose(&ProposalFacts {
+            repo_name: "api",
+            full_name: "acme/api",
+            language: "rust",
+            template_revision: "0123456789abcdef",
+            drifts: &[d],
+        });
+        let first = text.body.lines().nth(1).unwrap_or_default();
+        assert!(
+            text.body
+                .contains("**This replaces files that were written by hand**")
+                && text
+                    .body
+                    .contains("`Dockerfile` (2 lines written by hand, replaced"),
+            "{}",
+            text.body
+        );
+        assert!(
+            text.body.find("written by hand").unwrap() < text.body.find("| File |").unwrap(),
+            "said before the table: {first}"
+        );
+    }
 }

@@ -17,8 +17,12 @@ pub struct RenderArgs {
     #[arg(long)]
     pub repo: String,
     /// Where to write the rendered files (created if missing).
+    #[arg(long, required_unless_present = "facts")]
+    pub out: Option<PathBuf>,
+    /// Print what drover reads of the repository (its kind and facts, as
+    /// templates see them in `repo.kind` and `repo.facts`) as JSON instead.
     #[arg(long)]
-    pub out: PathBuf,
+    pub facts: bool,
 }
 
 pub async fn run(global: &Global, args: RenderArgs) -> anyhow::Result<Exit> {
@@ -48,9 +52,19 @@ pub async fn run(global: &Global, args: RenderArgs) -> anyhow::Result<Exit> {
     let policy = config.policy(&language).expect("validated language");
     let repo_facts = crate::facts::Facts::read(&snapshot);
     let ctx = RenderContext::new(&config, &facts, &repo, &language, &repo_facts);
+    if args.facts {
+        let shown = serde_json::json!({
+            "repository": repo.full_name,
+            "language": language,
+            "kind": ctx.repo.kind,
+            "facts": repo_facts,
+        });
+        println!("{}", serde_json::to_string_pretty(&shown)?);
+        return Ok(Exit::Ok);
+    }
     let skips = over.map(|o| o.skip.as_slice()).unwrap_or_default();
     let (desired, skipped) = renderer.desired_files(policy, facts.ci, skips, &ctx)?;
-    let out = args.out.clone();
+    let out = args.out.clone().context("--out is required")?;
     let lines = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<String>> {
         let mut lines = Vec::new();
         for file in &desired {

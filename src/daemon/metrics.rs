@@ -229,6 +229,7 @@ impl Metrics {
                 ("in_line", totals.in_line),
                 ("drifted", totals.drifted),
                 ("skipped", totals.skipped),
+                ("misfit", totals.misfit),
                 ("failed", totals.failed),
             ] {
                 self.repositories

@@ -671,6 +671,15 @@ fn proposals_follow_the_repositorys_kind_facts_and_hand_written_files() {
         "{docker}"
     );
 
+    // What drover reads, as templates see it.
+    let run = fleet.drover(&["render", "--repo", "tool", "--facts"]).ok();
+    let shown: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    assert_eq!(shown["kind"], "cli");
+    assert_eq!(
+        shown["facts"]["rust"]["bins"],
+        serde_json::json!(["toolctl"])
+    );
+
     // Nothing is proposed for the misfit; the sweep says why.
     let run = fleet.drover(&["sweep"]);
     assert!(
