@@ -92,6 +92,27 @@ impl Facts {
         facts.go = go::read(&view, &mut facts.problems);
         facts.node = node::read(&view, &mut facts.problems);
         facts.python = python::read(&view, &mut facts.problems);
+        // A service whose sources name no port: its own Dockerfile may.
+        if let Some(port) = view
+            .text("Dockerfile")
+            .as_deref()
+            .and_then(service::exposed)
+        {
+            for service in [
+                facts.rust.as_mut().map(|f| &mut f.service),
+                facts.go.as_mut().map(|f| &mut f.service),
+                facts.node.as_mut().map(|f| &mut f.service),
+                facts.python.as_mut().map(|f| &mut f.service),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                if service.port.is_none() {
+                    service.port = Some(port);
+                    service.sources.push("Dockerfile".into());
+                }
+            }
+        }
         facts
     }
 
@@ -348,6 +369,7 @@ const OPTIONAL_FIELDS: &[(&str, &str)] = &[
     ("python", "app"),
     ("python", "entry_file"),
     ("python", "python_version"),
+    ("python", "min_python"),
     ("node", "entry"),
 ];
 

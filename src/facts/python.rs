@@ -140,6 +140,9 @@ pub struct PythonFacts {
     /// `.python-version`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub python_version: Option<String>,
+    /// The lowest Python `requires-python` admits (`>=3.12` → `3.12`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub min_python: Option<String>,
     /// How the service serves, from its application module.
     pub service: ServiceFacts,
 }
@@ -240,6 +243,16 @@ pub(super) fn read(view: &View, problems: &mut Vec<String>) -> Option<PythonFact
         .and_then(|p| p.get("requires-python"))
         .and_then(|v| v.as_str())
         .map(str::to_owned);
+    facts.min_python = facts
+        .requires_python
+        .as_deref()
+        .or_else(|| {
+            poetry
+                .and_then(|p| p.get("dependencies"))
+                .and_then(|d| d.get("python"))
+                .and_then(|v| v.as_str())
+        })
+        .and_then(lowest_python);
     facts.extras = keys(project.and_then(|p| p.get("optional-dependencies")));
     facts
         .extras
@@ -406,6 +419,24 @@ pub(super) fn read(view: &View, problems: &mut Vec<String>) -> Option<PythonFact
     };
     facts.service = service::read(&sources, protocol);
     Some(facts)
+}
+
+/// The lowest `3.X` a version specifier admits (`>=3.11,<4`, `^3.10`,
+/// `~=3.12`), if it names one.
+fn lowest_python(spec: &str) -> Option<String> {
+    spec.split(',').find_map(|part| {
+        let part = part.trim();
+        let version = part
+            .strip_prefix(">=")
+            .or_else(|| part.strip_prefix("~="))
+            .or_else(|| part.strip_prefix('^'))
+            .or_else(|| part.strip_prefix("=="))?
+            .trim();
+        let mut numbers = version.split('.');
+        let (major, minor) = (numbers.next()?, numbers.next().unwrap_or("0"));
+        (major == "3" && minor.chars().all(|c| c.is_ascii_digit()) && !minor.is_empty())
+            .then(|| format!("3.{minor}"))
+    })
 }
 
 /// The keys of `extras_require={…}` in a setup.py.

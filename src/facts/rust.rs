@@ -25,6 +25,7 @@ const SERVERS: &[&str] = &[
     "salvo",
     "tide",
     "hyper-server",
+    "hyper",
     "pingora",
     "trillium",
     "ntex",

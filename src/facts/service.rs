@@ -47,7 +47,12 @@ static PORT_PATTERNS: LazyLock<Vec<Regex>> = LazyLock::new(|| {
         r#"["'](?:0\.0\.0\.0|127\.0\.0\.1|localhost|\[::\]|::)?:([0-9]{2,5})["']"#,
         // Keyword arguments and calls: port=8000, port: 3000,
         // .listen(3000, .bind(("0.0.0.0", 8080)).
-        r#"\bport\s*[=:]\s*["']?:?([0-9]{2,5})\b"#,
+        r#"(?i)\bport\s*[=:]\s*["']?:?([0-9]{2,5})\b"#,
+        // clap and similar: `#[arg(long, env = "PORT", default_value_t = 8080)] port: u16`.
+        r#"(?i)port[^\n]{0,60}default_value(?:_t)?\s*=\s*"?([0-9]{2,5})"#,
+        r#"default_value(?:_t)?\s*=\s*"?([0-9]{2,5})"?\s*\)\]\s*(?:pub\s+)?port\b"#,
+        // SocketAddr::from(([0, 0, 0, 0], 3000)).
+        r#"\[\s*0\s*,\s*0\s*,\s*0\s*,\s*0\s*\]\s*,\s*([0-9]{2,5})"#,
         r#"\.listen\(\s*([0-9]{2,5})\b"#,
         r#"\(\s*["'][0-9.:\[\]a-z]*["']\s*,\s*([0-9]{2,5})\s*\)"#,
     ]
@@ -86,6 +91,20 @@ pub fn read(sources: &[(String, String)], protocol: &str) -> ServiceFacts {
         }
     }
     facts
+}
+
+/// The first `EXPOSE` of a Dockerfile: where the repository's own image
+/// says it listens, when its sources do not.
+pub fn exposed(dockerfile: &str) -> Option<u16> {
+    dockerfile.lines().find_map(|l| {
+        let rest = l.trim().strip_prefix("EXPOSE ")?;
+        rest.split_whitespace()
+            .next()?
+            .split('/')
+            .next()?
+            .parse()
+            .ok()
+    })
 }
 
 /// Drops `//` and `#` line comments (not inside quotes, roughly), so that

@@ -154,6 +154,7 @@ fn python_tools_groups_layouts() {
     ]));
     let p = f.python.unwrap();
     assert_eq!((p.tool.as_str(), p.layout.as_str()), ("uv", "src"));
+    assert_eq!(p.min_python, None);
     assert_eq!(p.groups, ["dev"]);
     assert!(p.pytest && !p.auto_discovery);
     assert_eq!(p.kind(), Kind::Service);
@@ -180,4 +181,21 @@ fn python_tools_groups_layouts() {
     assert!(p.auto_discovery);
     assert!(!p.may_add_top_level("deploy") && p.may_add_top_level(".github"));
     assert_eq!(p.kind(), Kind::Cli);
+}
+
+#[test]
+fn the_lowest_python_a_project_admits() {
+    for (spec, want) in [
+        (">=3.11", Some("3.11")),
+        (">=3.10,<4", Some("3.10")),
+        ("^3.12", Some("3.12")),
+        ("~=3.9.1", Some("3.9")),
+        ("<4", None),
+    ] {
+        let f = Facts::read(&snapshot_of(&[(
+            "pyproject.toml",
+            &format!("[project]\nname = \"p\"\nrequires-python = \"{spec}\"\n"),
+        )]));
+        assert_eq!(f.python.unwrap().min_python.as_deref(), want, "{spec}");
+    }
 }
