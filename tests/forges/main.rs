@@ -2,6 +2,7 @@
 //! responses in ../shared/forge-specs.
 
 mod daemon;
+mod facts;
 mod fixtures;
 mod github;
 mod gitlab;
