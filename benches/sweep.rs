@@ -268,16 +268,12 @@ fn seed(
         let (desired, _) = renderer.desired_files(policy, facts.ci, &[], &ctx).unwrap();
         let drift = i % 10 == 0;
         for f in desired {
-            let Some(content) = f.content.as_deref() else {
+            let Some(text) = drover::drift::new_file(&f) else {
                 continue;
             };
             if drift && f.path.as_str() == "Dockerfile" {
                 continue;
             }
-            let text = match f.mode {
-                drover::model::Mode::Block => drover::render::block_file_for(&f, content),
-                _ => content.to_owned(),
-            };
             files.push((f.path.as_str().to_owned(), text));
         }
         drifted += usize::from(drift);

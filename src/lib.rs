@@ -8,6 +8,7 @@ pub mod drift;
 pub mod facts;
 pub mod fit;
 pub mod forge;
+pub mod fsutil;
 pub mod git;
 pub mod migrate;
 pub mod model;

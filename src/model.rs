@@ -10,6 +10,10 @@ use std::fmt;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+mod secret;
+
+pub use secret::Secret;
+
 /// Which forge a fleet lives on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
@@ -392,6 +396,52 @@ pub struct ExistingProposal {
 impl Snapshot {
     pub fn get(&self, path: &RepoPath) -> &Actual {
         self.files.get(path).unwrap_or(&Actual::Missing)
+    }
+}
+
+/// One file of a proposal: its new content, or `None` to delete it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileChange {
+    pub path: RepoPath,
+    pub content: Option<Vec<u8>>,
+}
+
+/// Where git reaches a repository, and with what: `user` and `token` (or
+/// the SSH key) go to git only through a credential callback, never into
+/// the URL.
+#[derive(Clone)]
+pub struct GitRemote {
+    pub url: String,
+    pub user: String,
+    pub token: Secret,
+    /// Set by [`GitRemote::over_ssh`]: the private key, in place of the
+    /// token.
+    pub ssh_key: Option<Secret>,
+}
+
+impl GitRemote {
+    /// The same repository over SSH (`https://HOST/PATH` becomes
+    /// `ssh://git@HOST/PATH`), authenticated by `key`.
+    pub fn over_ssh(self, key: Secret) -> GitRemote {
+        let rest = self
+            .url
+            .split_once("://")
+            .map_or(self.url.as_str(), |(_, rest)| rest);
+        // The HTTPS port is not SSH's.
+        let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
+        let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
+        GitRemote {
+            url: format!("ssh://git@{host}/{path}"),
+            user: "git".into(),
+            ssh_key: Some(key),
+            ..self
+        }
+    }
+}
+
+impl std::fmt::Debug for GitRemote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "GitRemote({} as {})", self.url, self.user)
     }
 }
 

@@ -12,8 +12,8 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use drover::config::{parse_policies, TemplateSources};
-use drover::model::{CiFlavor, ForgeKind, Mode};
-use drover::render::{block_file_for, sample_file_sets, DesiredFile, ForgeFacts, Renderer};
+use drover::model::{CiFlavor, ForgeKind};
+use drover::render::{sample_file_sets, DesiredFile, ForgeFacts, Renderer};
 
 #[path = "common/validators.rs"]
 mod validators;
@@ -83,11 +83,7 @@ fn file_sets() -> Vec<(String, CiFlavor, Vec<DesiredFile>)> {
 }
 
 fn file_text(f: &DesiredFile) -> Option<String> {
-    let content = f.content.as_deref()?;
-    Some(match f.mode {
-        Mode::Block => block_file_for(f, content),
-        _ => content.to_owned(),
-    })
+    drover::drift::new_file(f)
 }
 
 #[test]

@@ -7,7 +7,6 @@ use anyhow::Context;
 use clap::Args;
 
 use super::{load, open_forge, Exit, Global};
-use crate::model::Mode;
 use crate::render::{ForgeFacts, RenderContext};
 use crate::sweep::{complete_snapshot, language_for, wanted};
 
@@ -68,13 +67,9 @@ pub async fn run(global: &Global, args: RenderArgs) -> anyhow::Result<Exit> {
     let lines = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<String>> {
         let mut lines = Vec::new();
         for file in &desired {
-            let Some(content) = &file.content else {
+            let Some(text) = crate::drift::new_file(file) else {
                 lines.push(format!("{} (must be absent)", file.path));
                 continue;
-            };
-            let text = match file.mode {
-                Mode::Block => crate::render::block_file_for(file, content),
-                _ => content.clone(),
             };
             let dest = out.join(file.path.as_str());
             if let Some(parent) = dest.parent() {

@@ -62,6 +62,6 @@ pub async fn run(global: &Global, args: SweepArgs) -> anyhow::Result<Exit> {
 /// Writes `bytes` to `path` through a temporary file in the same directory,
 /// so a reader never sees half a report.
 pub(crate) fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> anyhow::Result<()> {
-    crate::migrate::fleet_text::write_atomically(path, bytes)
+    crate::fsutil::write_atomically(path, bytes)
         .with_context(|| format!("cannot write {}", path.display()))
 }

@@ -7,6 +7,7 @@
 
 mod error;
 mod fleet;
+pub mod fleet_text;
 mod policy;
 mod secret;
 
@@ -21,7 +22,7 @@ pub use fleet::{
     Override, Pattern, Repositories, Schedule, Skip, Smtp, SmtpSecurity, Timezone,
 };
 pub use policy::{Detect, ManagedFile, Markers, Policy, Takeover};
-pub use secret::{Secret, SecretError, SecretRef};
+pub use secret::{SecretError, SecretRef};
 
 use crate::model::{CiFlavor, ForgeKind, Mode};
 

@@ -25,8 +25,9 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, watch};
 
-use crate::config::{Config, Secret};
+use crate::config::Config;
 use crate::forge::Forge;
+use crate::model::Secret;
 use crate::render::Renderer;
 use crate::store::Store;
 use crate::sweep::{self, SweepOptions};
@@ -145,7 +146,7 @@ pub async fn run(options: DaemonOptions) -> anyhow::Result<()> {
     {
         let (path, text) = (addr_file.clone(), format!("{bound}\n"));
         tokio::task::spawn_blocking(move || {
-            crate::migrate::fleet_text::write_atomically(&path, text.as_bytes())
+            crate::fsutil::write_atomically(&path, text.as_bytes())
         })
         .await?
         .with_context(|| format!("cannot write {}", addr_file.display()))?;

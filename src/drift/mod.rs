@@ -16,7 +16,6 @@ mod diff;
 
 use serde::Serialize;
 
-pub use block::fresh as block_file;
 pub use diff::{git_diff, patch_of};
 
 use crate::model::{Actual, Mode, RepoPath, Snapshot};
@@ -139,6 +138,16 @@ fn compare_one(want: &DesiredFile, actual: &Actual) -> Result<Option<FileDrift>,
         after,
         takeover: None,
     }))
+}
+
+/// The whole file a repository that lacks it gets: the rendering, between
+/// its markers in block mode; `None` for a file that must be absent.
+pub fn new_file(want: &DesiredFile) -> Option<String> {
+    let content = want.content.as_deref()?;
+    Some(match want.mode {
+        Mode::Block => block::fresh(&want.markers, content),
+        _ => content.to_owned(),
+    })
 }
 
 /// Whether text uses CRLF for every line break.

@@ -230,3 +230,16 @@ fn patches_apply_with_git() {
     );
     assert_eq!(std::fs::read_to_string(root.join("nonl")).unwrap(), "x\n");
 }
+
+#[test]
+fn a_new_file_is_what_the_comparison_creates() {
+    for w in [
+        want("a", Mode::Whole, Some("x\n")),
+        want("b", Mode::Block, Some("inside\n")),
+        want("c", Mode::Exists, Some("seed\n")),
+    ] {
+        let created = compare(std::slice::from_ref(&w), &snap(&[])).unwrap();
+        assert_eq!(new_file(&w).as_deref(), Some(after(&created[0])), "{w:?}");
+    }
+    assert_eq!(new_file(&want("d", Mode::Absent, None)), None);
+}

@@ -16,7 +16,9 @@ use async_trait::async_trait;
 use serde::Serialize;
 
 use crate::config::Author;
-use crate::model::{BranchTip, ExistingProposal, RemoteRepo, RepoPath, Snapshot, Wanted};
+use crate::model::{
+    BranchTip, ExistingProposal, FileChange, GitRemote, RemoteRepo, RepoPath, Snapshot, Wanted,
+};
 
 /// A forge that failed. `is_transient` drives retries.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -71,13 +73,6 @@ impl ForgeError {
     }
 }
 
-/// One file of a proposal: its new content, or `None` to delete it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FileChange {
-    pub path: RepoPath,
-    pub content: Option<Vec<u8>>,
-}
-
 /// What drover asks a forge to propose for one repository.
 #[derive(Debug, Clone)]
 pub struct Proposal {
@@ -104,45 +99,6 @@ pub struct Proposal {
     pub branch_tip: Option<BranchTip>,
     /// Proposals from drover's branch as the snapshot saw them, newest first.
     pub existing: Vec<ExistingProposal>,
-}
-
-/// Where git reaches a repository, and with what: `user` and `token` (or
-/// the SSH key) go to git only through a credential callback, never into
-/// the URL.
-#[derive(Clone)]
-pub struct GitRemote {
-    pub url: String,
-    pub user: String,
-    pub token: crate::config::Secret,
-    /// Set by [`GitRemote::over_ssh`]: the private key, in place of the
-    /// token.
-    pub ssh_key: Option<crate::config::Secret>,
-}
-
-impl GitRemote {
-    /// The same repository over SSH (`https://HOST/PATH` becomes
-    /// `ssh://git@HOST/PATH`), authenticated by `key`.
-    pub fn over_ssh(self, key: crate::config::Secret) -> GitRemote {
-        let rest = self
-            .url
-            .split_once("://")
-            .map_or(self.url.as_str(), |(_, rest)| rest);
-        // The HTTPS port is not SSH's.
-        let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
-        let host = host.rsplit_once(':').map_or(host, |(h, _)| h);
-        GitRemote {
-            url: format!("ssh://git@{host}/{path}"),
-            user: "git".into(),
-            ssh_key: Some(key),
-            ..self
-        }
-    }
-}
-
-impl std::fmt::Debug for GitRemote {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "GitRemote({} as {})", self.url, self.user)
-    }
 }
 
 /// What became of a proposal.

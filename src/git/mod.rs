@@ -14,7 +14,7 @@ pub mod remote;
 use git2::{build::TreeUpdateBuilder, ErrorCode, FileMode, ObjectType, Oid, Repository, Signature};
 
 use crate::config::Author;
-use crate::forge::FileChange;
+use crate::model::FileChange;
 use crate::model::{Actual, EntryKind, Listed, RepoPath, Snapshot, Wanted};
 
 #[derive(Debug, thiserror::Error)]

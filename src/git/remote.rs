@@ -10,7 +10,7 @@ use std::path::Path;
 use git2::{Cred, Direction, FetchOptions, FetchPrune, PushOptions, RemoteCallbacks, Repository};
 
 use super::GitError;
-use crate::forge::{FileChange, GitRemote};
+use crate::model::{FileChange, GitRemote};
 
 /// Ref name → object id, for branches and tags (annotated tags by the
 /// tag object's id, as a remote advertises them).
@@ -288,14 +288,14 @@ mod tests {
 
     #[test]
     fn over_ssh_the_same_path_is_reached_with_the_key() {
-        let token = crate::config::Secret::new("tok");
+        let token = crate::model::Secret::new("tok");
         let https = |url: &str| GitRemote {
             url: url.into(),
             user: "x".into(),
             token: token.clone(),
             ssh_key: None,
         };
-        let key = crate::config::Secret::new("-----BEGIN OPENSSH PRIVATE KEY-----");
+        let key = crate::model::Secret::new("-----BEGIN OPENSSH PRIVATE KEY-----");
         for (from, to) in [
             (
                 "https://git.sr.ht/~acme/app",

@@ -13,8 +13,6 @@
 //! journal; a run after success does nothing. When every repository is
 //! through, fleet.yaml's `forge:` is rewritten as text.
 
-pub mod fleet_text;
-
 use std::collections::HashMap;
 use std::path::PathBuf;
 
@@ -23,9 +21,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 use crate::drift::Change;
-use crate::forge::{FileChange, Forge, ForgeError, GitRemote};
+use crate::forge::{Forge, ForgeError};
 use crate::git::remote::{self, Refs};
-use crate::model::RemoteRepo;
+use crate::model::{FileChange, GitRemote, RemoteRepo};
 use crate::render::{ForgeFacts, Renderer};
 use crate::store::Store;
 use crate::sweep::{self, select::Selection, RepoState};
@@ -177,15 +175,15 @@ pub struct Migration<'a> {
     /// Where the bare mirrors live.
     pub mirrors: PathBuf,
     /// `ssh_key:` of each side: git goes over SSH with it.
-    pub source_ssh: Option<crate::config::Secret>,
-    pub target_ssh: Option<crate::config::Secret>,
+    pub source_ssh: Option<crate::model::Secret>,
+    pub target_ssh: Option<crate::model::Secret>,
 }
 
 /// The remote of `name` on `forge`, over SSH when a key is configured.
 fn remote_of(
     forge: &dyn Forge,
     name: &str,
-    ssh: &Option<crate::config::Secret>,
+    ssh: &Option<crate::model::Secret>,
 ) -> Result<GitRemote, String> {
     let remote = forge.git_remote(name).map_err(|e| e.to_string())?;
     Ok(match ssh {
@@ -441,8 +439,8 @@ pub async fn run(
         let path = m.source_config.fleet_path.clone();
         let edited = blocking(move || {
             let text = std::fs::read_to_string(&path).map_err(|e| e.to_string())?;
-            let new = fleet_text::retarget(&text, &note)?;
-            fleet_text::write_atomically(&path, new.as_bytes()).map_err(|e| e.to_string())
+            let new = crate::config::fleet_text::retarget(&text, &note)?;
+            crate::fsutil::write_atomically(&path, new.as_bytes()).map_err(|e| e.to_string())
         })
         .await;
         match edited {

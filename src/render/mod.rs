@@ -288,12 +288,6 @@ fn render_files(
     Ok((desired, skipped))
 }
 
-/// The whole file a block-mode rendering makes when the file is new: the
-/// markers around the rendering.
-pub fn block_file_for(file: &DesiredFile, inner: &str) -> String {
-    crate::drift::block_file(&file.markers, inner)
-}
-
 /// Exactly one final newline, and nothing else touched.
 fn normalise(text: String) -> String {
     let trimmed = text.trim_end_matches(['\n', '\r']);

@@ -22,8 +22,10 @@ pub use select::{detect_language, language_for, Selection};
 use crate::config::Config;
 use crate::drift::{self, FileDrift};
 use crate::facts::{Facts, Kind};
-use crate::forge::{FileChange, Forge, ForgeError, Proposal, Proposed};
-use crate::model::{Actual, Mode, ProposalState, RemoteRepo, RepoPath, Snapshot, Wanted};
+use crate::forge::{Forge, ForgeError, Proposal, Proposed};
+use crate::model::{
+    Actual, FileChange, Mode, ProposalState, RemoteRepo, RepoPath, Snapshot, Wanted,
+};
 use crate::proposal::{self, ProposalFacts};
 use crate::render::{ForgeFacts, RenderContext, Renderer, SkippedFile};
 use crate::store::{

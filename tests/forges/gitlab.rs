@@ -494,8 +494,8 @@ async fn a_hundred_and_twenty_projects_cost_two_discovery_pages_once_settled() {
 /// What drover renders for a Rust project `acme/{name}` on GitLab, as the
 /// files an in-line project holds.
 fn in_line_files(dir: &Path, name: &str) -> Vec<(String, String)> {
-    use drover::model::{Mode, RemoteRepo};
-    use drover::render::{block_file_for, ForgeFacts, RenderContext, Renderer};
+    use drover::model::RemoteRepo;
+    use drover::render::{ForgeFacts, RenderContext, Renderer};
     let config = drover::config::Config::load(&dir.join("fleet.yaml")).unwrap();
     let renderer = Renderer::new(&config.templates).unwrap();
     let facts = ForgeFacts::from_config(&config);
@@ -508,14 +508,7 @@ fn in_line_files(dir: &Path, name: &str) -> Vec<(String, String)> {
     let (desired, _) = renderer.desired_files(policy, facts.ci, &[], &ctx).unwrap();
     desired
         .iter()
-        .filter_map(|f| {
-            let content = f.content.as_deref()?;
-            let text = match f.mode {
-                Mode::Block => block_file_for(f, content),
-                _ => content.to_owned(),
-            };
-            Some((f.path.as_str().to_owned(), text))
-        })
+        .filter_map(|f| Some((f.path.as_str().to_owned(), drover::drift::new_file(f)?)))
         .collect()
 }
 

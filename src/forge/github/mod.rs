@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 
 use super::http::{RawResponse, RetryPolicy, Transport};
 use super::{Forge, ForgeError, Proposal, Proposed};
-use crate::config::Secret;
+use crate::model::Secret;
 use crate::model::{Actual, ProposalState, RemoteRepo, Snapshot, Wanted};
 
 pub use graphql::{snapshot_query, DISCOVER};
@@ -422,8 +422,8 @@ impl Forge for GithubForge {
         }
     }
 
-    fn git_remote(&self, name: &str) -> Result<super::GitRemote, ForgeError> {
-        Ok(super::GitRemote {
+    fn git_remote(&self, name: &str) -> Result<crate::model::GitRemote, ForgeError> {
+        Ok(crate::model::GitRemote {
             url: format!("{}/{}/{name}.git", self.git_root, self.owner),
             user: "x-access-token".into(),
             token: self.token.clone(),

@@ -21,7 +21,7 @@ use serde_json::{json, Value};
 
 use super::http::{RawResponse, RetryPolicy, Transport};
 use super::{Forge, ForgeError, Proposal, Proposed};
-use crate::config::Secret;
+use crate::model::Secret;
 use crate::model::{Actual, ProposalState, RemoteRepo, RepoPath, Snapshot, Wanted};
 
 pub use graphql::{snapshot_query, DISCOVER};
@@ -510,8 +510,8 @@ impl Forge for GitlabForge {
         }
     }
 
-    fn git_remote(&self, name: &str) -> Result<super::GitRemote, ForgeError> {
-        Ok(super::GitRemote {
+    fn git_remote(&self, name: &str) -> Result<crate::model::GitRemote, ForgeError> {
+        Ok(crate::model::GitRemote {
             url: format!("{}/{}/{name}.git", self.base, self.group),
             user: "oauth2".into(),
             token: self.token.clone(),

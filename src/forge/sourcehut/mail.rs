@@ -18,7 +18,8 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use super::ForgeError;
-use crate::config::{Author, Secret, Smtp, SmtpSecurity};
+use crate::config::{Author, Smtp, SmtpSecurity};
+use crate::model::Secret;
 
 /// What one patch mail says.
 #[derive(Debug, Clone, PartialEq, Eq)]

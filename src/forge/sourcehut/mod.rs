@@ -26,8 +26,8 @@ use serde_json::{json, Value};
 
 use super::http::{RawResponse, RetryPolicy, Transport};
 use super::{Forge, ForgeError, Proposal, Proposed};
-use crate::config::{ListAddress, ListRule, Secret, Smtp};
-use crate::model::{Actual, RemoteRepo, Snapshot, Wanted};
+use crate::config::{ListAddress, ListRule, Smtp};
+use crate::model::{Actual, RemoteRepo, Secret, Snapshot, Wanted};
 
 pub use git::{snapshot_query, DISCOVER};
 use lists::{ListState, Status};
@@ -63,7 +63,7 @@ pub struct SourcehutForge {
     list_rule: ListRule,
     mailer: Option<mail::Mailer>,
     author: crate::config::Author,
-    token: crate::config::Secret,
+    token: Secret,
     transport: Transport,
     /// Each repository's list as the last snapshot saw it, by full name:
     /// what `propose` decides from.
@@ -625,8 +625,8 @@ impl Forge for SourcehutForge {
         self.supersede(proposal.number, &list).await
     }
 
-    fn git_remote(&self, name: &str) -> Result<super::GitRemote, ForgeError> {
-        Ok(super::GitRemote {
+    fn git_remote(&self, name: &str) -> Result<crate::model::GitRemote, ForgeError> {
+        Ok(crate::model::GitRemote {
             url: format!("{}/~{}/{name}", self.git_url, self.owner),
             user: self.owner.clone(),
             token: self.token.clone(),
