@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use drover::config::Config;
 use drover::forge::Proposed;
 use drover::model::RemoteRepo;
-use drover::render::{ForgeFacts, RenderContext, Renderer};
+use drover::render::{RenderContext, Renderer};
 use drover::store::Store;
 use drover::sweep::{self, SweepOptions};
 use drover_emulator::{Emulator, EmulatorConfig, Forge as EmuForge, OwnerKind, RepoSeed};
@@ -151,7 +151,7 @@ async fn bench(target: Target, n: usize) -> Row {
         seeding.elapsed()
     );
 
-    let forge = drover::cli::open_forge(&config).unwrap();
+    let forge = drover::forge::open(&config).unwrap();
     let store = Store::open(&dir.path().join("store")).unwrap();
     let options = SweepOptions {
         dry_run: false,
@@ -245,7 +245,7 @@ fn seed(
     n: usize,
     local_root: &Path,
 ) -> usize {
-    let facts = ForgeFacts::from_config(config);
+    let facts = drover::forge::facts(config);
     let policy = config.policy("rust").unwrap();
     let mut drifted = 0;
     for i in 0..n {

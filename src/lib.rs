@@ -14,5 +14,6 @@ pub mod migrate;
 pub mod model;
 pub mod proposal;
 pub mod render;
+pub mod status;
 pub mod store;
 pub mod sweep;

@@ -15,7 +15,9 @@ mod secret;
 pub use secret::Secret;
 
 /// Which forge a fleet lives on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum ForgeKind {
     Github,
@@ -25,6 +27,19 @@ pub enum ForgeKind {
 }
 
 impl ForgeKind {
+    /// Every kind; what each one means is its profile in `forge/<kind>/`.
+    pub const ALL: [ForgeKind; 4] = [
+        ForgeKind::Github,
+        ForgeKind::Gitlab,
+        ForgeKind::Sourcehut,
+        ForgeKind::Local,
+    ];
+
+    /// The kind named `name` (as fleet.yaml and URLs spell it).
+    pub fn parse(name: &str) -> Option<ForgeKind> {
+        ForgeKind::ALL.into_iter().find(|k| k.as_str() == name)
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             ForgeKind::Github => "github",

@@ -8,7 +8,7 @@ mod migrate;
 mod output;
 mod plan;
 mod render;
-pub(crate) mod status;
+mod status;
 pub mod style;
 mod sweep;
 
@@ -18,11 +18,6 @@ use anyhow::Context;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::config::Config;
-use crate::forge::github::GithubForge;
-use crate::forge::gitlab::GitlabForge;
-use crate::forge::http::RetryPolicy;
-use crate::forge::{local::LocalForge, Forge};
-use crate::model::ForgeKind;
 use crate::render::Renderer;
 use crate::store::Store;
 
@@ -157,106 +152,6 @@ pub(crate) async fn open_store(config: &Config, create: bool) -> anyhow::Result<
 }
 
 /// The forge fleet.yaml names.
-pub fn open_forge(config: &Config) -> anyhow::Result<Box<dyn Forge>> {
-    match config.fleet.forge.kind {
-        ForgeKind::Local => {
-            let path = config
-                .fleet
-                .forge
-                .path
-                .as_ref()
-                .expect("validated: local forge has a path");
-            Ok(Box::new(LocalForge::new(
-                config.base_dir.join(path),
-                config.state_dir().join("patches"),
-            )))
-        }
-        ForgeKind::Github => {
-            let forge = &config.fleet.forge;
-            let token = forge
-                .token
-                .as_ref()
-                .expect("validated: remote forges have a token")
-                .resolve(&config.base_dir)
-                .context("forge.token")?;
-            let api = forge.url.as_deref().unwrap_or("https://api.github.com");
-            let owner = forge
-                .owner
-                .as_deref()
-                .expect("validated: remote forges have an owner");
-            Ok(Box::new(GithubForge::new(
-                api,
-                owner,
-                config.fleet.defaults.branch.as_str(),
-                &token,
-                RetryPolicy::default(),
-            )?))
-        }
-        ForgeKind::Gitlab => {
-            let forge = &config.fleet.forge;
-            let token = forge
-                .token
-                .as_ref()
-                .expect("validated: remote forges have a token")
-                .resolve(&config.base_dir)
-                .context("forge.token")?;
-            // gitlab.com, or a self-hosted instance's root URL.
-            let url = forge.url.as_deref().unwrap_or("https://gitlab.com");
-            // A group's full path; nested groups are `acme/backend`.
-            let group = forge
-                .owner
-                .as_deref()
-                .expect("validated: remote forges have an owner");
-            Ok(Box::new(GitlabForge::new(
-                url,
-                group,
-                config.fleet.defaults.branch.as_str(),
-                &token,
-                RetryPolicy::default(),
-            )?))
-        }
-        ForgeKind::Sourcehut => {
-            use crate::forge::sourcehut::{SourcehutConfig, SourcehutForge};
-            let forge = &config.fleet.forge;
-            let token = forge
-                .token
-                .as_ref()
-                .expect("validated: remote forges have a token")
-                .resolve(&config.base_dir)
-                .context("forge.token")?;
-            let owner = forge
-                .owner
-                .as_deref()
-                .expect("validated: remote forges have an owner");
-            // Without `smtp:` the forge can plan but not propose.
-            let smtp = match &forge.smtp {
-                Some(smtp) => {
-                    let password = match &smtp.password {
-                        Some(r) => {
-                            Some(r.resolve(&config.base_dir).context("forge.smtp.password")?)
-                        }
-                        None => None,
-                    };
-                    Some((smtp.clone(), password))
-                }
-                None => None,
-            };
-            Ok(Box::new(SourcehutForge::new(SourcehutConfig {
-                git_url: forge
-                    .url
-                    .clone()
-                    .unwrap_or_else(|| "https://git.sr.ht".into()),
-                lists_url: forge
-                    .lists_url
-                    .clone()
-                    .unwrap_or_else(|| "https://lists.sr.ht".into()),
-                owner: owner.to_owned(),
-                token,
-                list_rule: forge.list_address.clone().unwrap_or_default(),
-                smtp,
-                author: config.fleet.defaults.author.clone(),
-                policy: RetryPolicy::default(),
-            })?))
-        }
-    }
+pub(crate) fn open_forge(config: &Config) -> anyhow::Result<Box<dyn crate::forge::Forge>> {
+    Ok(crate::forge::open(config)?)
 }

@@ -25,7 +25,7 @@ pub async fn run(global: &Global, args: PlanArgs) -> anyhow::Result<Exit> {
     let store = open_store(&config, false).await?;
     let options = SweepOptions {
         dry_run: true,
-        only: args.repo.clone(),
+        only: args.repo.clone().map(sweep::Only::Name),
         ..SweepOptions::default()
     };
     let report = sweep::run(&config, &renderer, forge.as_ref(), store.as_ref(), &options).await?;

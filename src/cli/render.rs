@@ -7,7 +7,7 @@ use anyhow::Context;
 use clap::Args;
 
 use super::{load, open_forge, Exit, Global};
-use crate::render::{ForgeFacts, RenderContext};
+use crate::render::RenderContext;
 use crate::sweep::{complete_snapshot, language_for, wanted};
 
 #[derive(Debug, Args)]
@@ -38,7 +38,7 @@ pub async fn run(global: &Global, args: RenderArgs) -> anyhow::Result<Exit> {
         .await;
     crate::sweep::complete_facts(forge.as_ref(), std::slice::from_ref(&repo), &mut snapshots).await;
     let snapshot = snapshots.remove(0)?;
-    let facts = ForgeFacts::from_config(&config);
+    let facts = crate::forge::facts(&config);
     let snapshot =
         complete_snapshot(&config, &renderer, &facts, forge.as_ref(), &repo, snapshot).await?;
     let over = config.fleet.repositories.overrides.get(&repo.name);

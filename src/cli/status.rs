@@ -7,10 +7,10 @@ use std::fmt::Write as _;
 
 use anyhow::Context;
 use clap::Args;
-use serde::{Deserialize, Serialize};
 
 use super::{load, open_store, style, Exit, Global};
-use crate::store::{now, Outcome, ProposalFate, RepoRecord, Store, StoreError, SweepRecord};
+use crate::status::{canonical, report_of, Line, StatusReport, ADDRESS_FILE};
+use crate::store::StoreError;
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
@@ -19,102 +19,11 @@ pub struct StatusArgs {
     pub json: bool,
 }
 
-/// Every repository's line and the last sweep: what `drover status`
-/// prints and the daemon's `/status` serves.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct StatusReport {
-    pub repositories: Vec<Line>,
-    pub last_sweep: Option<SweepRecord>,
-    /// When it was read (Unix seconds), for the ages.
-    pub now: i64,
-    /// The store it was read from: a daemon's answer counts only for the
-    /// store this fleet names.
-    #[serde(default)]
-    pub store: String,
-}
-
-fn canonical(path: &std::path::Path) -> String {
-    std::fs::canonicalize(path)
-        .unwrap_or_else(|_| path.to_path_buf())
-        .display()
-        .to_string()
-}
-
-/// Reads the report from the store. Blocking.
-pub fn report_of(store: &Store) -> Result<StatusReport, StoreError> {
-    let now = now();
-    Ok(StatusReport {
-        repositories: store
-            .repos()?
-            .into_iter()
-            .map(|(name, r)| line(name, r, now))
-            .collect(),
-        last_sweep: store.last_sweep()?,
-        now,
-        store: canonical(store.path()),
-    })
-}
-
-/// One repository's line.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct Line {
-    repository: String,
-    /// `in_line`, `proposal_open`, `declined`, `hands_off`, `drifted`,
-    /// `skipped` or `failed`. An `in_line` repository with a `url` is in
-    /// line by that proposal, merged.
-    state: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    url: Option<String>,
-    /// Seconds since drover opened the proposal.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    age_seconds: Option<i64>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reason: Option<String>,
-    /// Unix seconds of the sweep that last looked at it.
-    updated_at: i64,
-}
-
-fn line(name: String, r: RepoRecord, now: i64) -> Line {
-    let mut l = Line {
-        repository: name,
-        state: match r.outcome {
-            Outcome::InLine => "in_line",
-            Outcome::Drifted => "drifted",
-            Outcome::Skipped => "skipped",
-            Outcome::Misfit => "misfit",
-            Outcome::Failed => "failed",
-        }
-        .into(),
-        url: None,
-        age_seconds: None,
-        reason: r.reason,
-        updated_at: r.updated_at,
-    };
-    if let Some(p) = r.proposal {
-        if r.outcome == Outcome::Drifted {
-            l.state = match p.state {
-                ProposalFate::Open => "proposal_open",
-                ProposalFate::HandsOff => "hands_off",
-                ProposalFate::Declined => "declined",
-                // Merged before, drifted again and not proposed yet.
-                ProposalFate::Merged => "drifted",
-            }
-            .into();
-        }
-        if p.state == ProposalFate::Open {
-            l.age_seconds = Some((now - p.opened_at).max(0));
-        }
-        l.reason = l.reason.or(p.reason);
-        l.url = Some(p.url);
-    }
-    l
-}
-
 pub async fn run(global: &Global, args: StatusArgs) -> anyhow::Result<Exit> {
     let (config, _) = load(global).await?;
     // A running daemon holds the store: ask it first, where it said it
     // listens (a file it leaves beside the store).
-    let written = config.state_dir().join(crate::daemon::ADDRESS_FILE);
+    let written = config.state_dir().join(ADDRESS_FILE);
     let announced: Option<std::net::SocketAddr> =
         tokio::task::spawn_blocking(move || std::fs::read_to_string(written))
             .await?
@@ -263,7 +172,8 @@ fn age(secs: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::ProposalRecord;
+    use crate::status::line;
+    use crate::store::{Outcome, ProposalFate, ProposalRecord, RepoRecord};
 
     fn record(outcome: Outcome, fate: Option<ProposalFate>) -> RepoRecord {
         RepoRecord {

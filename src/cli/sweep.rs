@@ -30,7 +30,7 @@ pub async fn run(global: &Global, args: SweepArgs) -> anyhow::Result<Exit> {
     let store = open_store(&config, !args.dry_run).await?;
     let options = SweepOptions {
         dry_run: args.dry_run,
-        only: args.repo.clone(),
+        only: args.repo.clone().map(sweep::Only::Name),
         ..SweepOptions::default()
     };
     let report = sweep::run(&config, &renderer, forge.as_ref(), store.as_ref(), &options).await?;

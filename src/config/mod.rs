@@ -111,16 +111,6 @@ impl Config {
         self.policies.iter().find(|p| p.language == language)
     }
 
-    /// The CI flavour repositories are rendered for.
-    pub fn ci_flavor(&self) -> CiFlavor {
-        match self.fleet.forge.kind {
-            ForgeKind::Github => CiFlavor::Github,
-            ForgeKind::Gitlab => CiFlavor::Gitlab,
-            ForgeKind::Sourcehut => CiFlavor::Sourcehut,
-            ForgeKind::Local => self.fleet.forge.ci.unwrap_or(CiFlavor::Github),
-        }
-    }
-
     /// Where the store (and the local forge's patch files) live; see
     /// [`state_dir_from`] for the order of precedence.
     pub fn state_dir(&self) -> PathBuf {

@@ -1,20 +1,25 @@
 //! `drover daemon`: sweeps on fleet.yaml's cron schedule, and one
 //! repository at a time when a forge's webhook says it changed.
 //!
+//! [`run`] is given what the caller owns: the loaded configuration and the
+//! open store, an already-bound listener, a future that resolves when the
+//! daemon should stop, and a stream of reload requests. The command line
+//! adapts OS signals to those (SIGTERM/SIGINT stop, SIGHUP reloads); a
+//! test drives the daemon in-process with a channel and a oneshot.
+//!
 //! One worker task runs every sweep, so two never overlap: triggers that
 //! arrive while it sweeps wait in its queue (repeats coalesced), and
 //! schedule times that pass during a sweep are not made up for — the next
-//! run is the next time after the sweep ends. SIGHUP reloads fleet.yaml,
-//! policies and templates; a reload that fails validation is logged with
-//! its file:line error and the running configuration stays. SIGTERM or
-//! SIGINT stop new work: the sweep in hand proposes to no further
-//! repository, writes the store and returns, within
-//! `daemon.shutdown_timeout_secs`; then the process exits 0.
+//! run is the next time after the sweep ends. A reload re-reads fleet.yaml,
+//! policies and templates; one that fails validation is answered with its
+//! file:line error and the running configuration stays. On shutdown no new
+//! work starts: the sweep in hand proposes to no further repository,
+//! writes the store and returns, within `daemon.shutdown_timeout_secs`.
 
 mod hooks;
 mod metrics;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,14 +28,16 @@ use std::time::Duration;
 
 use anyhow::Context;
 use chrono::{DateTime, Utc};
-use tokio::sync::{mpsc, watch};
+use futures::{Stream, StreamExt};
+use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::config::Config;
+use crate::forge::hook::Webhook;
 use crate::forge::Forge;
-use crate::model::Secret;
+use crate::model::ForgeKind;
 use crate::render::Renderer;
 use crate::store::Store;
-use crate::sweep::{self, SweepOptions};
+use crate::sweep::{self, Only, SweepOptions};
 
 pub use metrics::Metrics;
 
@@ -39,7 +46,7 @@ pub use metrics::Metrics;
 pub enum Trigger {
     /// The schedule: the whole fleet.
     Schedule,
-    /// A webhook: one repository, by name.
+    /// A webhook: one repository, by its full name.
     Repo(String),
 }
 
@@ -49,45 +56,66 @@ pub struct Loaded {
     pub config: Config,
     pub renderer: Renderer,
     pub forge: Arc<dyn Forge>,
-    pub github_secret: Option<Secret>,
-    pub gitlab_secret: Option<Secret>,
-    pub sourcehut_key: Option<ed25519_dalek::VerifyingKey>,
+    /// The webhooks `daemon.webhooks` configures, by forge.
+    pub hooks: BTreeMap<ForgeKind, Box<dyn Webhook>>,
 }
 
-/// Loads and builds everything, off the async threads.
+/// Loads and builds everything, off the async threads. `state_dir` is
+/// `--state-dir`, kept for reloads (in `config.state_dir_flag`).
 pub async fn load(path: PathBuf, state_dir: Option<PathBuf>) -> anyhow::Result<Loaded> {
     tokio::task::spawn_blocking(move || -> anyhow::Result<Loaded> {
         let mut config = Config::load(&path)?;
         config.state_dir_flag = state_dir;
         let renderer = Renderer::new(&config.templates)?;
-        let forge: Arc<dyn Forge> = Arc::from(crate::cli::open_forge(&config)?);
-        let hooks = &config.fleet.daemon.webhooks;
-        let resolve = |r: &Option<crate::config::SecretRef>, what: &str| {
-            r.as_ref()
-                .map(|r| r.resolve(&config.base_dir).context(what.to_owned()))
-                .transpose()
-        };
-        let github_secret = resolve(&hooks.github, "daemon.webhooks.github")?;
-        let gitlab_secret = resolve(&hooks.gitlab, "daemon.webhooks.gitlab")?;
-        let sourcehut_key = hooks
-            .sourcehut
-            .as_ref()
-            .map(|k| {
-                ed25519_dalek::VerifyingKey::from_bytes(&k.bytes())
-                    .context("daemon.webhooks.sourcehut is not a valid Ed25519 public key")
-            })
-            .transpose()?;
+        let forge: Arc<dyn Forge> = Arc::from(crate::forge::open(&config)?);
+        let mut hooks = BTreeMap::new();
+        for kind in ForgeKind::ALL {
+            if let Some(hook) = crate::forge::profile(kind).webhook(&config)? {
+                hooks.insert(kind, hook);
+            }
+        }
         Ok(Loaded {
             config,
             renderer,
             forge,
-            github_secret,
-            gitlab_secret,
-            sourcehut_key,
+            hooks,
         })
     })
     .await
     .context("configuration loader failed")?
+}
+
+/// What the daemon runs with: the configuration as loaded, and the store
+/// it holds for as long as it runs.
+pub struct Daemon {
+    pub loaded: Loaded,
+    pub store: Store,
+}
+
+/// A request to load the configuration again from where it was loaded.
+/// The daemon answers with the outcome: `Ok`, or the error that kept the
+/// running configuration in place.
+pub struct Reload {
+    reply: Option<oneshot::Sender<anyhow::Result<()>>>,
+}
+
+impl Reload {
+    /// A request whose outcome nobody waits for (a signal's).
+    pub fn new() -> Reload {
+        Reload { reply: None }
+    }
+
+    /// A request, and where its outcome arrives.
+    pub fn with_reply() -> (Reload, oneshot::Receiver<anyhow::Result<()>>) {
+        let (tx, rx) = oneshot::channel();
+        (Reload { reply: Some(tx) }, rx)
+    }
+}
+
+impl Default for Reload {
+    fn default() -> Self {
+        Reload::new()
+    }
 }
 
 /// What the HTTP side and the worker share.
@@ -106,53 +134,24 @@ impl Shared {
     }
 }
 
-/// How the daemon is started.
-pub struct DaemonOptions {
-    pub config_path: PathBuf,
-    pub state_dir: Option<PathBuf>,
-    /// Overrides `daemon.listen`.
-    pub listen: Option<SocketAddr>,
-}
-
-/// Runs until SIGTERM or SIGINT.
-pub async fn run(options: DaemonOptions) -> anyhow::Result<()> {
-    let loaded = load(options.config_path.clone(), options.state_dir.clone()).await?;
-    let dir = loaded.config.state_dir().join("store");
-    let store = tokio::task::spawn_blocking(move || Store::open(&dir))
-        .await
-        .context("store opener failed")??;
-    let listen = options
-        .listen
-        .unwrap_or(loaded.config.fleet.daemon.listen.0);
+/// Serves webhooks, probes and metrics on `listener` and sweeps until
+/// `shutdown` resolves, answering every request of `reloads` meanwhile.
+pub async fn run(
+    daemon: Daemon,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()>,
+    reloads: impl Stream<Item = Reload>,
+) -> anyhow::Result<()> {
     let (tx, rx) = mpsc::unbounded_channel();
     let shared = Arc::new(Shared {
-        current: RwLock::new(Arc::new(loaded)),
-        store,
+        current: RwLock::new(Arc::new(daemon.loaded)),
+        store: daemon.store,
         metrics: Metrics::new(),
         ready: AtomicBool::new(true),
         triggers: tx,
     });
-
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("cannot listen on {listen}"))?;
     let bound = listener.local_addr()?;
     tracing::info!(address = %bound, "listening for webhooks, probes and metrics");
-    // A line on stdout for whoever started us with port 0, and the address
-    // beside the store for `drover status` (which cannot open the store
-    // while this process holds it).
-    println!("drover daemon listening on {bound}");
-    let addr_file = shared.loaded().config.state_dir().join(ADDRESS_FILE);
-    {
-        let (path, text) = (addr_file.clone(), format!("{bound}\n"));
-        tokio::task::spawn_blocking(move || {
-            crate::fsutil::write_atomically(&path, text.as_bytes())
-        })
-        .await?
-        .with_context(|| format!("cannot write {}", addr_file.display()))?;
-    }
-    // Gone however this function returns.
-    let _announced = Announced(addr_file);
 
     let (stop_tx, stop_rx) = watch::channel(false);
     let stop_flag = Arc::new(AtomicBool::new(false));
@@ -170,7 +169,7 @@ pub async fn run(options: DaemonOptions) -> anyhow::Result<()> {
             .await
         })
     };
-    // The worker runs in this task, beside the signal handling: a sweep's
+    // The worker runs in this task, beside the control requests: a sweep's
     // future borrows too much to be spawned, and needs not be.
     let worker = worker(shared.clone(), rx, stop_rx.clone(), stop_flag.clone());
     tokio::pin!(worker);
@@ -180,7 +179,7 @@ pub async fn run(options: DaemonOptions) -> anyhow::Result<()> {
             worker_done = true;
             tracing::warn!("the worker stopped on its own");
         }
-        signalled = signals(&shared, &options) => signalled?,
+        _ = control(&shared, shutdown, reloads) => {}
     }
 
     // Shutdown: no new work, the sweep in hand wraps up, the store is
@@ -210,37 +209,43 @@ pub async fn run(options: DaemonOptions) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The file in the state directory that says where a running daemon
-/// listens.
-pub const ADDRESS_FILE: &str = "daemon.addr";
-
-/// Removes the address file when dropped.
-struct Announced(PathBuf);
-
-impl Drop for Announced {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.0);
-    }
-}
-
-/// Waits for SIGTERM/SIGINT, reloading on every SIGHUP meanwhile.
-async fn signals(shared: &Arc<Shared>, options: &DaemonOptions) -> anyhow::Result<()> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut hup = signal(SignalKind::hangup())?;
-    let mut term = signal(SignalKind::terminate())?;
-    let mut int = signal(SignalKind::interrupt())?;
+/// Answers reload requests until `shutdown` resolves (an ended stream of
+/// requests leaves only the shutdown to wait for).
+async fn control(
+    shared: &Shared,
+    shutdown: impl std::future::Future<Output = ()>,
+    reloads: impl Stream<Item = Reload>,
+) {
+    tokio::pin!(shutdown);
+    tokio::pin!(reloads);
+    let mut open = true;
     loop {
         tokio::select! {
-            _ = hup.recv() => reload(shared, options).await,
-            _ = term.recv() => return Ok(()),
-            _ = int.recv() => return Ok(()),
+            _ = &mut shutdown => return,
+            request = reloads.next(), if open => match request {
+                Some(request) => {
+                    let outcome = reload(shared).await;
+                    if let Some(reply) = request.reply {
+                        let _ = reply.send(outcome);
+                    }
+                }
+                None => open = false,
+            },
         }
     }
 }
 
-/// SIGHUP: a new configuration replaces the old only when all of it loads.
-pub async fn reload(shared: &Shared, options: &DaemonOptions) {
-    match load(options.config_path.clone(), options.state_dir.clone()).await {
+/// A new configuration replaces the old only when all of it loads; the
+/// outcome is counted, logged and returned.
+pub async fn reload(shared: &Shared) -> anyhow::Result<()> {
+    let (path, flag) = {
+        let current = shared.loaded();
+        (
+            current.config.fleet_path.clone(),
+            current.config.state_dir_flag.clone(),
+        )
+    };
+    match load(path, flag).await {
         Ok(new) => {
             let old_dir = shared.loaded().config.state_dir();
             if new.config.state_dir() != old_dir {
@@ -256,6 +261,7 @@ pub async fn reload(shared: &Shared, options: &DaemonOptions) {
                 .get_or_create(&metrics::ResultLabel::ok())
                 .inc();
             tracing::info!("configuration reloaded");
+            Ok(())
         }
         Err(e) => {
             shared
@@ -264,6 +270,7 @@ pub async fn reload(shared: &Shared, options: &DaemonOptions) {
                 .get_or_create(&metrics::ResultLabel::error())
                 .inc();
             tracing::error!("reload failed, the running configuration stays: {e:#}");
+            Err(e)
         }
     }
 }
@@ -332,7 +339,7 @@ async fn sweep_once(shared: &Shared, trigger: Trigger, stop: &Arc<AtomicBool>) {
     let loaded = shared.loaded();
     let only = match &trigger {
         Trigger::Schedule => None,
-        Trigger::Repo(name) => Some(name.clone()),
+        Trigger::Repo(full_name) => Some(Only::FullName(full_name.clone())),
     };
     let span = tracing::info_span!("sweep", trigger = ?trigger);
     let _guard = shared.metrics.running();

@@ -8,9 +8,13 @@
 
 pub mod github;
 pub mod gitlab;
+pub mod hook;
 pub mod http;
 pub mod local;
+pub mod profile;
 pub mod sourcehut;
+
+pub use profile::{ci_flavor, facts, open, profile, OpenError, Profile};
 
 use async_trait::async_trait;
 use serde::Serialize;
@@ -207,12 +211,6 @@ pub trait Forge: Send + Sync {
         Err(ForgeError::Unsupported(format!(
             "git access to {name} on this forge"
         )))
-    }
-
-    /// Why this forge refuses `name` as a repository name, if it does.
-    fn name_problem(&self, name: &str) -> Option<String> {
-        let _ = name;
-        None
     }
 
     /// Creates an empty repository `name` under the owner, private

@@ -21,10 +21,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::config::Config;
 use crate::drift::Change;
-use crate::forge::{Forge, ForgeError};
+use crate::forge::{Forge, ForgeError, Profile};
 use crate::git::remote::{self, Refs};
 use crate::model::{FileChange, GitRemote, RemoteRepo};
-use crate::render::{ForgeFacts, Renderer};
+use crate::render::Renderer;
 use crate::store::Store;
 use crate::sweep::{self, select::Selection, RepoState};
 
@@ -242,40 +242,14 @@ fn journal_key(target: &Config, source: &str) -> String {
 }
 
 /// Expected target API requests for one repository: create, default
-/// branch, and the proposal (GitHub: tree, commit, ref, pull request,
-/// labels; GitLab: commit, merge request; sourcehut: one mail), plus a
-/// snapshot share.
-fn estimate_requests(
-    kind: crate::model::ForgeKind,
-    create: bool,
-    rerender: bool,
-    direct: bool,
-) -> u64 {
-    use crate::model::ForgeKind::*;
-    let proposal = match (rerender, direct, kind) {
-        (false, _, _) | (true, true, _) => 0,
-        (true, false, Github) => 6,
-        (true, false, Gitlab) => 4,
-        (true, false, _) => 3,
+/// branch, and the proposal (what one costs on the target, see
+/// [`Profile::proposal_requests`]), plus a snapshot share.
+fn estimate_requests(target: &dyn Profile, create: bool, rerender: bool, direct: bool) -> u64 {
+    let proposal = match (rerender, direct) {
+        (false, _) | (true, true) => 0,
+        (true, false) => target.proposal_requests(),
     };
     u64::from(create) + 1 + proposal
-}
-
-fn limit_note(kind: crate::model::ForgeKind, creations: usize, requests: u64) -> String {
-    use crate::model::ForgeKind::*;
-    match kind {
-        Github => format!(
-            "GitHub allows 5,000 API requests an hour per token and at most 500 content-creating requests an hour (80 a minute): about {requests} requests, {creations} of them creations{}",
-            if requests > 500 { " — this will be throttled; drover waits and retries, or rerun with --only in batches" } else { "" }
-        ),
-        Gitlab => format!(
-            "GitLab.com limits project creation (a few hundred a day, lower on new accounts) and API calls per minute: {creations} creations{}",
-            if creations > 200 { " — split with --only across days" } else { "" }
-        ),
-        _ => format!(
-            "sourcehut limits API requests per token: about {requests} requests, {creations} of them creations"
-        ),
-    }
 }
 
 /// Plans and (unless a dry run) runs the migration.
@@ -306,7 +280,7 @@ pub async fn run(
         .map(|r| (r.name.clone(), r))
         .collect();
     let selection = Selection::new(m.source_config);
-    let target_kind = m.target_config.fleet.forge.kind;
+    let target_profile = crate::forge::profile(m.target_config.fleet.forge.kind);
     let one = |repo: RemoteRepo| {
         let selection = &selection;
         let existing = &existing;
@@ -381,7 +355,7 @@ pub async fn run(
             outcome.estimated_requests = match outcome.action {
                 TargetAction::Done | TargetAction::Conflict | TargetAction::Skip => 0,
                 ref a => estimate_requests(
-                    target_kind,
+                    target_profile,
                     *a == TargetAction::Create,
                     !outcome.rerender.is_empty(),
                     options.direct,
@@ -419,7 +393,7 @@ pub async fn run(
         estimate: Estimate {
             creations,
             requests,
-            limit: limit_note(target_kind, creations, requests),
+            limit: target_profile.limit_note(creations, requests),
         },
         source_requests: 0,
         target_requests: 0,
@@ -478,10 +452,7 @@ fn moved_description(repo: &RemoteRepo, to: &str) -> String {
 /// `name`'s full name on the target before it exists.
 fn target_full_name(target: &Config, name: &str) -> String {
     let owner = target.fleet.forge.owner.as_deref().unwrap_or("");
-    match target.fleet.forge.kind {
-        crate::model::ForgeKind::Sourcehut => format!("~{}/{name}", owner.trim_start_matches('~')),
-        _ => format!("{owner}/{name}"),
-    }
+    crate::forge::profile(target.fleet.forge.kind).full_name(owner, name)
 }
 
 /// The mirror of `source`: a readable name, made unique by a digest of
@@ -551,7 +522,8 @@ async fn migrate_repo(
         out.detail = Some(format!("already migrated to {}", entry.target_web));
         return Ok(());
     }
-    if let Some(problem) = m.target.name_problem(&repo.name) {
+    let target_profile = crate::forge::profile(m.target_config.fleet.forge.kind);
+    if let Some(problem) = target_profile.name_problem(&repo.name) {
         out.action = TargetAction::Conflict;
         out.result = "conflict".into();
         out.reason = Some(format!(
@@ -868,7 +840,7 @@ async fn rerender_changes(
         Ok::<_, String>(snapshot)
     })
     .await?;
-    let facts = ForgeFacts::from_config(m.target_config);
+    let facts = crate::forge::facts(m.target_config);
     let report = sweep::plan_repo(m.target_config, m.renderer, &facts, target, &snapshot);
     if let RepoState::Failed { reason } = &report.state {
         return Err(format!("re-rendering: {reason}"));
@@ -876,7 +848,7 @@ async fn rerender_changes(
     // What the source's own rendering would change anyway is the next
     // sweep's business, not the move's: only drift the new forge causes
     // is carried (its CI in, the old CI out, forge links rewritten).
-    let here = ForgeFacts::from_config(m.source_config);
+    let here = crate::forge::facts(m.source_config);
     let before = sweep::plan_repo(m.source_config, m.renderer, &here, source, &snapshot);
     let moved: Vec<&crate::drift::FileDrift> = report
         .drift
@@ -980,10 +952,11 @@ mod tests {
     #[test]
     fn the_estimate_counts_creation_default_branch_and_proposal() {
         use crate::model::ForgeKind::*;
-        assert_eq!(estimate_requests(Github, true, true, false), 8);
-        assert_eq!(estimate_requests(Github, false, false, false), 1);
-        assert_eq!(estimate_requests(Gitlab, true, true, true), 2);
-        assert!(limit_note(Github, 600, 4_000).contains("throttled"));
-        assert!(limit_note(Gitlab, 300, 900).contains("--only"));
+        let (github, gitlab) = (crate::forge::profile(Github), crate::forge::profile(Gitlab));
+        assert_eq!(estimate_requests(github, true, true, false), 8);
+        assert_eq!(estimate_requests(github, false, false, false), 1);
+        assert_eq!(estimate_requests(gitlab, true, true, true), 2);
+        assert!(github.limit_note(600, 4_000).contains("throttled"));
+        assert!(gitlab.limit_note(300, 900).contains("--only"));
     }
 }

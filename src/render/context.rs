@@ -70,51 +70,6 @@ pub struct ForgeFacts {
     pub ci_path: String,
 }
 
-impl ForgeFacts {
-    /// Derives the facts from fleet.yaml's forge section, filling each
-    /// forge's public defaults.
-    pub fn from_config(config: &Config) -> ForgeFacts {
-        let forge = &config.fleet.forge;
-        let kind = forge.kind;
-        let ci = config.ci_flavor();
-        let owner = forge.owner.clone().unwrap_or_else(|| "local".into());
-        let (host, url) = match (kind, forge.url.as_deref()) {
-            (ForgeKind::Local, _) => ("localhost".to_owned(), "file://localhost".to_owned()),
-            (_, Some(api)) => {
-                let web = api
-                    .trim_end_matches('/')
-                    .trim_end_matches("/api/v3")
-                    .trim_end_matches("/api/v4")
-                    .replace("://api.github.com", "://github.com");
-                (host_of(&web), web)
-            }
-            (ForgeKind::Github, None) => ("github.com".into(), "https://github.com".into()),
-            (ForgeKind::Gitlab, None) => ("gitlab.com".into(), "https://gitlab.com".into()),
-            (ForgeKind::Sourcehut, None) => ("git.sr.ht".into(), "https://git.sr.ht".into()),
-        };
-        let registry = forge.registry.clone().unwrap_or_else(|| match kind {
-            ForgeKind::Github => format!("ghcr.io/{}", owner.to_lowercase()),
-            ForgeKind::Gitlab => format!("registry.{host}/{owner}"),
-            ForgeKind::Sourcehut => format!("docker.io/{}", owner.trim_start_matches('~')),
-            ForgeKind::Local => format!("localhost:5000/{owner}"),
-        });
-        ForgeFacts {
-            kind,
-            ci,
-            host,
-            owner,
-            url,
-            registry,
-            ci_path: ci.ci_path().into(),
-        }
-    }
-}
-
-fn host_of(url: &str) -> String {
-    let rest = url.split_once("://").map_or(url, |(_, r)| r);
-    rest.split('/').next().unwrap_or(rest).to_owned()
-}
-
 #[derive(Debug, Clone, Serialize)]
 pub struct DefaultFacts {
     pub branch: String,

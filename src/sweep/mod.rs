@@ -40,14 +40,41 @@ const SNAPSHOT_BATCH: usize = 50;
 pub struct SweepOptions {
     /// Compute and report, write nothing.
     pub dry_run: bool,
-    /// Only this repository (by name).
-    pub only: Option<String>,
+    /// Only this repository.
+    pub only: Option<Only>,
     /// Repositories proposed to at once.
     pub concurrency: usize,
     /// Set by a shutdown: repositories not yet proposed to are left for
     /// the next sweep (reported failed, so they are looked at again), and
     /// the sweep goes straight to writing the store.
     pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+}
+
+/// The one repository a sweep is of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Only {
+    /// By its name relative to the owner, as `--repo` takes it
+    /// (`backend/ledger` in a GitLab subgroup).
+    Name(String),
+    /// By its full name, as webhooks and the store name it
+    /// (`acme/backend/ledger`, `~acme/ledger`).
+    FullName(String),
+}
+
+impl Only {
+    pub fn matches(&self, repo: &RemoteRepo) -> bool {
+        match self {
+            Only::Name(name) => *name == repo.name,
+            Only::FullName(full_name) => *full_name == repo.full_name,
+        }
+    }
+
+    /// The name as given.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Only::Name(n) | Only::FullName(n) => n,
+        }
+    }
 }
 
 impl SweepOptions {
@@ -273,7 +300,7 @@ pub async fn run(
     let start_requests = forge.requests();
     let start_traffic = forge.traffic();
     let started_at = crate::store::now();
-    let facts = ForgeFacts::from_config(config);
+    let facts = crate::forge::facts(config);
     let selection = Selection::new(config);
 
     let discovered = forge.discover().await?;
@@ -285,7 +312,11 @@ pub async fn run(
     let mut to_read: Vec<(usize, RemoteRepo)> = Vec::new();
     let mut selected: Vec<RemoteRepo> = Vec::new();
     for repo in discovered {
-        if options.only.as_ref().is_some_and(|only| only != &repo.name) {
+        if options
+            .only
+            .as_ref()
+            .is_some_and(|only| !only.matches(&repo))
+        {
             continue;
         }
         // Recorded too, skipped ones included: `drover status` shows them.
@@ -630,7 +661,12 @@ fn history_entry(
         started_at,
         finished_at: crate::store::now(),
         forge: config.fleet.forge.kind.to_string(),
-        only: options.only.clone(),
+        // The repository's name, however it was asked for.
+        only: options.only.as_ref().map(|only| {
+            reports
+                .first()
+                .map_or_else(|| only.as_str().to_owned(), |r| r.name.clone())
+        }),
         in_line: totals.in_line,
         drifted: totals.drifted,
         skipped: totals.skipped,
@@ -892,7 +928,7 @@ fn detect_key(config: &Config) -> String {
 /// Every path any policy could need — markers and managed destinations —
 /// and what the repository facts read.
 pub fn wanted(config: &Config) -> Wanted {
-    let ci = config.ci_flavor();
+    let ci = crate::forge::ci_flavor(config);
     let facts = crate::facts::wanted();
     let mut paths: BTreeSet<RepoPath> = facts.paths.into_iter().collect();
     for policy in &config.policies {
@@ -1081,7 +1117,7 @@ pub async fn propose_only(
     repo: &RemoteRepo,
     keep: impl Fn(&FileDrift) -> bool,
 ) -> Result<RepoReport, ForgeError> {
-    let facts = ForgeFacts::from_config(config);
+    let facts = crate::forge::facts(config);
     let mut snapshots = forge
         .snapshot(std::slice::from_ref(repo), &wanted(config))
         .await;

@@ -171,3 +171,159 @@ async fn the_daemon_sweeps_github_and_reports_its_answers_and_budget() {
     let log = std::fs::read_to_string(&daemon.log).unwrap();
     assert!(!log.contains(TOKEN) && !log.contains(HOOK_SECRET));
 }
+
+/// The daemon in-process: given a listener, a shutdown future and a
+/// channel of reloads. A GitLab push webhook for a project in a nested
+/// subgroup sweeps exactly that project — not another one whose name
+/// ends the same way — and a reload answers with its outcome.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gitlab_push_for_a_nested_subgroup_project_sweeps_exactly_that_project() {
+    use drover::daemon::{self, Daemon, Reload};
+    use drover::sweep::{self, SweepOptions};
+    use drover_emulator::CommitSeed;
+    use futures::StreamExt as _;
+
+    const GL_TOKEN: &str = "glpat-inProcessDaemon123";
+    const NESTED: &str = "acme/platform/core/api";
+    const TOP: &str = "acme/api";
+    let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    emu.create_token(Forge::Gitlab, "gitlabber", GL_TOKEN)
+        .unwrap();
+    for repo in [NESTED, TOP] {
+        emu.create_repo(Forge::Gitlab, repo, rust("api")).unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("token"), GL_TOKEN).unwrap();
+    std::fs::write(dir.path().join("hook-secret"), HOOK_SECRET).unwrap();
+    let fleet = format!(
+        "forge:\n  kind: gitlab\n  url: {}\n  owner: acme\n  token: file:token\n\
+         daemon:\n  webhooks:\n    gitlab: file:hook-secret\n",
+        emu.gitlab_url()
+    );
+    write_fleet(dir.path(), &fleet);
+    let state = dir.path().join(".drover");
+    let loaded = daemon::load(dir.path().join("fleet.yaml"), Some(state.clone()))
+        .await
+        .unwrap();
+
+    // A first sweep records both projects and proposes to both.
+    let store_dir = state.join("store");
+    let store = tokio::task::spawn_blocking(move || drover::store::Store::open(&store_dir))
+        .await
+        .unwrap()
+        .unwrap();
+    let options = SweepOptions {
+        dry_run: false,
+        ..SweepOptions::default()
+    };
+    let first = sweep::run(
+        &loaded.config,
+        &loaded.renderer,
+        loaded.forge.as_ref(),
+        Some(&store),
+        &options,
+    )
+    .await
+    .unwrap();
+    let mut names: Vec<&str> = first.repositories.iter().map(|r| r.name.as_str()).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["api", "platform/core/api"]);
+    let tip = |repo: &str| {
+        emu.commit_info(Forge::Gitlab, repo, "drover/sync")
+            .unwrap()
+            .expect("drover's branch")
+            .oid
+    };
+    let before = [tip(NESTED), tip(TOP)];
+    // Both default branches move: only a sweep of a project updates its
+    // merge request for it.
+    for repo in [NESTED, TOP] {
+        emu.commit(
+            Forge::Gitlab,
+            repo,
+            CommitSeed::new("main", "Add a stale Dockerfile").write("Dockerfile", "FROM scratch\n"),
+        )
+        .unwrap();
+    }
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (reload_tx, reloads) = futures::channel::mpsc::unbounded::<Reload>();
+    let history = store.clone();
+    let running = daemon::run(
+        Daemon { loaded, store },
+        listener,
+        async move {
+            let _ = stopped.await;
+        },
+        reloads.boxed(),
+    );
+    let drive = async move {
+        let post = |token: &'static str| {
+            let body = format!(
+                r#"{{"object_kind":"push","ref":"refs/heads/main","project":{{"path_with_namespace":"{NESTED}"}}}}"#
+            );
+            reqwest::Client::new()
+                .post(format!("{base}/hooks/gitlab"))
+                .header("X-Gitlab-Event", "Push Hook")
+                .header("X-Gitlab-Token", token)
+                .body(body)
+                .send()
+        };
+        assert_eq!(post("forged").await.unwrap().status(), 401);
+        let answer = post(HOOK_SECRET).await.unwrap();
+        assert_eq!(answer.status(), 202);
+        assert_eq!(
+            answer.text().await.unwrap(),
+            format!("sweep of {NESTED} queued\n")
+        );
+        let start = Instant::now();
+        let last = loop {
+            let store = history.clone();
+            let sweeps = tokio::task::spawn_blocking(move || store.sweeps().unwrap())
+                .await
+                .unwrap();
+            if sweeps.len() >= 2 {
+                break sweeps.last().cloned().unwrap();
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "no sweep after the webhook"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        };
+        assert_eq!(last.only.as_deref(), Some("platform/core/api"), "{last:?}");
+        assert_eq!(
+            last.in_line + last.drifted + last.skipped + last.failed,
+            1,
+            "{last:?}"
+        );
+        assert_eq!(last.updated, 1, "{last:?}");
+        assert_ne!(
+            tip(NESTED),
+            before[0],
+            "the nested project's proposal is updated"
+        );
+        assert_eq!(tip(TOP), before[1], "the other `api` is not swept");
+
+        // A reload answers with its outcome: the error that kept the
+        // running configuration, then Ok.
+        let yaml = dir.path().join("fleet.yaml");
+        std::fs::write(&yaml, format!("{fleet}colour: blue\n")).unwrap();
+        let (request, outcome) = Reload::with_reply();
+        reload_tx.unbounded_send(request).unwrap();
+        let error = format!("{:#}", outcome.await.unwrap().unwrap_err());
+        assert!(
+            error.contains("fleet.yaml:") && error.contains("colour"),
+            "{error}"
+        );
+        std::fs::write(&yaml, &fleet).unwrap();
+        let (request, outcome) = Reload::with_reply();
+        reload_tx.unbounded_send(request).unwrap();
+        outcome.await.unwrap().unwrap();
+        stop.send(()).unwrap();
+    };
+    let (ran, ()) = tokio::join!(running, drive);
+    ran.unwrap();
+}

@@ -495,10 +495,10 @@ async fn a_hundred_and_twenty_projects_cost_two_discovery_pages_once_settled() {
 /// files an in-line project holds.
 fn in_line_files(dir: &Path, name: &str) -> Vec<(String, String)> {
     use drover::model::RemoteRepo;
-    use drover::render::{ForgeFacts, RenderContext, Renderer};
+    use drover::render::{RenderContext, Renderer};
     let config = drover::config::Config::load(&dir.join("fleet.yaml")).unwrap();
     let renderer = Renderer::new(&config.templates).unwrap();
-    let facts = ForgeFacts::from_config(&config);
+    let facts = drover::forge::facts(&config);
     let repo = RemoteRepo::named(name, &format!("acme/{name}"));
     let base = crate::harness::rust_files(name);
     let base: Vec<(&str, &str)> = base.iter().map(|(p, t)| (*p, t.as_str())).collect();

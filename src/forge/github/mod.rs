@@ -6,6 +6,8 @@
 //! not under `/api/v3`).
 
 mod graphql;
+mod hook;
+pub mod profile;
 pub mod rest;
 
 use async_trait::async_trait;
@@ -428,13 +430,6 @@ impl Forge for GithubForge {
             user: "x-access-token".into(),
             token: self.token.clone(),
             ssh_key: None,
-        })
-    }
-
-    fn name_problem(&self, name: &str) -> Option<String> {
-        let ok = crate::model::plain_name(name) && name.len() <= 100 && !matches!(name, "." | "..");
-        (!ok).then(|| {
-            "GitHub repository names are at most 100 of A-Z a-z 0-9 . - _ (no `/`: GitHub has no subgroups)".into()
         })
     }
 

@@ -10,6 +10,8 @@
 //! `Authorization: Bearer` on GraphQL, both marked sensitive.
 
 mod graphql;
+mod hook;
+pub mod profile;
 pub mod rest;
 
 use std::collections::{BTreeSet, HashMap};
@@ -516,18 +518,6 @@ impl Forge for GitlabForge {
             user: "oauth2".into(),
             token: self.token.clone(),
             ssh_key: None,
-        })
-    }
-
-    fn name_problem(&self, name: &str) -> Option<String> {
-        let ok = name.split('/').all(|part| {
-            crate::model::plain_name(part)
-                && part.starts_with(|c: char| c.is_ascii_alphanumeric() || c == '_')
-                && !part.ends_with(".git")
-                && !part.ends_with(".atom")
-        });
-        (!ok).then(|| {
-            "GitLab project paths are A-Z a-z 0-9 . - _, start with a letter, digit or `_`, and do not end in .git or .atom".into()
         })
     }
 

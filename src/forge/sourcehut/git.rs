@@ -72,7 +72,8 @@ impl RepoNode {
             .as_ref()
             .map(|h| h.name.trim_start_matches("refs/heads/").to_owned())
             .unwrap_or_else(|| "main".into());
-        let full_name = format!("~{owner}/{}", self.name);
+        let full_name =
+            crate::forge::Profile::full_name(&super::profile::Sourcehut, owner, &self.name);
         RemoteRepo {
             empty: head.is_none(),
             head,

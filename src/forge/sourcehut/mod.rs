@@ -13,8 +13,10 @@
 //! reports neither; an empty repository (no `HEAD`) is reported empty.
 
 mod git;
+mod hook;
 mod lists;
 mod mail;
+pub mod profile;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
@@ -25,7 +27,7 @@ use http::HeaderValue;
 use serde_json::{json, Value};
 
 use super::http::{RawResponse, RetryPolicy, Transport};
-use super::{Forge, ForgeError, Proposal, Proposed};
+use super::{Forge, ForgeError, Profile, Proposal, Proposed};
 use crate::config::{ListAddress, ListRule, Smtp};
 use crate::model::{Actual, RemoteRepo, Secret, Snapshot, Wanted};
 
@@ -634,13 +636,6 @@ impl Forge for SourcehutForge {
         })
     }
 
-    fn name_problem(&self, name: &str) -> Option<String> {
-        let ok = crate::model::plain_name(name) && name.len() <= 128 && !name.starts_with('.');
-        (!ok).then(|| {
-            "sourcehut repository names are A-Z a-z 0-9 . - _, not starting with `.` (no `/`: sourcehut has no groups)".into()
-        })
-    }
-
     async fn create_repo(
         &self,
         name: &str,
@@ -665,7 +660,7 @@ impl Forge for SourcehutForge {
             status: None,
             message: format!("createRepository {name}: no repository in the answer"),
         })?;
-        let full_name = format!("~{}/{name}", self.owner);
+        let full_name = profile::Sourcehut.full_name(&self.owner, name);
         Ok(RemoteRepo {
             forge_id: id.to_string(),
             web_url: format!("{}/{full_name}", self.git_url),

@@ -10,9 +10,11 @@ use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 
-use super::{Forge, ForgeError, Proposal, Proposed};
+use super::{Forge, ForgeError, Profile, Proposal, Proposed};
 use crate::git::{self, CommitRequest, CommitResult};
 use crate::model::{Actual, EntryKind, Listed, RemoteRepo, RepoPath, Snapshot, Wanted};
+
+pub mod profile;
 
 const GIT_PREFIX: &str = "git:";
 const DIR_PREFIX: &str = "dir:";
@@ -99,7 +101,7 @@ fn discover(root: &Path) -> Result<Vec<RemoteRepo>, ForgeError> {
         let web_url = format!("file://{}", abs.display());
         let repo = match git::default_branch(&abs) {
             Ok(Some(head)) => RemoteRepo {
-                full_name: format!("local/{name}"),
+                full_name: profile::Local.full_name("", &name),
                 name,
                 default_branch: head.branch,
                 head: head.commit.clone(),
@@ -112,7 +114,7 @@ fn discover(root: &Path) -> Result<Vec<RemoteRepo>, ForgeError> {
                 description: None,
             },
             Ok(None) => RemoteRepo {
-                full_name: format!("local/{name}"),
+                full_name: profile::Local.full_name("", &name),
                 name,
                 // What `git init` would name it; templates render it into CI
                 // triggers, so it must be a real branch name.

@@ -1,0 +1,104 @@
+//! sourcehut's profile: git.sr.ht and lists.sr.ht (or another instance),
+//! a bare username as the owner and `~owner/name` as the full name,
+//! builds.sr.ht, images on Docker Hub, and opening a [`SourcehutForge`]
+//! (with its mail server) from fleet.yaml.
+
+use super::{SourcehutConfig, SourcehutForge};
+use crate::config::{Config, ForgeSection};
+use crate::forge::hook::Webhook;
+use crate::forge::http::RetryPolicy;
+use crate::forge::profile::{self, OpenError, Profile};
+use crate::forge::Forge;
+use crate::model::{CiFlavor, ForgeKind};
+
+/// git.sr.ht's root.
+pub const GIT_URL: &str = "https://git.sr.ht";
+/// lists.sr.ht's root.
+pub const LISTS_URL: &str = "https://lists.sr.ht";
+
+pub struct Sourcehut;
+
+impl Profile for Sourcehut {
+    fn kind(&self) -> ForgeKind {
+        ForgeKind::Sourcehut
+    }
+
+    fn title(&self) -> &'static str {
+        "sourcehut"
+    }
+
+    fn web_root(&self, url: Option<&str>) -> String {
+        profile::web_of_api(url.unwrap_or(GIT_URL))
+    }
+
+    fn registry(&self, owner: &str, _host: &str) -> String {
+        format!("docker.io/{}", owner.trim_start_matches('~'))
+    }
+
+    fn full_name(&self, owner: &str, name: &str) -> String {
+        format!("~{}/{name}", owner.trim_start_matches('~'))
+    }
+
+    fn ci_flavor(&self, _section: &ForgeSection) -> CiFlavor {
+        CiFlavor::Sourcehut
+    }
+
+    fn name_problem(&self, name: &str) -> Option<String> {
+        let ok = crate::model::plain_name(name) && name.len() <= 128 && !name.starts_with('.');
+        (!ok).then(|| {
+            "sourcehut repository names are A-Z a-z 0-9 . - _, not starting with `.` (no `/`: sourcehut has no groups)".into()
+        })
+    }
+
+    /// The mail, the superseded version, a share of the lists query.
+    fn proposal_requests(&self) -> u64 {
+        3
+    }
+
+    fn limit_note(&self, creations: usize, requests: u64) -> String {
+        format!(
+            "sourcehut limits API requests per token: about {requests} requests, {creations} of them creations"
+        )
+    }
+
+    fn open(&self, config: &Config, section: &ForgeSection) -> Result<Box<dyn Forge>, OpenError> {
+        let token = profile::token(config, section)?;
+        // Without `smtp:` the forge can plan but not propose.
+        let smtp = match &section.smtp {
+            Some(smtp) => {
+                let password = match &smtp.password {
+                    Some(r) => Some(profile::secret(config, r, "forge.smtp.password")?),
+                    None => None,
+                };
+                Some((smtp.clone(), password))
+            }
+            None => None,
+        };
+        Ok(Box::new(SourcehutForge::new(SourcehutConfig {
+            git_url: section.url.clone().unwrap_or_else(|| GIT_URL.into()),
+            lists_url: section
+                .lists_url
+                .clone()
+                .unwrap_or_else(|| LISTS_URL.into()),
+            owner: profile::owner(section).to_owned(),
+            token,
+            list_rule: section.list_address.clone().unwrap_or_default(),
+            smtp,
+            author: config.fleet.defaults.author.clone(),
+            policy: RetryPolicy::default(),
+        })?))
+    }
+
+    fn webhook(&self, config: &Config) -> Result<Option<Box<dyn Webhook>>, OpenError> {
+        let Some(key) = &config.fleet.daemon.webhooks.sourcehut else {
+            return Ok(None);
+        };
+        let key = ed25519_dalek::VerifyingKey::from_bytes(&key.bytes()).map_err(|e| {
+            OpenError::Invalid {
+                what: "daemon.webhooks.sourcehut".into(),
+                problem: format!("not a valid Ed25519 public key: {e}"),
+            }
+        })?;
+        Ok(Some(Box::new(super::hook::SourcehutHook { key })))
+    }
+}

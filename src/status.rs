@@ -1,0 +1,103 @@
+//! Where each repository stands, from the state store alone: what `drover
+//! status` prints and the daemon's `/status` serves, and the file beside
+//! the store that says where a running daemon listens (a process holding
+//! the store is asked instead of opening it).
+
+use serde::{Deserialize, Serialize};
+
+use crate::store::{now, Outcome, ProposalFate, RepoRecord, Store, StoreError, SweepRecord};
+
+/// The file in the state directory that says where a running daemon
+/// listens (`HOST:PORT` and a newline), there while it runs.
+pub const ADDRESS_FILE: &str = "daemon.addr";
+
+/// Every repository's line and the last sweep: what `drover status`
+/// prints and the daemon's `/status` serves.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StatusReport {
+    pub repositories: Vec<Line>,
+    pub last_sweep: Option<SweepRecord>,
+    /// When it was read (Unix seconds), for the ages.
+    pub now: i64,
+    /// The store it was read from: a daemon's answer counts only for the
+    /// store this fleet names.
+    #[serde(default)]
+    pub store: String,
+}
+
+pub fn canonical(path: &std::path::Path) -> String {
+    std::fs::canonicalize(path)
+        .unwrap_or_else(|_| path.to_path_buf())
+        .display()
+        .to_string()
+}
+
+/// Reads the report from the store. Blocking.
+pub fn report_of(store: &Store) -> Result<StatusReport, StoreError> {
+    let now = now();
+    Ok(StatusReport {
+        repositories: store
+            .repos()?
+            .into_iter()
+            .map(|(name, r)| line(name, r, now))
+            .collect(),
+        last_sweep: store.last_sweep()?,
+        now,
+        store: canonical(store.path()),
+    })
+}
+
+/// One repository's line.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Line {
+    pub repository: String,
+    /// `in_line`, `proposal_open`, `declined`, `hands_off`, `drifted`,
+    /// `skipped` or `failed`. An `in_line` repository with a `url` is in
+    /// line by that proposal, merged.
+    pub state: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Seconds since drover opened the proposal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub age_seconds: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Unix seconds of the sweep that last looked at it.
+    pub updated_at: i64,
+}
+
+pub fn line(name: String, r: RepoRecord, now: i64) -> Line {
+    let mut l = Line {
+        repository: name,
+        state: match r.outcome {
+            Outcome::InLine => "in_line",
+            Outcome::Drifted => "drifted",
+            Outcome::Skipped => "skipped",
+            Outcome::Misfit => "misfit",
+            Outcome::Failed => "failed",
+        }
+        .into(),
+        url: None,
+        age_seconds: None,
+        reason: r.reason,
+        updated_at: r.updated_at,
+    };
+    if let Some(p) = r.proposal {
+        if r.outcome == Outcome::Drifted {
+            l.state = match p.state {
+                ProposalFate::Open => "proposal_open",
+                ProposalFate::HandsOff => "hands_off",
+                ProposalFate::Declined => "declined",
+                // Merged before, drifted again and not proposed yet.
+                ProposalFate::Merged => "drifted",
+            }
+            .into();
+        }
+        if p.state == ProposalFate::Open {
+            l.age_seconds = Some((now - p.opened_at).max(0));
+        }
+        l.reason = l.reason.or(p.reason);
+        l.url = Some(p.url);
+    }
+    l
+}
