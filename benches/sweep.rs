@@ -19,8 +19,8 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use drover::config::Config;
-use drover::forge::Proposed;
 use drover::model::RemoteRepo;
+use drover::model::Wrote;
 use drover::render::{RenderContext, Renderer};
 use drover::store::Store;
 use drover::sweep::{self, SweepOptions};
@@ -181,10 +181,9 @@ async fn bench(target: Target, n: usize) -> Row {
                     .repositories
                     .iter()
                     .filter(|r| {
-                        matches!(
-                            r.proposal,
-                            Some(Proposed::Opened { .. } | Proposed::Updated { .. })
-                        )
+                        r.proposal
+                            .as_ref()
+                            .is_some_and(|p| matches!(p.wrote, Wrote::Opened | Wrote::Updated))
                     })
                     .count() as u64
             } else {

@@ -10,8 +10,12 @@ use std::fmt;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+mod note;
+mod proposal;
 mod secret;
 
+pub use note::ForgeNote;
+pub use proposal::{BranchTip, ExistingProposal, ProposalFate, Proposed, Wrote};
 pub use secret::Secret;
 
 /// Which forge a fleet lives on.
@@ -266,6 +270,32 @@ pub fn plain_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
 }
 
+/// What a sweep concluded about a repository, as the store keeps it (the
+/// report's `RepoState` carries the reasons too).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    InLine,
+    Drifted,
+    Skipped,
+    /// Drifted, but the rendering does not fit the repository.
+    Misfit,
+    Failed,
+}
+
+impl Outcome {
+    /// The name it is stored and shown by.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::InLine => "in_line",
+            Outcome::Drifted => "drifted",
+            Outcome::Skipped => "skipped",
+            Outcome::Misfit => "misfit",
+            Outcome::Failed => "failed",
+        }
+    }
+}
+
 /// What a forge knows about one path of a snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
@@ -360,52 +390,9 @@ pub struct Snapshot {
     pub branch: Option<BranchTip>,
     /// Proposals from drover's branch, newest first.
     pub proposals: Vec<ExistingProposal>,
-}
-
-/// The tip commit of drover's branch on the forge.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BranchTip {
-    pub commit: String,
-    pub parents: Vec<String>,
-    pub author_email: Option<String>,
-    pub committer_email: Option<String>,
-    pub message: String,
-}
-
-impl BranchTip {
-    /// The `Drover-Fingerprint:` trailer of the tip's message.
-    pub fn fingerprint(&self) -> Option<&str> {
-        self.message
-            .lines()
-            .rev()
-            .find_map(|l| l.strip_prefix("Drover-Fingerprint: "))
-            .map(str::trim)
-    }
-
-    /// Whether drover made this commit (author and committer are its own).
-    pub fn is_by(&self, email: &str) -> bool {
-        self.author_email.as_deref() == Some(email)
-            && self.committer_email.as_deref().is_none_or(|c| c == email)
-    }
-}
-
-/// Where a proposal stands on the forge.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ProposalState {
-    Open,
-    Closed,
-    Merged,
-}
-
-/// A proposal drover made earlier, as the forge reports it now.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ExistingProposal {
-    pub number: u64,
-    pub url: String,
-    pub state: ProposalState,
-    /// The branch commit the proposal carries (its last known head).
-    pub head: Option<String>,
+    /// What the forge keeps of this snapshot for its own `propose`.
+    #[serde(skip)]
+    pub note: ForgeNote,
 }
 
 impl Snapshot {

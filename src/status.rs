@@ -5,7 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::store::{now, Outcome, ProposalFate, RepoRecord, Store, StoreError, SweepRecord};
+use crate::model::{Outcome, ProposalFate};
+use crate::store::{now, RepoRecord, Store, StoreError, SweepRecord};
 
 /// The file in the state directory that says where a running daemon
 /// listens (`HOST:PORT` and a newline), there while it runs.
@@ -66,17 +67,12 @@ pub struct Line {
     pub updated_at: i64,
 }
 
+/// A record's line: the outcome's name, or for a drifted repository where
+/// its proposal stands.
 pub fn line(name: String, r: RepoRecord, now: i64) -> Line {
     let mut l = Line {
         repository: name,
-        state: match r.outcome {
-            Outcome::InLine => "in_line",
-            Outcome::Drifted => "drifted",
-            Outcome::Skipped => "skipped",
-            Outcome::Misfit => "misfit",
-            Outcome::Failed => "failed",
-        }
-        .into(),
+        state: r.outcome.as_str().into(),
         url: None,
         age_seconds: None,
         reason: r.reason,
@@ -88,8 +84,9 @@ pub fn line(name: String, r: RepoRecord, now: i64) -> Line {
                 ProposalFate::Open => "proposal_open",
                 ProposalFate::HandsOff => "hands_off",
                 ProposalFate::Declined => "declined",
-                // Merged before, drifted again and not proposed yet.
-                ProposalFate::Merged => "drifted",
+                // Merged (or closed) before, drifted again and not
+                // proposed yet.
+                ProposalFate::Merged | ProposalFate::Closed => "drifted",
             }
             .into();
         }

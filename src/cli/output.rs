@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use anstyle::Style;
 
 use super::style;
-use crate::forge::Proposed;
+use crate::model::{ProposalFate, Wrote};
 use crate::sweep::{RepoReport, RepoState, SweepReport};
 
 fn paint(s: Style, text: &str) -> String {
@@ -141,12 +141,18 @@ fn outcome_line(r: &RepoReport, dry_run: bool) -> String {
     let state = paint(state_style(&r.state), r.state.label());
     match (&r.state, &r.proposal) {
         (RepoState::Drifted, Some(p)) => {
-            let what = match p {
-                Proposed::Opened { url } => format!("opened {url}"),
-                Proposed::Updated { url } => format!("updated {url}"),
-                Proposed::Unchanged { url } => format!("unchanged {url}"),
-                Proposed::HandsOff { url, reason } => format!("hands off {url}: {reason}"),
-                Proposed::Declined { url } => format!("declined earlier, not proposed again {url}"),
+            let url = &p.url;
+            let what = match (p.wrote, p.fate) {
+                (Wrote::Opened, _) => format!("opened {url}"),
+                (Wrote::Updated, _) => format!("updated {url}"),
+                (Wrote::Nothing, ProposalFate::HandsOff) => format!(
+                    "hands off {url}: {}",
+                    p.reason.as_deref().unwrap_or_default()
+                ),
+                (Wrote::Nothing, ProposalFate::Declined) => {
+                    format!("declined earlier, not proposed again {url}")
+                }
+                (Wrote::Nothing, _) => format!("unchanged {url}"),
             };
             format!("{}: {state} ({} files) → {what}", r.name, r.drift.len())
         }

@@ -172,8 +172,9 @@ fn age(secs: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{Outcome, ProposalFate};
     use crate::status::line;
-    use crate::store::{Outcome, ProposalFate, ProposalRecord, RepoRecord};
+    use crate::store::{ProposalRecord, RepoRecord};
 
     fn record(outcome: Outcome, fate: Option<ProposalFate>) -> RepoRecord {
         RepoRecord {

@@ -17,12 +17,9 @@ pub mod sourcehut;
 pub use profile::{ci_flavor, facts, open, profile, OpenError, Profile};
 
 use async_trait::async_trait;
-use serde::Serialize;
 
-use crate::config::Author;
-use crate::model::{
-    BranchTip, ExistingProposal, FileChange, GitRemote, RemoteRepo, RepoPath, Snapshot, Wanted,
-};
+use crate::model::{GitRemote, Proposed, RemoteRepo, RepoPath, Snapshot, Wanted};
+use crate::proposal::Proposal;
 
 /// A forge that failed. `is_transient` drives retries.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -77,63 +74,6 @@ impl ForgeError {
     }
 }
 
-/// What drover asks a forge to propose for one repository.
-#[derive(Debug, Clone)]
-pub struct Proposal {
-    pub branch: String,
-    pub title: String,
-    pub body: String,
-    pub commit_message: String,
-    /// The default-branch head the changes were computed against.
-    pub base: Option<String>,
-    /// Its root tree, when the snapshot knew it.
-    pub base_tree: Option<String>,
-    pub changes: Vec<FileChange>,
-    /// The same changes as a patch (`git apply` form), for forges that
-    /// propose by patch file or mail.
-    pub patch: String,
-    pub author: Author,
-    pub labels: Vec<String>,
-    pub reviewers: Vec<String>,
-    /// The fingerprint of `changes` (also in the body's marker and the
-    /// commit's `Drover-Fingerprint:` trailer).
-    pub fingerprint: String,
-    pub default_branch: String,
-    /// drover's branch as the snapshot saw it.
-    pub branch_tip: Option<BranchTip>,
-    /// Proposals from drover's branch as the snapshot saw them, newest first.
-    pub existing: Vec<ExistingProposal>,
-}
-
-/// What became of a proposal.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(tag = "outcome", rename_all = "snake_case")]
-pub enum Proposed {
-    /// A new proposal.
-    Opened { url: String },
-    /// The existing proposal now carries the new changes.
-    Updated { url: String },
-    /// The existing proposal already carries exactly these changes.
-    Unchanged { url: String },
-    /// Someone else committed to drover's branch; drover leaves it alone.
-    HandsOff { url: String, reason: String },
-    /// A person closed this very change without merging it; drover does not
-    /// propose it again.
-    Declined { url: String },
-}
-
-impl Proposed {
-    pub fn url(&self) -> &str {
-        match self {
-            Proposed::Opened { url }
-            | Proposed::Updated { url }
-            | Proposed::Unchanged { url }
-            | Proposed::HandsOff { url, .. }
-            | Proposed::Declined { url } => url,
-        }
-    }
-}
-
 /// A forge, as a sweep sees it.
 #[async_trait]
 pub trait Forge: Send + Sync {
@@ -167,14 +107,15 @@ pub trait Forge: Send + Sync {
     }
 
     /// Leaves `text` on a proposal (a comment; on sourcehut a reply in its
-    /// thread).
+    /// thread). `note` is the forge's own, from the snapshot that saw it.
     async fn comment(
         &self,
         repo: &RemoteRepo,
         proposal: &crate::model::ExistingProposal,
+        note: &crate::model::ForgeNote,
         text: &str,
     ) -> Result<(), ForgeError> {
-        let _ = (proposal, text);
+        let _ = (proposal, note, text);
         Err(ForgeError::Unsupported(format!(
             "{}: commenting on proposals",
             repo.full_name
@@ -187,9 +128,10 @@ pub trait Forge: Send + Sync {
         &self,
         repo: &RemoteRepo,
         proposal: &crate::model::ExistingProposal,
+        note: &crate::model::ForgeNote,
         comment: &str,
     ) -> Result<(), ForgeError> {
-        let _ = (proposal, comment);
+        let _ = (proposal, note, comment);
         Err(ForgeError::Unsupported(format!(
             "{}: closing proposals",
             repo.full_name

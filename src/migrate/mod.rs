@@ -776,7 +776,7 @@ async fn migrate_repo(
                 (RepoState::Failed { reason }, _) => {
                     return Err(format!("proposing on the target: {reason}"))
                 }
-                (_, Some(p)) => format!("proposal {}", p.url()),
+                (_, Some(p)) => format!("proposal {}", p.url),
                 (state, None) => format!("nothing proposed ({})", state.label()),
             }
         };

@@ -17,6 +17,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::model::{Outcome, ProposalFate};
+
 /// The layout version this build writes.
 pub const SCHEMA_VERSION: u32 = 2;
 /// How many sweeps the history keeps.
@@ -45,18 +47,6 @@ impl From<sled::transaction::TransactionError<StoreError>> for StoreError {
             sled::transaction::TransactionError::Storage(e) => StoreError::Db(e),
         }
     }
-}
-
-/// What the last sweep concluded about a repository.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    InLine,
-    Drifted,
-    Skipped,
-    /// Drifted, but the rendering does not fit the repository.
-    Misfit,
-    Failed,
 }
 
 /// One repository's record.
@@ -88,6 +78,8 @@ pub struct ProposalRecord {
     /// the forge has none (the local forge's patch files).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub number: Option<u64>,
+    /// `Open`, `HandsOff`, `Declined` or `Merged` (stored by name, as
+    /// every version of drover has).
     pub state: ProposalFate,
     /// The fingerprint of the changes it carries.
     pub fingerprint: String,
@@ -96,19 +88,6 @@ pub struct ProposalRecord {
     /// Why drover keeps its hands off it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-}
-
-/// Where a proposal stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ProposalFate {
-    Open,
-    /// Someone else committed to drover's branch.
-    HandsOff,
-    /// Closed without merge (or rejected): remembered with its fingerprint.
-    Declined,
-    /// Merged (or applied): the repository is in line by it.
-    Merged,
 }
 
 /// One sweep, as the history keeps it.
@@ -173,8 +152,10 @@ fn number_proposals(mut record: serde_json::Value) -> serde_json::Value {
     record
 }
 
-/// The number at the end of a proposal URL, if it ends in one.
-pub fn number_of(url: &str) -> Option<u64> {
+/// The number at the end of a proposal URL, if it ends in one, as the
+/// forges spelled them when version 2 came (a frozen copy: a migration
+/// step reads the data of its time).
+fn number_of(url: &str) -> Option<u64> {
     let tail = url.trim_end_matches('/').rsplit('/').next()?;
     let (kind, _) = url.trim_end_matches('/').rsplit_once('/')?;
     let known = ["/pull", "/pulls", "/merge_requests", "/patches"];

@@ -17,20 +17,19 @@ use futures::stream::{self, StreamExt};
 use serde::Serialize;
 use tracing::Instrument;
 
-pub use select::{detect_language, language_for, Selection};
+pub use select::{detect_language, language_for, Only, Selection};
 
 use crate::config::Config;
 use crate::drift::{self, FileDrift};
 use crate::facts::{Facts, Kind};
-use crate::forge::{Forge, ForgeError, Proposal, Proposed};
+use crate::forge::{Forge, ForgeError};
 use crate::model::{
-    Actual, FileChange, Mode, ProposalState, RemoteRepo, RepoPath, Snapshot, Wanted,
+    Actual, FileChange, ForgeNote, Mode, Outcome, ProposalFate, Proposed, RemoteRepo, RepoPath,
+    Snapshot, Wanted, Wrote,
 };
-use crate::proposal::{self, ProposalFacts};
+use crate::proposal::{self, Proposal, ProposalFacts};
 use crate::render::{ForgeFacts, RenderContext, Renderer, SkippedFile};
-use crate::store::{
-    Outcome, ProposalFate, ProposalRecord, RepoRecord, Store, StoreError, SweepRecord,
-};
+use crate::store::{ProposalRecord, RepoRecord, Store, StoreError, SweepRecord};
 
 /// How many repositories are snapshot in one forge call.
 const SNAPSHOT_BATCH: usize = 50;
@@ -48,33 +47,6 @@ pub struct SweepOptions {
     /// the next sweep (reported failed, so they are looked at again), and
     /// the sweep goes straight to writing the store.
     pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
-}
-
-/// The one repository a sweep is of.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Only {
-    /// By its name relative to the owner, as `--repo` takes it
-    /// (`backend/ledger` in a GitLab subgroup).
-    Name(String),
-    /// By its full name, as webhooks and the store name it
-    /// (`acme/backend/ledger`, `~acme/ledger`).
-    FullName(String),
-}
-
-impl Only {
-    pub fn matches(&self, repo: &RemoteRepo) -> bool {
-        match self {
-            Only::Name(name) => *name == repo.name,
-            Only::FullName(full_name) => *full_name == repo.full_name,
-        }
-    }
-
-    /// The name as given.
-    pub fn as_str(&self) -> &str {
-        match self {
-            Only::Name(n) | Only::FullName(n) => n,
-        }
-    }
 }
 
 impl SweepOptions {
@@ -116,6 +88,17 @@ pub enum RepoState {
 }
 
 impl RepoState {
+    /// What the store keeps of it.
+    pub fn outcome(&self) -> Outcome {
+        match self {
+            RepoState::InLine => Outcome::InLine,
+            RepoState::Drifted => Outcome::Drifted,
+            RepoState::Skipped { .. } => Outcome::Skipped,
+            RepoState::Misfit { .. } => Outcome::Misfit,
+            RepoState::Failed { .. } => Outcome::Failed,
+        }
+    }
+
     pub fn label(&self) -> &'static str {
         match self {
             RepoState::InLine => "in line",
@@ -185,6 +168,10 @@ pub struct RepoReport {
     existing: Vec<crate::model::ExistingProposal>,
     #[serde(skip)]
     head_tree: Option<String>,
+    /// The forge's own note on the snapshot, for its `propose`,
+    /// `comment` and `close`.
+    #[serde(skip)]
+    note: ForgeNote,
     /// The proposal's words, kept for the forge step.
     #[serde(skip)]
     text: Option<proposal::ProposalText>,
@@ -212,6 +199,7 @@ impl RepoReport {
             branch_tip: None,
             existing: Vec::new(),
             head_tree: None,
+            note: ForgeNote::default(),
             text: None,
         }
     }
@@ -261,9 +249,9 @@ impl SweepReport {
     fn actions_of(reports: &[RepoReport]) -> Actions {
         let mut a = Actions::default();
         for r in reports {
-            match r.proposal {
-                Some(Proposed::Opened { .. }) => a.opened += 1,
-                Some(Proposed::Updated { .. }) => a.updated += 1,
+            match r.proposal.as_ref().map(|p| p.wrote) {
+                Some(Wrote::Opened) => a.opened += 1,
+                Some(Wrote::Updated) => a.updated += 1,
                 _ => {}
             }
             if r.closed.is_some() {
@@ -542,13 +530,7 @@ async fn save_records(
         .iter()
         .filter(|r| names.contains(r.full_name.as_str()))
         .map(|r| {
-            let outcome = match r.state {
-                RepoState::InLine => Outcome::InLine,
-                RepoState::Drifted => Outcome::Drifted,
-                RepoState::Skipped { .. } => Outcome::Skipped,
-                RepoState::Misfit { .. } => Outcome::Misfit,
-                RepoState::Failed { .. } => Outcome::Failed,
-            };
+            let outcome = r.state.outcome();
             let reason = match &r.state {
                 RepoState::Skipped { reason } | RepoState::Failed { reason } => {
                     Some(reason.clone())
@@ -602,24 +584,28 @@ async fn tell_hands_off(
         .iter_mut()
         .filter(|r| !told(&r.full_name))
         .filter_map(|r| {
-            let Some(Proposed::HandsOff { url, reason }) = &r.proposal else {
-                return None;
-            };
+            let proposed = r
+                .proposal
+                .as_ref()
+                .filter(|p| p.fate == ProposalFate::HandsOff)?;
+            let reason = proposed.reason.as_deref().unwrap_or_default();
             let repo = *repos.get(r.name.as_str())?;
             // The open proposal, or what the forge named as the other
             // person's (a sourcehut patchset).
             let target = r
                 .existing
                 .iter()
-                .find(|p| p.state == ProposalState::Open)
+                .find(|p| p.state == ProposalFate::Open)
                 .cloned()
                 .or_else(|| {
-                    crate::store::number_of(url).map(|number| crate::model::ExistingProposal {
-                        number,
-                        url: url.clone(),
-                        state: ProposalState::Open,
-                        head: None,
-                    })
+                    proposed
+                        .number
+                        .map(|number| crate::model::ExistingProposal {
+                            number,
+                            url: proposed.url.clone(),
+                            state: ProposalFate::Open,
+                            head: None,
+                        })
                 })?;
             let text = format!(
                 "drover found work by someone else here ({reason}), so from now on it \
@@ -630,7 +616,7 @@ async fn tell_hands_off(
             Some((r, repo, target, text))
         })
         .map(|(report, repo, target, text)| async move {
-            match forge.comment(repo, &target, &text).await {
+            match forge.comment(repo, &target, &report.note, &text).await {
                 Ok(()) | Err(ForgeError::Unsupported(_)) => {}
                 Err(e) => {
                     report.state = RepoState::Failed {
@@ -707,7 +693,7 @@ async fn close_fixed_by_hand(
             let open = r
                 .existing
                 .iter()
-                .find(|p| p.state == ProposalState::Open)?
+                .find(|p| p.state == ProposalFate::Open)?
                 .clone();
             Some((r, repo, open))
         })
@@ -719,7 +705,7 @@ async fn close_fixed_by_hand(
                  change is no longer needed. Closed by drover.",
                 report.full_name
             );
-            match forge.close(repo, &open, &comment).await {
+            match forge.close(repo, &open, &report.note, &comment).await {
                 Ok(()) => report.closed = Some(open.url.clone()),
                 Err(ForgeError::Unsupported(_)) => {}
                 Err(e) => {
@@ -749,7 +735,7 @@ fn hold_back_over_limits(
     if limits.open_proposals.is_none() && limits.new_per_sweep.is_none() {
         return;
     }
-    let has_open = |r: &RepoReport| r.existing.iter().any(|p| p.state == ProposalState::Open);
+    let has_open = |r: &RepoReport| r.existing.iter().any(|p| p.state == ProposalFate::Open);
     let stored_open = |name: &str| {
         records
             .get(name)
@@ -813,7 +799,7 @@ fn proposal_record(
             // In line by drover's proposal, merged (or applied): recorded
             // until the repository drifts again.
             RepoState::InLine => match report.existing.first() {
-                Some(merged) if merged.state == ProposalState::Merged => Some(ProposalRecord {
+                Some(merged) if merged.state == ProposalFate::Merged => Some(ProposalRecord {
                     number: Some(merged.number),
                     url: merged.url.clone(),
                     state: ProposalFate::Merged,
@@ -827,20 +813,13 @@ fn proposal_record(
             RepoState::Skipped { .. } => None,
         };
     };
-    let url = proposed.url().to_owned();
-    let (state, reason) = match proposed {
-        Proposed::Opened { .. } | Proposed::Updated { .. } | Proposed::Unchanged { .. } => {
-            (ProposalFate::Open, None)
-        }
-        Proposed::HandsOff { reason, .. } => (ProposalFate::HandsOff, Some(reason.clone())),
-        Proposed::Declined { .. } => (ProposalFate::Declined, None),
-    };
-    let opened_at = match (proposed, before) {
-        (Proposed::Opened { .. }, _) => now,
+    let url = proposed.url.clone();
+    let opened_at = match (proposed.wrote, before) {
+        (Wrote::Opened, _) => now,
         (_, Some(b)) if b.url == url => b.opened_at,
         _ => now,
     };
-    let number = crate::store::number_of(&url).or_else(|| {
+    let number = proposed.number.or_else(|| {
         report
             .existing
             .iter()
@@ -850,10 +829,10 @@ fn proposal_record(
     Some(ProposalRecord {
         number,
         url,
-        state,
+        state: proposed.fate,
         fingerprint: report.fingerprint.clone().unwrap_or_default(),
         opened_at,
-        reason,
+        reason: proposed.reason.clone(),
     })
 }
 
@@ -960,6 +939,7 @@ pub fn plan_repo(
     report.branch_tip = snapshot.branch.clone();
     report.existing = snapshot.proposals.clone();
     report.head_tree = snapshot.head_tree.clone();
+    report.note = snapshot.note.clone();
     let over = config.fleet.repositories.overrides.get(&repo.name);
     let Some(language) = language_for(config, repo, snapshot) else {
         let markers: Vec<String> = config
@@ -1182,5 +1162,6 @@ fn build_proposal(config: &Config, repo: &RemoteRepo, report: &RepoReport) -> Pr
         default_branch: repo.default_branch.clone(),
         branch_tip: report.branch_tip.clone(),
         existing: report.existing.clone(),
+        note: report.note.clone(),
     }
 }

@@ -76,3 +76,30 @@ pub fn language_for(config: &Config, repo: &RemoteRepo, snapshot: &Snapshot) -> 
     over.and_then(|o| o.language.clone())
         .or_else(|| detect_language(&config.policies, snapshot).map(str::to_owned))
 }
+
+/// The one repository a sweep is of.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Only {
+    /// By its name relative to the owner, as `--repo` takes it
+    /// (`backend/ledger` in a GitLab subgroup).
+    Name(String),
+    /// By its full name, as webhooks and the store name it
+    /// (`acme/backend/ledger`, `~acme/ledger`).
+    FullName(String),
+}
+
+impl Only {
+    pub fn matches(&self, repo: &RemoteRepo) -> bool {
+        match self {
+            Only::Name(name) => *name == repo.name,
+            Only::FullName(full_name) => *full_name == repo.full_name,
+        }
+    }
+
+    /// The name as given.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Only::Name(n) | Only::FullName(n) => n,
+        }
+    }
+}

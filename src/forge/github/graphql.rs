@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::Deserialize;
 
 use crate::model::{
-    Actual, BranchTip, EntryKind, ExistingProposal, Listed, ProposalState, RemoteRepo, RepoPath,
+    Actual, BranchTip, EntryKind, ExistingProposal, Listed, ProposalFate, RemoteRepo, RepoPath,
     Snapshot, Wanted,
 };
 
@@ -375,9 +375,9 @@ pub fn decode_repo(
                 number: p.number,
                 url: p.url,
                 state: match p.state.as_str() {
-                    "OPEN" => ProposalState::Open,
-                    "MERGED" => ProposalState::Merged,
-                    _ => ProposalState::Closed,
+                    "OPEN" => ProposalFate::Open,
+                    "MERGED" => ProposalFate::Merged,
+                    _ => ProposalFate::Closed,
                 },
                 head: p.head_ref_oid,
             })
@@ -519,6 +519,6 @@ mod tests {
             (tip.fingerprint(), tip.is_by("d@x"), tip.parents.as_slice()),
             (Some("ff"), true, &["head".to_owned()][..])
         );
-        assert_eq!(snap.proposals[0].state, ProposalState::Closed);
+        assert_eq!(snap.proposals[0].state, ProposalFate::Closed);
     }
 }

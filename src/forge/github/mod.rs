@@ -16,9 +16,9 @@ use octocrab::Octocrab;
 use serde_json::{json, Value};
 
 use super::http::{RawResponse, RetryPolicy, Transport};
-use super::{Forge, ForgeError, Proposal, Proposed};
-use crate::model::Secret;
-use crate::model::{Actual, ProposalState, RemoteRepo, Snapshot, Wanted};
+use super::{Forge, ForgeError};
+use crate::model::{Actual, Proposed, RemoteRepo, Secret, Snapshot, Wanted};
+use crate::proposal::{decide, Decision, Proposal, Seen};
 
 pub use graphql::{snapshot_query, DISCOVER};
 
@@ -324,6 +324,7 @@ impl Forge for GithubForge {
         &self,
         repo: &RemoteRepo,
         proposal: &crate::model::ExistingProposal,
+        _note: &crate::model::ForgeNote,
         text: &str,
     ) -> Result<(), ForgeError> {
         self.rest(
@@ -342,12 +343,13 @@ impl Forge for GithubForge {
         &self,
         repo: &RemoteRepo,
         proposal: &crate::model::ExistingProposal,
+        note: &crate::model::ForgeNote,
         comment: &str,
     ) -> Result<(), ForgeError> {
         let n = proposal.number;
         // The comment first: a crash between the two leaves an open pull
         // request with an explanation, closed on the next sweep.
-        self.comment(repo, proposal, comment).await?;
+        self.comment(repo, proposal, note, comment).await?;
         self.rest(
             Method::PATCH,
             &format!("/repos/{}/pulls/{n}", repo.full_name),
@@ -363,51 +365,16 @@ impl Forge for GithubForge {
             .as_deref()
             .ok_or_else(|| ForgeError::Conflict("no default-branch head to base on".into()))?;
         let branch_url = format!("{}/tree/{}", repo.web_url, p.branch);
-        let open = p.existing.iter().find(|e| e.state == ProposalState::Open);
-        if let Some(tip) = &p.branch_tip {
-            if !tip.is_by(&p.author.email) {
-                let url = open.map(|e| e.url.clone()).unwrap_or(branch_url);
-                let who = tip
-                    .author_email
-                    .clone()
-                    .unwrap_or_else(|| "someone else".into());
-                return Ok(Proposed::HandsOff {
-                    url,
-                    reason: format!(
-                        "branch {} has commits by {who}; drover leaves it alone",
-                        p.branch
-                    ),
-                });
-            }
+        let (commit, update) = match decide(&Seen::of_branch(p, &branch_url)) {
+            Decision::Leave(done) => return Ok(done),
+            Decision::Write { commit, update } => (commit, update),
+        };
+        if commit {
+            let commit = self.write_commit(repo, p, base).await?;
+            self.point_branch(repo, &p.branch, &commit, p.branch_tip.is_some())
+                .await?;
         }
-        let current = p
-            .branch_tip
-            .as_ref()
-            .filter(|t| t.parents == [base] && t.fingerprint() == Some(p.fingerprint.as_str()));
-        match (current, open) {
-            (Some(_), Some(pr)) => {
-                return Ok(Proposed::Unchanged {
-                    url: pr.url.clone(),
-                })
-            }
-            (Some(tip), None) => {
-                let declined = p.existing.iter().find(|e| {
-                    e.state == ProposalState::Closed
-                        && e.head.as_deref() == Some(tip.commit.as_str())
-                });
-                if let Some(closed) = declined {
-                    return Ok(Proposed::Declined {
-                        url: closed.url.clone(),
-                    });
-                }
-            }
-            (None, _) => {
-                let commit = self.write_commit(repo, p, base).await?;
-                self.point_branch(repo, &p.branch, &commit, p.branch_tip.is_some())
-                    .await?;
-            }
-        }
-        match open {
+        match update {
             Some(pr) => {
                 let path = format!("/repos/{}/pulls/{}", repo.full_name, pr.number);
                 self.rest(
@@ -416,9 +383,7 @@ impl Forge for GithubForge {
                     Some(json!({ "title": p.title, "body": p.body })),
                 )
                 .await?;
-                Ok(Proposed::Updated {
-                    url: pr.url.clone(),
-                })
+                Ok(Proposed::updated(pr.url, Some(pr.number)))
             }
             None => self.open_pull(repo, p).await,
         }

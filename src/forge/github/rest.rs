@@ -9,8 +9,9 @@ use serde_json::{json, Value};
 
 use super::GithubForge;
 use crate::forge::http::RawResponse;
-use crate::forge::{ForgeError, Proposal, Proposed};
-use crate::model::RemoteRepo;
+use crate::forge::ForgeError;
+use crate::model::{Proposed, RemoteRepo};
+use crate::proposal::Proposal;
 
 /// GitHub's error body.
 #[derive(Debug, Deserialize)]
@@ -220,7 +221,7 @@ impl GithubForge {
                     Some(json!({ "title": p.title, "body": p.body })),
                 )
                 .await?;
-                return Ok(Proposed::Updated { url: pull.html_url });
+                return Ok(Proposed::updated(pull.html_url, Some(pull.number)));
             }
             Err(e) => return Err(e),
         };
@@ -241,6 +242,6 @@ impl GithubForge {
             )
             .await?;
         }
-        Ok(Proposed::Opened { url: pull.html_url })
+        Ok(Proposed::opened(pull.html_url, Some(pull.number)))
     }
 }

@@ -14,17 +14,16 @@ mod hook;
 pub mod profile;
 pub mod rest;
 
-use std::collections::{BTreeSet, HashMap};
-use std::sync::Mutex;
+use std::collections::BTreeSet;
 
 use async_trait::async_trait;
 use http::{HeaderValue, Method};
 use serde_json::{json, Value};
 
 use super::http::{RawResponse, RetryPolicy, Transport};
-use super::{Forge, ForgeError, Proposal, Proposed};
-use crate::model::Secret;
-use crate::model::{Actual, ProposalState, RemoteRepo, RepoPath, Snapshot, Wanted};
+use super::{Forge, ForgeError};
+use crate::model::{Actual, ForgeNote, Proposed, RemoteRepo, RepoPath, Secret, Snapshot, Wanted};
+use crate::proposal::{decide, Decision, Proposal, Seen};
 
 pub use graphql::{snapshot_query, DISCOVER};
 use rest::enc;
@@ -42,10 +41,11 @@ pub struct GitlabForge {
     branch: String,
     token: Secret,
     transport: Transport,
-    /// Per project (forge id), the wanted paths the last snapshot found at
-    /// the head: a commit action is `update` for those, `create` otherwise.
-    present: Mutex<HashMap<String, BTreeSet<RepoPath>>>,
 }
+
+/// GitLab's note on a snapshot: the wanted paths it found at the head. A
+/// commit action is `update` for those, `create` otherwise.
+struct Present(BTreeSet<RepoPath>);
 
 /// The instance root for a configured URL: `https://gitlab.example.com/`
 /// and `https://gitlab.example.com/api/v4` both mean
@@ -79,7 +79,6 @@ impl GitlabForge {
             branch: branch.to_owned(),
             token: token.clone(),
             transport: Transport::new(policy),
-            present: Mutex::new(HashMap::new()),
         })
     }
 
@@ -183,20 +182,16 @@ impl GitlabForge {
             .map_err(|e| ForgeError::Malformed(format!("GraphQL data: {e}")))
     }
 
-    /// Whether `path` exists at `base`: from the last snapshot, else one
-    /// `HEAD` of the files API.
+    /// Whether `path` exists at `base`: from the snapshot the proposal
+    /// was made from, else one `HEAD` of the files API.
     async fn exists_at(
         &self,
         repo: &RemoteRepo,
+        p: &Proposal,
         path: &RepoPath,
         base: &str,
     ) -> Result<bool, ForgeError> {
-        if let Some(present) = self
-            .present
-            .lock()
-            .expect("not poisoned")
-            .get(&repo.forge_id)
-        {
+        if let Some(Present(present)) = p.note.get() {
             return Ok(present.contains(path));
         }
         let url = format!(
@@ -328,10 +323,7 @@ impl GitlabForge {
             .filter(|(_, a)| **a != Actual::Missing)
             .map(|(p, _)| p.clone())
             .collect();
-        self.present
-            .lock()
-            .expect("not poisoned")
-            .insert(repo.forge_id.clone(), present);
+        snapshot.note = ForgeNote::new(Present(present));
         Ok(snapshot)
     }
 
@@ -428,6 +420,7 @@ impl Forge for GitlabForge {
         &self,
         repo: &RemoteRepo,
         proposal: &crate::model::ExistingProposal,
+        _note: &crate::model::ForgeNote,
         text: &str,
     ) -> Result<(), ForgeError> {
         let notes = format!(
@@ -443,13 +436,14 @@ impl Forge for GitlabForge {
         &self,
         repo: &RemoteRepo,
         proposal: &crate::model::ExistingProposal,
+        note: &crate::model::ForgeNote,
         comment: &str,
     ) -> Result<(), ForgeError> {
         let mr = format!(
             "/projects/{}/merge_requests/{}",
             repo.forge_id, proposal.number
         );
-        self.comment(repo, proposal, comment).await?;
+        self.comment(repo, proposal, note, comment).await?;
         self.rest(Method::PUT, &mr, Some(json!({ "state_event": "close" })))
             .await?;
         Ok(())
@@ -461,52 +455,17 @@ impl Forge for GitlabForge {
             .as_deref()
             .ok_or_else(|| ForgeError::Conflict("no default-branch head to base on".into()))?;
         let branch_url = format!("{}/-/tree/{}", repo.web_url, p.branch);
-        let open = p.existing.iter().find(|e| e.state == ProposalState::Open);
-        if let Some(tip) = &p.branch_tip {
-            if !tip.is_by(&p.author.email) {
-                let url = open.map(|e| e.url.clone()).unwrap_or(branch_url);
-                let who = tip
-                    .author_email
-                    .clone()
-                    .unwrap_or_else(|| "someone else".into());
-                return Ok(Proposed::HandsOff {
-                    url,
-                    reason: format!(
-                        "branch {} has commits by {who}; drover leaves it alone",
-                        p.branch
-                    ),
-                });
-            }
+        let (commit, update) = match decide(&Seen::of_branch(p, &branch_url)) {
+            Decision::Leave(done) => return Ok(done),
+            Decision::Write { commit, update } => (commit, update),
+        };
+        if commit {
+            self.write_commit(repo, p, base).await?;
         }
-        let current = p
-            .branch_tip
-            .as_ref()
-            .filter(|t| t.parents == [base] && t.fingerprint() == Some(p.fingerprint.as_str()));
-        match (current, open) {
-            (Some(_), Some(mr)) => {
-                return Ok(Proposed::Unchanged {
-                    url: mr.url.clone(),
-                })
-            }
-            (Some(tip), None) => {
-                let declined = p.existing.iter().find(|e| {
-                    e.state == ProposalState::Closed
-                        && e.head.as_deref() == Some(tip.commit.as_str())
-                });
-                if let Some(closed) = declined {
-                    return Ok(Proposed::Declined {
-                        url: closed.url.clone(),
-                    });
-                }
-            }
-            (None, _) => self.write_commit(repo, p, base).await?,
-        }
-        match open {
+        match update {
             Some(mr) => {
                 self.update_merge_request(repo, p, mr.number).await?;
-                Ok(Proposed::Updated {
-                    url: mr.url.clone(),
-                })
+                Ok(Proposed::updated(mr.url, Some(mr.number)))
             }
             None => self.open_merge_request(repo, p).await,
         }

@@ -8,8 +8,9 @@ use serde_json::{json, Value};
 
 use super::GitlabForge;
 use crate::forge::http::RawResponse;
-use crate::forge::{ForgeError, Proposal, Proposed};
-use crate::model::{BranchTip, ExistingProposal, ProposalState, RemoteRepo};
+use crate::forge::ForgeError;
+use crate::model::{BranchTip, ExistingProposal, ProposalFate, Proposed, RemoteRepo};
+use crate::proposal::Proposal;
 
 /// A path segment or query value, percent-encoded (a file path's `/`
 /// becomes `%2F`, as GitLab wants it in `repository/files/{file_path}`).
@@ -71,9 +72,9 @@ impl From<MergeRequest> for ExistingProposal {
             number: m.iid,
             url: m.web_url,
             state: match m.state.as_str() {
-                "opened" | "locked" => ProposalState::Open,
-                "merged" => ProposalState::Merged,
-                _ => ProposalState::Closed,
+                "opened" | "locked" => ProposalFate::Open,
+                "merged" => ProposalFate::Merged,
+                _ => ProposalFate::Closed,
             },
             head: m.sha,
         }
@@ -159,7 +160,7 @@ impl GitlabForge {
             let action = match &c.content {
                 None => json!({ "action": "delete", "file_path": c.path.as_str() }),
                 Some(bytes) => {
-                    let verb = if self.exists_at(repo, &c.path, base).await? {
+                    let verb = if self.exists_at(repo, p, &c.path, base).await? {
                         "update"
                     } else {
                         "create"
@@ -228,9 +229,10 @@ impl GitlabForge {
             body["reviewer_ids"] = json!(self.user_ids(&p.reviewers).await?);
         }
         match self.rest(Method::POST, &path, Some(body)).await {
-            Ok(r) => Ok(Proposed::Opened {
-                url: r.json::<MergeRequest>()?.web_url,
-            }),
+            Ok(r) => {
+                let mr: MergeRequest = r.json()?;
+                Ok(Proposed::opened(mr.web_url, Some(mr.iid)))
+            }
             Err(ForgeError::Api {
                 status: Some(409),
                 message,
@@ -245,7 +247,7 @@ impl GitlabForge {
                     message,
                 })?;
                 self.update_merge_request(repo, p, mr.iid).await?;
-                Ok(Proposed::Updated { url: mr.web_url })
+                Ok(Proposed::updated(mr.web_url, Some(mr.iid)))
             }
             Err(e) => Err(e),
         }
@@ -322,7 +324,7 @@ mod tests {
         let p = ExistingProposal::from(mr);
         assert_eq!(
             (p.number, p.state, p.head.as_deref()),
-            (3, ProposalState::Closed, Some("s"))
+            (3, ProposalFate::Closed, Some("s"))
         );
     }
 }

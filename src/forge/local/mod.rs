@@ -10,9 +10,10 @@ use std::path::{Path, PathBuf};
 
 use async_trait::async_trait;
 
-use super::{Forge, ForgeError, Profile, Proposal, Proposed};
+use super::{Forge, ForgeError, Profile};
 use crate::git::{self, CommitRequest, CommitResult};
-use crate::model::{Actual, EntryKind, Listed, RemoteRepo, RepoPath, Snapshot, Wanted};
+use crate::model::{Actual, EntryKind, Listed, Proposed, RemoteRepo, RepoPath, Snapshot, Wanted};
+use crate::proposal::Proposal;
 
 pub mod profile;
 
@@ -250,16 +251,17 @@ fn propose_commit(
         )
     };
     Ok(match result {
-        CommitResult::Created(c) => Proposed::Opened { url: url(&c) },
-        CommitResult::Updated(c) => Proposed::Updated { url: url(&c) },
-        CommitResult::Unchanged(c) => Proposed::Unchanged { url: url(&c) },
-        CommitResult::ForeignCommits { tip, author } => Proposed::HandsOff {
-            url: url(&tip),
-            reason: format!(
+        CommitResult::Created(c) => Proposed::opened(url(&c), None),
+        CommitResult::Updated(c) => Proposed::updated(url(&c), None),
+        CommitResult::Unchanged(c) => Proposed::unchanged(url(&c), None),
+        CommitResult::ForeignCommits { tip, author } => Proposed::hands_off(
+            url(&tip),
+            None,
+            format!(
                 "branch {} has commits by {author}; drover leaves it alone",
                 proposal.branch
             ),
-        },
+        ),
     })
 }
 
@@ -272,7 +274,7 @@ fn write_patch(
     let url = file.display().to_string();
     let existing = std::fs::read_to_string(&file).ok();
     if existing.as_deref() == Some(proposal.patch.as_str()) {
-        return Ok(Proposed::Unchanged { url });
+        return Ok(Proposed::unchanged(url, None));
     }
     std::fs::create_dir_all(patches)
         .map_err(|e| ForgeError::Io(format!("cannot create {}: {e}", patches.display())))?;
@@ -282,7 +284,7 @@ fn write_patch(
         .and_then(|()| std::fs::rename(&tmp, &file))
         .map_err(|e| ForgeError::Io(format!("cannot write {}: {e}", file.display())))?;
     Ok(match existing {
-        None => Proposed::Opened { url },
-        Some(_) => Proposed::Updated { url },
+        None => Proposed::opened(url, None),
+        Some(_) => Proposed::updated(url, None),
     })
 }

@@ -15,7 +15,8 @@ use serde_json::Value;
 
 use super::git::lit;
 use crate::config::ListAddress;
-use crate::model::{ExistingProposal, ProposalState};
+use crate::model::{ExistingProposal, ProposalFate};
+use crate::proposal::{Seen, Theirs};
 
 /// A patchset's status on lists.sr.ht.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -43,13 +44,13 @@ impl Status {
     }
 
     /// How drover's reports see it: still to be acted on, merged, or gone.
-    pub fn state(self) -> ProposalState {
+    pub fn state(self) -> ProposalFate {
         match self {
             Status::Proposed | Status::NeedsRevision | Status::Approved | Status::Other => {
-                ProposalState::Open
+                ProposalFate::Open
             }
-            Status::Applied => ProposalState::Merged,
-            Status::Rejected | Status::Superseded => ProposalState::Closed,
+            Status::Applied => ProposalFate::Merged,
+            Status::Rejected | Status::Superseded => ProposalFate::Closed,
         }
     }
 }
@@ -75,6 +76,16 @@ pub struct DroverPatchset {
 }
 
 impl DroverPatchset {
+    /// As a proposal a forge lists.
+    pub fn existing(&self) -> ExistingProposal {
+        ExistingProposal {
+            number: self.id,
+            url: self.url.clone(),
+            state: self.status.state(),
+            head: None,
+        }
+    }
+
     /// Whether this patchset mails exactly `patch`: the same diff against
     /// the same file contents, so it still applies as it did.
     pub fn carries(&self, patch: &str) -> bool {
@@ -110,13 +121,53 @@ impl ListState {
     pub fn proposals(&self) -> Vec<ExistingProposal> {
         self.patchsets
             .iter()
-            .map(|p| ExistingProposal {
-                number: p.id,
-                url: p.url.clone(),
-                state: p.status.state(),
-                head: None,
-            })
+            .map(DroverPatchset::existing)
             .collect()
+    }
+
+    /// drover's open patchsets, newest first.
+    pub fn open(&self) -> impl Iterator<Item = &DroverPatchset> {
+        self.patchsets
+            .iter()
+            .filter(|s| s.status.state() == ProposalFate::Open)
+    }
+
+    /// What the list says of drover's earlier work, in the proposal
+    /// decision's terms, for a patch with `fingerprint` mailing `patch`:
+    /// a version by someone else in drover's thread is theirs; an open
+    /// patchset with the same fingerprint that mails this very patch
+    /// (the same change against the same file contents) carries it —
+    /// a moved default branch whose managed files did not change leaves
+    /// it alone, one that changed them gets a new version; a rejected
+    /// one with the same fingerprint declined it.
+    pub fn seen(&self, fingerprint: &str, patch: &str) -> Seen {
+        let theirs = self
+            .foreign
+            .iter()
+            .find(|f| f.status.state() == ProposalFate::Open)
+            .map(|f| Theirs {
+                url: f.url.clone(),
+                number: Some(f.id),
+                reason: format!(
+                    "someone else sent their own version (patchset {}) in drover's thread; drover leaves it alone",
+                    f.id
+                ),
+            });
+        let carrying = self
+            .open()
+            .find(|s| s.fingerprint == fingerprint && s.carries(patch));
+        let declined = self
+            .patchsets
+            .iter()
+            .find(|s| s.status == Status::Rejected && s.fingerprint == fingerprint);
+        Seen {
+            theirs,
+            open: carrying
+                .or(self.open().next())
+                .map(DroverPatchset::existing),
+            carried: carrying.is_some(),
+            declined: declined.map(DroverPatchset::existing),
+        }
     }
 }
 
@@ -353,7 +404,7 @@ mod tests {
         let states = api.proposals();
         assert_eq!(
             (states[0].state, states[1].state),
-            (ProposalState::Open, ProposalState::Closed)
+            (ProposalFate::Open, ProposalFate::Closed)
         );
     }
 
@@ -374,5 +425,54 @@ mod tests {
             None,
             "not from the diff"
         );
+    }
+
+    fn patchset(id: u64, status: Status, fingerprint: &str, body: &str) -> DroverPatchset {
+        DroverPatchset {
+            id,
+            status,
+            version: 1,
+            fingerprint: fingerprint.into(),
+            thread_root: format!("t{id}@x"),
+            url: format!("https://lists.sr.ht/~acme/api-devel/patches/{id}"),
+            message_id: format!("t{id}@x"),
+            subject: format!("[PATCH api] {id}"),
+            body: body.into(),
+        }
+    }
+
+    #[test]
+    fn what_the_list_says_in_the_decisions_terms() {
+        let open_same = patchset(5, Status::Proposed, "ff", "msg\n---\nthe patch\n");
+        let open_old = patchset(4, Status::NeedsRevision, "ee", "msg\n---\nold\n");
+        let rejected = patchset(3, Status::Rejected, "ff", "msg\n---\nthe patch\n");
+        let state = ListState {
+            exists: true,
+            patchsets: vec![open_same.clone(), open_old.clone(), rejected.clone()],
+            foreign: Vec::new(),
+        };
+        let seen = state.seen("ff", "the patch");
+        assert!(seen.carried && seen.theirs.is_none());
+        assert_eq!(seen.open.map(|o| o.number), Some(5));
+        assert_eq!(seen.declined.map(|d| d.number), Some(3));
+        // Against other file contents the same fingerprint is a new patch:
+        // a new version answering the newest open one.
+        let seen = state.seen("ff", "another patch");
+        assert!(!seen.carried);
+        assert_eq!(seen.open.map(|o| o.number), Some(5));
+        let state = ListState {
+            foreign: vec![ForeignVersion {
+                id: 6,
+                status: Status::Proposed,
+                thread_root: "t5@x".into(),
+                url: "https://lists.sr.ht/~acme/api-devel/patches/6".into(),
+                message_id: "m6@x".into(),
+                subject: "[PATCH api v2] mine".into(),
+            }],
+            ..state
+        };
+        let theirs = state.seen("ff", "the patch").theirs.unwrap();
+        assert_eq!(theirs.number, Some(6));
+        assert!(theirs.reason.contains("patchset 6"), "{}", theirs.reason);
     }
 }

@@ -18,8 +18,7 @@ mod lists;
 mod mail;
 pub mod profile;
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::Mutex;
+use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use http::header::{AUTHORIZATION, CONTENT_TYPE};
@@ -27,9 +26,12 @@ use http::HeaderValue;
 use serde_json::{json, Value};
 
 use super::http::{RawResponse, RetryPolicy, Transport};
-use super::{Forge, ForgeError, Profile, Proposal, Proposed};
+use super::{Forge, ForgeError, Profile};
 use crate::config::{ListAddress, ListRule, Smtp};
-use crate::model::{Actual, RemoteRepo, Secret, Snapshot, Wanted};
+use crate::model::{
+    Actual, ForgeNote, ProposalFate, Proposed, RemoteRepo, Secret, Snapshot, Wanted,
+};
+use crate::proposal::{decide, Decision, Proposal};
 
 pub use git::{snapshot_query, DISCOVER};
 use lists::{ListState, Status};
@@ -67,9 +69,6 @@ pub struct SourcehutForge {
     author: crate::config::Author,
     token: Secret,
     transport: Transport,
-    /// Each repository's list as the last snapshot saw it, by full name:
-    /// what `propose` decides from.
-    seen: Mutex<HashMap<String, ListState>>,
 }
 
 /// Which sourcehut service a query goes to.
@@ -107,7 +106,6 @@ impl SourcehutForge {
             author: config.author,
             token: config.token.clone(),
             transport: Transport::new(config.policy),
-            seen: Mutex::new(HashMap::new()),
         })
     }
 
@@ -323,17 +321,12 @@ impl SourcehutForge {
         // that patchset was applied, whatever its status on the list.
         let applied = git::applied_fingerprints(part);
         for set in &mut state.patchsets {
-            if set.status.state() == crate::model::ProposalState::Open
-                && applied.contains(&set.fingerprint)
-            {
+            if set.status.state() == ProposalFate::Open && applied.contains(&set.fingerprint) {
                 set.status = Status::Applied;
             }
         }
         snapshot.proposals = state.proposals();
-        self.seen
-            .lock()
-            .expect("not poisoned")
-            .insert(repo.full_name.clone(), state);
+        snapshot.note = ForgeNote::new(state);
         Ok(snapshot)
     }
 
@@ -408,10 +401,13 @@ impl SourcehutForge {
 
     /// The subject and Message-ID of the patchset (drover's, or a version
     /// by someone else in its thread) with id `id`, as the snapshot saw it.
-    fn thread_of(&self, repo: &RemoteRepo, id: u64) -> Result<(String, String), ForgeError> {
-        let seen = self.seen.lock().expect("not poisoned");
-        let state = seen.get(&repo.full_name);
-        let found = state.and_then(|s| {
+    fn thread_of(
+        &self,
+        repo: &RemoteRepo,
+        note: &ForgeNote,
+        id: u64,
+    ) -> Result<(String, String), ForgeError> {
+        let found = note.get::<ListState>().and_then(|s| {
             s.patchsets
                 .iter()
                 .find(|p| p.id == id)
@@ -505,15 +501,9 @@ impl Forge for SourcehutForge {
 
     async fn propose(&self, repo: &RemoteRepo, p: &Proposal) -> Result<Proposed, ForgeError> {
         let list = self.list_of(repo)?;
-        let state = self
-            .seen
-            .lock()
-            .expect("not poisoned")
-            .get(&repo.full_name)
-            .cloned()
-            .ok_or_else(|| {
-                ForgeError::Conflict(format!("{} was not snapshotted", repo.full_name))
-            })?;
+        let state: &ListState = p.note.get().ok_or_else(|| {
+            ForgeError::Conflict(format!("{} was not snapshotted", repo.full_name))
+        })?;
         if !state.exists {
             return Err(ForgeError::Api {
                 status: Some(404),
@@ -523,48 +513,14 @@ impl Forge for SourcehutForge {
                 ),
             });
         }
-        let open: Vec<&lists::DroverPatchset> = state
-            .patchsets
-            .iter()
-            .filter(|s| s.status.state() == crate::model::ProposalState::Open)
-            .collect();
-        // Someone sent their own version in drover's thread: it is theirs.
-        if let Some(theirs) = state
-            .foreign
-            .iter()
-            .find(|f| f.status.state() == crate::model::ProposalState::Open)
-        {
-            return Ok(Proposed::HandsOff {
-                url: theirs.url.clone(),
-                reason: format!(
-                    "someone else sent their own version (patchset {}) in drover's thread; drover leaves it alone",
-                    theirs.id
-                ),
-            });
-        }
-        // The same change, mailed against the same file contents: it still
-        // applies as it is. A moved default branch whose managed files
-        // did not change leaves it alone too; one that changed them gets
-        // a new version.
-        if let Some(same) = open
-            .iter()
-            .find(|s| s.fingerprint == p.fingerprint && s.carries(&p.patch))
-        {
-            return Ok(Proposed::Unchanged {
-                url: same.url.clone(),
-            });
-        }
-        if let Some(rejected) = state
-            .patchsets
-            .iter()
-            .find(|s| s.status == Status::Rejected && s.fingerprint == p.fingerprint)
-        {
-            return Ok(Proposed::Declined {
-                url: rejected.url.clone(),
-            });
-        }
+        // A mail is always a new version: a patchset that carries these
+        // changes is never written again.
+        let update = match decide(&state.seen(&p.fingerprint, &p.patch)) {
+            Decision::Leave(done) => return Ok(done),
+            Decision::Write { update, .. } => update,
+        };
         // A new version answers the thread of the newest open one.
-        let previous = open.first();
+        let previous = update.and_then(|u| state.patchsets.iter().find(|s| s.id == u.number));
         let version = previous.map_or(1, |prev| {
             state
                 .patchsets
@@ -591,12 +547,12 @@ impl Forge for SourcehutForge {
             self.lists_url, list.owner, list.name, id
         );
         if previous.is_none() {
-            return Ok(Proposed::Opened { url });
+            return Ok(Proposed::opened(url, None));
         }
-        for old in &open {
+        for old in state.open() {
             self.supersede(old.id, &list).await?;
         }
-        Ok(Proposed::Updated { url })
+        Ok(Proposed::updated(url, None))
     }
 
     /// A reply in the patchset's thread.
@@ -604,10 +560,11 @@ impl Forge for SourcehutForge {
         &self,
         repo: &RemoteRepo,
         proposal: &crate::model::ExistingProposal,
+        note: &crate::model::ForgeNote,
         text: &str,
     ) -> Result<(), ForgeError> {
         let list = self.list_of(repo)?;
-        let (subject, parent) = self.thread_of(repo, proposal.number)?;
+        let (subject, parent) = self.thread_of(repo, note, proposal.number)?;
         let id = mail::message_id("reply", &self.author.email);
         let composed = mail::reply(&subject, &parent, text, id);
         self.mail(mail::message(&composed, &self.author, &list.address)?)
@@ -620,9 +577,10 @@ impl Forge for SourcehutForge {
         &self,
         repo: &RemoteRepo,
         proposal: &crate::model::ExistingProposal,
+        note: &crate::model::ForgeNote,
         comment: &str,
     ) -> Result<(), ForgeError> {
-        self.comment(repo, proposal, comment).await?;
+        self.comment(repo, proposal, note, comment).await?;
         let list = self.list_of(repo)?;
         self.supersede(proposal.number, &list).await
     }

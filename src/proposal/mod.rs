@@ -1,18 +1,58 @@
-//! The words of a proposal: title, body and commit message, from a
-//! repository's drift. Pure, and snapshot-tested: this is what reviewers
-//! read. The body carries a hidden marker by which drover finds its own
-//! proposals again, with the fingerprint of the content it proposes.
+//! A proposal: what drover asks a forge to propose ([`Proposal`]), its
+//! words (title, body and commit message, from a repository's drift), and
+//! the decision every forge makes from what its snapshot saw
+//! ([`decide`]: hands-off, unchanged, declined, or write). Pure: the words
+//! are snapshot-tested (they are what reviewers read), the decision
+//! table-tested. The body carries a hidden marker by which drover finds
+//! its own proposals again, with the fingerprint of the content it
+//! proposes.
+
+mod decide;
 
 use std::fmt::Write;
 
 use sha2::{Digest, Sha256};
 
+use crate::config::Author;
 use crate::drift::{patch_of, FileDrift};
+use crate::model::{BranchTip, ExistingProposal, FileChange, ForgeNote};
+
+pub use decide::{decide, Decision, Seen, Theirs};
 
 /// Diffs longer than this many lines are folded in the body.
 const FOLD_LINES: usize = 40;
 /// Forges cap bodies (GitHub: 65,536 characters); stay well below.
 const MAX_DIFF_CHARS: usize = 50_000;
+
+/// What drover asks a forge to propose for one repository.
+#[derive(Debug, Clone)]
+pub struct Proposal {
+    pub branch: String,
+    pub title: String,
+    pub body: String,
+    pub commit_message: String,
+    /// The default-branch head the changes were computed against.
+    pub base: Option<String>,
+    /// Its root tree, when the snapshot knew it.
+    pub base_tree: Option<String>,
+    pub changes: Vec<FileChange>,
+    /// The same changes as a patch (`git apply` form), for forges that
+    /// propose by patch file or mail.
+    pub patch: String,
+    pub author: Author,
+    pub labels: Vec<String>,
+    pub reviewers: Vec<String>,
+    /// The fingerprint of `changes` (also in the body's marker and the
+    /// commit's `Drover-Fingerprint:` trailer).
+    pub fingerprint: String,
+    pub default_branch: String,
+    /// drover's branch as the snapshot saw it.
+    pub branch_tip: Option<BranchTip>,
+    /// Proposals from drover's branch as the snapshot saw them, newest first.
+    pub existing: Vec<ExistingProposal>,
+    /// The forge's own note on the snapshot the changes were computed from.
+    pub note: ForgeNote,
+}
 
 /// What a proposal says, for one repository.
 #[derive(Debug, Clone, PartialEq, Eq)]

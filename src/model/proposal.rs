@@ -1,0 +1,211 @@
+//! drover's proposals as plain data: its branch's tip, its proposals as a
+//! forge lists them, where each stands ([`ProposalFate`]), and what became
+//! of one in a sweep ([`Proposed`]).
+
+use serde::{Deserialize, Serialize};
+
+/// The tip commit of drover's branch on the forge.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BranchTip {
+    pub commit: String,
+    pub parents: Vec<String>,
+    pub author_email: Option<String>,
+    pub committer_email: Option<String>,
+    pub message: String,
+}
+
+impl BranchTip {
+    /// The `Drover-Fingerprint:` trailer of the tip's message.
+    pub fn fingerprint(&self) -> Option<&str> {
+        self.message
+            .lines()
+            .rev()
+            .find_map(|l| l.strip_prefix("Drover-Fingerprint: "))
+            .map(str::trim)
+    }
+
+    /// Whether drover made this commit (author and committer are its own).
+    pub fn is_by(&self, email: &str) -> bool {
+        self.author_email.as_deref() == Some(email)
+            && self.committer_email.as_deref().is_none_or(|c| c == email)
+    }
+}
+
+/// Where a proposal stands: one vocabulary for what a forge's snapshot
+/// saw, what the proposal decision concluded, what the store remembers and
+/// what `drover status` shows. Stored as its snake_case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProposalFate {
+    /// Open for review.
+    Open,
+    /// Merged (or applied): the repository is in line by it.
+    Merged,
+    /// Closed without merge (rejected, superseded), as the forge says.
+    Closed,
+    /// Closed without merge while it carried this very change: drover
+    /// remembers it and does not propose that change again.
+    Declined,
+    /// Someone else's work is on drover's branch or in its thread: drover
+    /// leaves it alone.
+    HandsOff,
+}
+
+/// A proposal drover made earlier, as the forge reports it now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExistingProposal {
+    pub number: u64,
+    pub url: String,
+    /// `Open`, `Merged` or `Closed`: what the forge says.
+    pub state: ProposalFate,
+    /// The branch commit the proposal carries (its last known head).
+    pub head: Option<String>,
+}
+
+/// What became of a repository's proposal in a sweep: where it is, where
+/// it stands, and what the sweep wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Proposed {
+    pub url: String,
+    /// The pull or merge request's number, or the patchset's id, where
+    /// there is one.
+    pub number: Option<u64>,
+    /// `Open`, `Declined` or `HandsOff`.
+    pub fate: ProposalFate,
+    pub wrote: Wrote,
+    /// Why drover keeps its hands off.
+    pub reason: Option<String>,
+}
+
+/// What a sweep wrote for a proposal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wrote {
+    /// A new proposal.
+    Opened,
+    /// A new version of the open proposal.
+    Updated,
+    /// Nothing: the proposal stays as it was.
+    Nothing,
+}
+
+impl Proposed {
+    fn new(url: String, number: Option<u64>, fate: ProposalFate, wrote: Wrote) -> Proposed {
+        Proposed {
+            url,
+            number,
+            fate,
+            wrote,
+            reason: None,
+        }
+    }
+
+    /// A new proposal.
+    pub fn opened(url: String, number: Option<u64>) -> Proposed {
+        Proposed::new(url, number, ProposalFate::Open, Wrote::Opened)
+    }
+
+    /// The open proposal now carries the new changes.
+    pub fn updated(url: String, number: Option<u64>) -> Proposed {
+        Proposed::new(url, number, ProposalFate::Open, Wrote::Updated)
+    }
+
+    /// The open proposal already carries exactly these changes.
+    pub fn unchanged(url: String, number: Option<u64>) -> Proposed {
+        Proposed::new(url, number, ProposalFate::Open, Wrote::Nothing)
+    }
+
+    /// A person closed this very change without merging it; it is not
+    /// proposed again.
+    pub fn declined(url: String, number: Option<u64>) -> Proposed {
+        Proposed::new(url, number, ProposalFate::Declined, Wrote::Nothing)
+    }
+
+    /// Someone else's work is on it; drover leaves it alone, for `reason`.
+    pub fn hands_off(url: String, number: Option<u64>, reason: String) -> Proposed {
+        Proposed {
+            reason: Some(reason),
+            ..Proposed::new(url, number, ProposalFate::HandsOff, Wrote::Nothing)
+        }
+    }
+
+    /// One word for the report: `opened`, `updated`, `unchanged`,
+    /// `declined` or `hands_off`.
+    pub fn outcome(&self) -> &'static str {
+        match (self.wrote, self.fate) {
+            (Wrote::Opened, _) => "opened",
+            (Wrote::Updated, _) => "updated",
+            (Wrote::Nothing, ProposalFate::Declined) => "declined",
+            (Wrote::Nothing, ProposalFate::HandsOff) => "hands_off",
+            (Wrote::Nothing, _) => "unchanged",
+        }
+    }
+}
+
+/// As the sweep report has always shown it: `{"outcome", "url"}`, and the
+/// reason for hands-off.
+impl Serialize for Proposed {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut out = s.serialize_struct("Proposed", 3)?;
+        out.serialize_field("outcome", self.outcome())?;
+        out.serialize_field("url", &self.url)?;
+        if let Some(reason) = &self.reason {
+            out.serialize_field("reason", reason)?;
+        }
+        out.end()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_report_shows_what_was_done_or_where_it_stands() {
+        let url = || "u".to_owned();
+        let got: Vec<serde_json::Value> = [
+            Proposed::opened(url(), Some(1)),
+            Proposed::updated(url(), None),
+            Proposed::unchanged(url(), None),
+            Proposed::declined(url(), None),
+            Proposed::hands_off(url(), None, "theirs".into()),
+        ]
+        .iter()
+        .map(|p| serde_json::to_value(p).unwrap())
+        .collect();
+        assert_eq!(
+            got,
+            [
+                serde_json::json!({"outcome": "opened", "url": "u"}),
+                serde_json::json!({"outcome": "updated", "url": "u"}),
+                serde_json::json!({"outcome": "unchanged", "url": "u"}),
+                serde_json::json!({"outcome": "declined", "url": "u"}),
+                serde_json::json!({"outcome": "hands_off", "url": "u", "reason": "theirs"}),
+            ]
+        );
+    }
+
+    #[test]
+    fn fates_are_stored_by_their_snake_case_names() {
+        let names: Vec<String> = [
+            ProposalFate::Open,
+            ProposalFate::Merged,
+            ProposalFate::Closed,
+            ProposalFate::Declined,
+            ProposalFate::HandsOff,
+        ]
+        .iter()
+        .map(|f| serde_json::to_string(f).unwrap())
+        .collect();
+        assert_eq!(
+            names,
+            [
+                r#""open""#,
+                r#""merged""#,
+                r#""closed""#,
+                r#""declined""#,
+                r#""hands_off""#
+            ]
+        );
+    }
+}
