@@ -307,7 +307,7 @@ pub enum Actual {
     /// A regular file known only by its git blob id: forges whose batched
     /// reads list trees but not contents (GitLab) answer this, and the
     /// sweep reads the content only where the id differs from the
-    /// rendering's ([`crate::sweep::complete_snapshot`]).
+    /// rendering's (`sweep::complete_snapshot`).
     Blob {
         oid: String,
     },

@@ -9,13 +9,14 @@ use clap::Args;
 
 use super::{load, open_forge, open_store, sweep::write_atomically, Exit, Global};
 use crate::migrate::{self, MigrateOptions, Migration, MigrationReport, TargetAction};
+use crate::model::ForgeKind;
 
 #[derive(Debug, Args)]
 pub struct MigrateArgs {
     /// The forge kind you mean to move to; refused unless fleet.yaml's
     /// `migrate_to:` is that kind (a guard against running the wrong file).
-    #[arg(long, value_name = "KIND", value_parser = ["github", "gitlab", "sourcehut"])]
-    pub to: Option<String>,
+    #[arg(long, value_name = "KIND", value_parser = migration_target)]
+    pub to: Option<ForgeKind>,
     /// Print the plan: repositories, what is created, refs and history,
     /// files re-rendered, requests against the target's limits, conflicts.
     /// Creates, pushes and changes nothing.
@@ -45,15 +46,27 @@ pub struct MigrateArgs {
     pub report: Option<std::path::PathBuf>,
 }
 
+/// A forge kind `drover migrate` moves to: any but the local forge.
+fn migration_target(name: &str) -> Result<ForgeKind, String> {
+    let targets: Vec<&str> = ForgeKind::ALL
+        .into_iter()
+        .filter(|k| *k != ForgeKind::Local)
+        .map(ForgeKind::as_str)
+        .collect();
+    ForgeKind::parse(name)
+        .filter(|k| *k != ForgeKind::Local)
+        .ok_or_else(|| format!("one of {}", targets.join(", ")))
+}
+
 pub async fn run(global: &Global, args: MigrateArgs) -> anyhow::Result<Exit> {
     let (config, renderer) = load(global).await?;
     let Some(to) = config.fleet.migrate_to.clone() else {
         // After a finished move to it, `--to` names where the fleet is.
-        let here = config.fleet.forge.kind.to_string();
+        let here = config.fleet.forge.kind;
         anyhow::ensure!(
-            args.to.as_ref().is_none_or(|kind| *kind == here),
+            args.to.is_none_or(|kind| kind == here),
             "--to {}, but {} has no `migrate_to:` section to move to (the fleet is on {here})",
-            args.to.as_deref().unwrap_or_default(),
+            args.to.map(ForgeKind::as_str).unwrap_or_default(),
             config.fleet_path.display()
         );
         println!(
@@ -62,9 +75,9 @@ pub async fn run(global: &Global, args: MigrateArgs) -> anyhow::Result<Exit> {
         );
         return Ok(Exit::Ok);
     };
-    if let Some(kind) = &args.to {
+    if let Some(kind) = args.to {
         anyhow::ensure!(
-            *kind == to.kind.to_string(),
+            kind == to.kind,
             "--to {kind}, but {}'s migrate_to: is {}",
             config.fleet_path.display(),
             to.kind

@@ -213,12 +213,6 @@ pub struct ForgeSection {
 #[serde(transparent)]
 pub struct ListRule(pub String);
 
-impl Default for ListRule {
-    fn default() -> Self {
-        ListRule("~{owner}/{repo}-devel@lists.sr.ht".into())
-    }
-}
-
 /// A repository's mailing list: where to mail, and how lists.sr.ht names it.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ListAddress {

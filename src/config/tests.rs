@@ -122,13 +122,6 @@ fn sourcehut_keys_are_checked_and_located() {
         ),
         ("u.acme.api@lists.example.org", "acme", "api")
     );
-    let default = super::ListRule::default().resolve("acme", "api").unwrap();
-    assert_eq!(default.address, "~acme/api-devel@lists.sr.ht");
-    assert_eq!(
-        (default.owner.as_str(), default.name.as_str()),
-        ("acme", "api-devel")
-    );
-
     let err = fleet_err(&format!("{base}  list_address: \"{{repo}}@lists.sr.ht\"\n"));
     assert!(err.starts_with("fleet.yaml:5:17: "), "{err}");
     let err = fleet_err(&format!(

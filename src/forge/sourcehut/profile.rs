@@ -4,7 +4,7 @@
 //! (with its mail server) from fleet.yaml.
 
 use super::{SourcehutConfig, SourcehutForge};
-use crate::config::{Config, ForgeSection};
+use crate::config::{Config, ForgeSection, ListRule};
 use crate::forge::hook::Webhook;
 use crate::forge::http::RetryPolicy;
 use crate::forge::profile::{self, OpenError, Profile};
@@ -15,6 +15,8 @@ use crate::model::{CiFlavor, ForgeKind};
 pub const GIT_URL: &str = "https://git.sr.ht";
 /// lists.sr.ht's root.
 pub const LISTS_URL: &str = "https://lists.sr.ht";
+/// Where a repository's patches go without `forge.list_address`.
+pub const LIST_ADDRESS: &str = "~{owner}/{repo}-devel@lists.sr.ht";
 
 pub struct Sourcehut;
 
@@ -82,7 +84,10 @@ impl Profile for Sourcehut {
                 .unwrap_or_else(|| LISTS_URL.into()),
             owner: profile::owner(section).to_owned(),
             token,
-            list_rule: section.list_address.clone().unwrap_or_default(),
+            list_rule: section
+                .list_address
+                .clone()
+                .unwrap_or_else(|| ListRule(LIST_ADDRESS.into())),
             smtp,
             author: config.fleet.defaults.author.clone(),
             policy: RetryPolicy::default(),
@@ -100,5 +105,22 @@ impl Profile for Sourcehut {
             }
         })?;
         Ok(Some(Box::new(super::hook::SourcehutHook { key })))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn patches_go_to_the_repositorys_devel_list_by_default() {
+        let list = ListRule(LIST_ADDRESS.into())
+            .resolve("acme", "api")
+            .unwrap();
+        assert_eq!(list.address, "~acme/api-devel@lists.sr.ht");
+        assert_eq!(
+            (list.owner.as_str(), list.name.as_str()),
+            ("acme", "api-devel")
+        );
     }
 }
