@@ -3,7 +3,7 @@
 
 use clap::Args;
 
-use super::{load, open_forge, open_store, Exit, Global};
+use super::{load, open_store, Exit, Global};
 use crate::render::{sample_file_sets, ForgeFacts};
 use crate::sweep::{self, RepoState, SweepOptions};
 
@@ -24,7 +24,7 @@ pub async fn run(global: &Global, _args: CheckArgs) -> anyhow::Result<Exit> {
         },
         &config.fleet.defaults.variables,
     )?;
-    let forge = open_forge(&config)?;
+    let forge = crate::forge::open(&config)?;
     let store = open_store(&config, false).await?;
     let report = sweep::run(
         &config,

@@ -7,7 +7,7 @@ use std::io::IsTerminal;
 use anyhow::Context;
 use clap::Args;
 
-use super::{load, open_forge, open_store, sweep::write_atomically, Exit, Global};
+use super::{load, open_store, sweep::write_atomically, Exit, Global};
 use crate::migrate::{self, MigrateOptions, Migration, MigrationReport, TargetAction};
 use crate::model::ForgeKind;
 
@@ -95,8 +95,8 @@ pub async fn run(global: &Global, args: MigrateArgs) -> anyhow::Result<Exit> {
                 .with_context(|| format!("--only `{p}` is not a glob pattern"))
         })
         .transpose()?;
-    let source = open_forge(&config)?;
-    let target = open_forge(&target_config).context("migrate_to")?;
+    let source = crate::forge::open(&config)?;
+    let target = crate::forge::open(&target_config).context("migrate_to")?;
     let store = open_store(&config, !args.dry_run).await?;
     let ssh = |section: &crate::config::ForgeSection, what: &str| {
         section

@@ -150,8 +150,3 @@ pub(crate) async fn open_store(config: &Config, create: bool) -> anyhow::Result<
         .context("store opener failed")??;
     Ok(Some(store))
 }
-
-/// The forge fleet.yaml names.
-pub(crate) fn open_forge(config: &Config) -> anyhow::Result<Box<dyn crate::forge::Forge>> {
-    Ok(crate::forge::open(config)?)
-}

@@ -3,7 +3,7 @@
 
 use clap::Args;
 
-use super::{load, open_forge, open_store, output, Exit, Global};
+use super::{load, open_store, output, Exit, Global};
 use crate::sweep::{self, SweepOptions};
 
 #[derive(Debug, Args)]
@@ -21,7 +21,7 @@ pub struct PlanArgs {
 
 pub async fn run(global: &Global, args: PlanArgs) -> anyhow::Result<Exit> {
     let (config, renderer) = load(global).await?;
-    let forge = open_forge(&config)?;
+    let forge = crate::forge::open(&config)?;
     let store = open_store(&config, false).await?;
     let options = SweepOptions {
         dry_run: true,

@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::Args;
 
-use super::{load, open_forge, Exit, Global};
+use super::{load, Exit, Global};
 use crate::render::RenderContext;
 use crate::sweep::{complete_snapshot, language_for, wanted};
 
@@ -26,7 +26,7 @@ pub struct RenderArgs {
 
 pub async fn run(global: &Global, args: RenderArgs) -> anyhow::Result<Exit> {
     let (config, renderer) = load(global).await?;
-    let forge = open_forge(&config)?;
+    let forge = crate::forge::open(&config)?;
     let repo = forge
         .discover()
         .await?

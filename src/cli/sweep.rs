@@ -4,7 +4,7 @@
 use anyhow::Context;
 use clap::Args;
 
-use super::{load, open_forge, open_store, output, Exit, Global};
+use super::{load, open_store, output, Exit, Global};
 use crate::sweep::{self, SweepOptions};
 
 #[derive(Debug, Args)]
@@ -26,7 +26,7 @@ pub struct SweepArgs {
 
 pub async fn run(global: &Global, args: SweepArgs) -> anyhow::Result<Exit> {
     let (config, renderer) = load(global).await?;
-    let forge = open_forge(&config)?;
+    let forge = crate::forge::open(&config)?;
     let store = open_store(&config, !args.dry_run).await?;
     let options = SweepOptions {
         dry_run: args.dry_run,
