@@ -181,7 +181,6 @@ async fn a_gitlab_push_for_a_nested_subgroup_project_sweeps_exactly_that_project
     use drover::daemon::{self, Daemon, Reload};
     use drover::sweep::{self, SweepOptions};
     use drover_emulator::CommitSeed;
-    use futures::StreamExt as _;
 
     const GL_TOKEN: &str = "glpat-inProcessDaemon123";
     const NESTED: &str = "acme/platform/core/api";
@@ -257,7 +256,7 @@ async fn a_gitlab_push_for_a_nested_subgroup_project_sweeps_exactly_that_project
         async move {
             let _ = stopped.await;
         },
-        reloads.boxed(),
+        reloads,
     );
     let drive = async move {
         let post = |token: &'static str| {
