@@ -244,7 +244,7 @@ fn seed(
     n: usize,
     local_root: &Path,
 ) -> usize {
-    let facts = drover::forge::facts(config);
+    let facts = drover::forge::forge_facts(config);
     let policy = config.policy("rust").unwrap();
     let mut drifted = 0;
     for i in 0..n {

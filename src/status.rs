@@ -53,7 +53,7 @@ pub fn report_of(store: &Store) -> Result<StatusReport, StoreError> {
 pub struct Line {
     pub repository: String,
     /// `in_line`, `proposal_open`, `declined`, `hands_off`, `drifted`,
-    /// `skipped` or `failed`. An `in_line` repository with a `url` is in
+    /// `skipped`, `misfit` or `failed`. An `in_line` repository with a `url` is in
     /// line by that proposal, merged.
     pub state: String,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 /// in this list (and those on its own line), never those after it.
 const LAYERS: &[&[&str]] = &[
     &["model", "fsutil"],
+    &["facts"],
     &["config"],
     &["render"],
     &["drift"],

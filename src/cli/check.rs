@@ -13,7 +13,7 @@ pub struct CheckArgs {}
 pub async fn run(global: &Global, _args: CheckArgs) -> anyhow::Result<Exit> {
     let (config, renderer) = load(global).await?;
     // Every policy renders for every forge, whatever the fleet holds today.
-    let base = crate::forge::facts(&config);
+    let base = crate::forge::forge_facts(&config);
     let sets = sample_file_sets(
         &renderer,
         &config.policies,

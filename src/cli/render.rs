@@ -38,7 +38,7 @@ pub async fn run(global: &Global, args: RenderArgs) -> anyhow::Result<Exit> {
         .await;
     crate::sweep::complete_facts(forge.as_ref(), std::slice::from_ref(&repo), &mut snapshots).await;
     let snapshot = snapshots.remove(0)?;
-    let facts = crate::forge::facts(&config);
+    let facts = crate::forge::forge_facts(&config);
     let snapshot =
         complete_snapshot(&config, &renderer, &facts, forge.as_ref(), &repo, snapshot).await?;
     let over = config.fleet.repositories.overrides.get(&repo.name);

@@ -14,7 +14,7 @@ pub mod local;
 pub mod profile;
 pub mod sourcehut;
 
-pub use profile::{ci_flavor, facts, open, profile, OpenError, Profile};
+pub use profile::{ci_flavor, forge_facts, open, profile, OpenError, Profile};
 
 use async_trait::async_trait;
 

@@ -105,7 +105,7 @@ pub fn ci_flavor(config: &Config) -> CiFlavor {
 
 /// What templates know of the fleet's forge: its kind, CI, web root and
 /// host, owner and registry, each forge's public defaults filled in.
-pub fn facts(config: &Config) -> ForgeFacts {
+pub fn forge_facts(config: &Config) -> ForgeFacts {
     let section = &config.fleet.forge;
     let profile = profile(section.kind);
     let ci = profile.ci_flavor(section);
@@ -234,7 +234,7 @@ mod tests {
             ),
         ];
         for (yaml, (host, url, registry, ci)) in cases {
-            let facts = facts(&config(yaml));
+            let facts = forge_facts(&config(yaml));
             assert_eq!(
                 (
                     facts.host.as_str(),

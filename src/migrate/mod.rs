@@ -840,7 +840,7 @@ async fn rerender_changes(
         Ok::<_, String>(snapshot)
     })
     .await?;
-    let facts = crate::forge::facts(m.target_config);
+    let facts = crate::forge::forge_facts(m.target_config);
     let report = sweep::plan_repo(m.target_config, m.renderer, &facts, target, &snapshot);
     if let RepoState::Failed { reason } = &report.state {
         return Err(format!("re-rendering: {reason}"));
@@ -848,7 +848,7 @@ async fn rerender_changes(
     // What the source's own rendering would change anyway is the next
     // sweep's business, not the move's: only drift the new forge causes
     // is carried (its CI in, the old CI out, forge links rewritten).
-    let here = crate::forge::facts(m.source_config);
+    let here = crate::forge::forge_facts(m.source_config);
     let before = sweep::plan_repo(m.source_config, m.renderer, &here, source, &snapshot);
     let moved: Vec<&crate::drift::FileDrift> = report
         .drift

@@ -288,7 +288,7 @@ pub async fn run(
     let start_requests = forge.requests();
     let start_traffic = forge.traffic();
     let started_at = crate::store::now();
-    let facts = crate::forge::facts(config);
+    let facts = crate::forge::forge_facts(config);
     let selection = Selection::new(config);
 
     let discovered = forge.discover().await?;
@@ -1097,7 +1097,7 @@ pub async fn propose_only(
     repo: &RemoteRepo,
     keep: impl Fn(&FileDrift) -> bool,
 ) -> Result<RepoReport, ForgeError> {
-    let facts = crate::forge::facts(config);
+    let facts = crate::forge::forge_facts(config);
     let mut snapshots = forge
         .snapshot(std::slice::from_ref(repo), &wanted(config))
         .await;

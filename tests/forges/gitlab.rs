@@ -498,7 +498,7 @@ fn in_line_files(dir: &Path, name: &str) -> Vec<(String, String)> {
     use drover::render::{RenderContext, Renderer};
     let config = drover::config::Config::load(&dir.join("fleet.yaml")).unwrap();
     let renderer = Renderer::new(&config.templates).unwrap();
-    let facts = drover::forge::facts(&config);
+    let facts = drover::forge::forge_facts(&config);
     let repo = RemoteRepo::named(name, &format!("acme/{name}"));
     let base = crate::harness::rust_files(name);
     let base: Vec<(&str, &str)> = base.iter().map(|(p, t)| (*p, t.as_str())).collect();
