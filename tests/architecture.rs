@@ -13,7 +13,7 @@ const LAYERS: &[&[&str]] = &[
     &["facts"],
     &["config"],
     &["render"],
-    &["drift"],
+    &["drift", "fit"],
     &["proposal"],
     &["git", "store"],
     &["forge"],
