@@ -3,7 +3,10 @@
 //! headers honoured, 5xx and transport failures backed off with jitter,
 //! secondary rate limits (GitHub's 403 with Retry-After) treated as 429.
 //!
-//! A client implements only "send once" and hands it to [`Transport::send`].
+//! A client implements only "send once" and hands it to [`Transport::send`],
+//! or to [`Transport::send_and`] with what it does with an answer (decode
+//! the JSON, verify a blob), so that an answer refused as malformed is
+//! retried like a 5xx instead of failing everything it carried.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -17,6 +20,22 @@ use tokio::sync::Semaphore;
 
 use super::ForgeError;
 
+/// A path segment or query value, percent-encoded: everything but
+/// letters, digits and `-_.~`, so a name from a forge answer or a config
+/// (`/`, `?`, `#`, `%`, `..` included) stays one segment of the path it
+/// is put in.
+pub fn enc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// One HTTP answer, read whole.
 #[derive(Debug, Clone)]
 pub struct RawResponse {
@@ -26,6 +45,27 @@ pub struct RawResponse {
 }
 
 impl RawResponse {
+    /// Sends one reqwest request and reads its answer whole. Errors leave
+    /// the URL out: reqwest's name it, and it is the request's business,
+    /// not the log's.
+    pub async fn read(request: reqwest::RequestBuilder) -> Result<RawResponse, ForgeError> {
+        let response = request
+            .send()
+            .await
+            .map_err(|e| ForgeError::Network(e.without_url().to_string()))?;
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response
+            .bytes()
+            .await
+            .map_err(|e| ForgeError::Network(e.without_url().to_string()))?;
+        Ok(RawResponse {
+            status,
+            headers,
+            body,
+        })
+    }
+
     /// The body as JSON, or a transient error: a truncated or garbled body
     /// is worth another try.
     pub fn json<T: serde::de::DeserializeOwned>(&self) -> Result<T, ForgeError> {
@@ -145,6 +185,24 @@ impl Transport {
         F: Fn() -> Fut,
         Fut: Future<Output = Result<RawResponse, ForgeError>>,
     {
+        self.send_and(what, once, Ok).await
+    }
+
+    /// Sends with retries and hands every answer to `accept` inside the
+    /// retry loop, so that an answer it refuses as transient — a body that
+    /// does not parse, content that does not hash to its blob id — is asked
+    /// for again like a 5xx, and never reaches the caller.
+    pub async fn send_and<F, Fut, T, A>(
+        &self,
+        what: &str,
+        once: F,
+        accept: A,
+    ) -> Result<T, ForgeError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<RawResponse, ForgeError>>,
+        A: Fn(RawResponse) -> Result<T, ForgeError>,
+    {
         let _permit = self
             .permits
             .acquire()
@@ -155,9 +213,9 @@ impl Transport {
             self.sent.fetch_add(1, Ordering::Relaxed);
             let outcome = once().await;
             self.traffic.lock().expect("never poisoned").count(&outcome);
-            let outcome = outcome.and_then(classify);
+            let outcome = outcome.and_then(classify).and_then(&accept);
             let error = match outcome {
-                Ok(response) => return Ok(response),
+                Ok(answer) => return Ok(answer),
                 Err(e) => e,
             };
             if !error.is_transient() || attempt >= self.policy.retries {
@@ -361,6 +419,40 @@ mod tests {
             ),
             "{err:?}"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn answers_are_decoded_inside_the_retry_loop() {
+        let answers = Mutex::new(vec![
+            response(200, &[], "{\"ok\": true}"),
+            response(200, &[], "{\"ok\": tr"),
+        ]);
+        let t = fast();
+        let value: serde_json::Value = t
+            .send_and(
+                "POST /graphql",
+                || {
+                    let next = answers.lock().unwrap().pop().unwrap();
+                    async move { Ok(next) }
+                },
+                |r| r.json(),
+            )
+            .await
+            .unwrap();
+        assert_eq!(value["ok"], true);
+        assert_eq!(t.requests(), 2, "the cut answer was asked for again");
+
+        // An answer refused for good is not asked for again.
+        let refused = t
+            .send_and(
+                "GET /x",
+                || async { Ok(response(200, &[], "{}")) },
+                |_| -> Result<(), ForgeError> { Err(ForgeError::Conflict("moved".into())) },
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(refused, ForgeError::Conflict(_)), "{refused:?}");
+        assert_eq!(t.requests(), 3);
     }
 
     #[test]

@@ -95,21 +95,24 @@ async fn read_texts(
     let reads =
         futures::future::join_all(snapshots.iter().zip(repos).map(|(s, repo)| async move {
             let Ok(snapshot) = s else { return None };
-            let paths: Vec<RepoPath> = snapshot
+            let blobs: Vec<(RepoPath, String)> = snapshot
                 .files
                 .iter()
-                .filter(|(p, a)| {
-                    matches!(a, Actual::Blob { .. })
-                        && fact_paths.contains(*p)
-                        && facts::text_needed(snapshot, p)
+                .filter_map(|(p, a)| match a {
+                    Actual::Blob { oid }
+                        if fact_paths.contains(p) && facts::text_needed(snapshot, p) =>
+                    {
+                        Some((p.clone(), oid.clone()))
+                    }
+                    _ => None,
                 })
-                .map(|(p, _)| p.clone())
                 .collect();
-            if paths.is_empty() {
+            if blobs.is_empty() {
                 return None;
             }
             let head = snapshot.head.clone()?;
-            Some((paths.clone(), forge.read_files(repo, &head, &paths).await))
+            let read = forge.read_files(repo, &head, &blobs).await;
+            Some((blobs.into_iter().map(|(p, _)| p).collect::<Vec<_>>(), read))
         }))
         .await;
     for (snapshot, read) in snapshots.iter_mut().zip(reads) {

@@ -425,7 +425,7 @@ pub async fn run(
 /// whose id is the id of its rendering is in line without being read: the
 /// rendering is its content. `exists` files need no content; `block`,
 /// `absent` and differing `whole` files are read from the forge, one
-/// request each. Paths no policy manages (detection markers) stay ids.
+/// request each, verified against their blob ids. Paths no policy manages (detection markers) stay ids.
 pub async fn complete_snapshot(
     config: &Config,
     renderer: &Renderer,
@@ -454,12 +454,12 @@ pub async fn complete_snapshot(
     let Ok((desired, _)) = renderer.desired_files(policy, facts.ci, skips, &ctx) else {
         return Ok(snapshot);
     };
-    let mut reads: Vec<RepoPath> = Vec::new();
+    let mut reads: Vec<(RepoPath, String)> = Vec::new();
     for want in &desired {
         let Some(Actual::Blob { oid }) = snapshot.files.get(&want.path) else {
             continue;
         };
-        if want.mode == Mode::Exists || reads.contains(&want.path) {
+        if want.mode == Mode::Exists || reads.iter().any(|(p, _)| *p == want.path) {
             continue;
         }
         if let (Mode::Whole, Some(rendered)) = (want.mode, want.content.as_deref()) {
@@ -471,7 +471,7 @@ pub async fn complete_snapshot(
                 continue;
             }
         }
-        reads.push(want.path.clone());
+        reads.push((want.path.clone(), oid.clone()));
     }
     if reads.is_empty() {
         return Ok(snapshot);
@@ -481,7 +481,7 @@ pub async fn complete_snapshot(
         .clone()
         .ok_or_else(|| ForgeError::Conflict(format!("{} has no head", repo.full_name)))?;
     let contents = forge.read_files(repo, &head, &reads).await?;
-    for (path, content) in reads.into_iter().zip(contents) {
+    for ((path, _), content) in reads.into_iter().zip(contents) {
         snapshot.files.insert(path, Actual::File { content });
     }
     Ok(snapshot)

@@ -59,7 +59,7 @@ async fn gitlab() -> Emulator {
     emu
 }
 
-fn fleet(dir: &Path, emu: &Emulator) {
+pub(crate) fn fleet(dir: &Path, emu: &Emulator) {
     write_fleet(
         dir,
         &format!(

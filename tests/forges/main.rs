@@ -1,6 +1,7 @@
 //! drover's forge clients against the forge emulator and the recorded real
 //! responses in ../shared/forge-specs.
 
+mod bad_answers;
 mod daemon;
 mod facts;
 mod fixtures;

@@ -324,9 +324,15 @@ pub fn decode_repo(
                     };
                     let blob =
                         blob.ok_or_else(|| format!("{path}: listed in its tree but not readable"))?;
+                    // Text that is not the blob it claims to be (altered
+                    // on the way) is read again by id, and verified there.
+                    let altered = match (&blob.text, &blob.oid) {
+                        (Some(text), Some(oid)) => !crate::forge::hashes_to(text.as_bytes(), oid),
+                        _ => false,
+                    };
                     match (
                         &blob.text,
-                        blob.is_binary == Some(true) || blob.is_truncated,
+                        blob.is_binary == Some(true) || blob.is_truncated || altered,
                     ) {
                         (Some(text), false) if e.mode == SYMLINK => Actual::Symlink {
                             target: text.clone(),
@@ -457,19 +463,22 @@ mod tests {
 
     #[test]
     fn decoding_sees_files_symlinks_binaries_and_drovers_branch() {
-        let ps = paths(&["Cargo.toml", "link/x.yaml", "bin.dat", "sym"]);
+        let ps = paths(&["Cargo.toml", "link/x.yaml", "bin.dat", "sym", "cut.txt"]);
         let answer = json!({
             "t0": { "oid": "root", "entries": [
                 { "name": "Cargo.toml", "mode": 33188, "type": "blob" },
                 { "name": "link", "mode": 40960, "type": "blob" },
                 { "name": "bin.dat", "mode": 33188, "type": "blob" },
-                { "name": "sym", "mode": 40960, "type": "blob" }
+                { "name": "sym", "mode": 40960, "type": "blob" },
+                { "name": "cut.txt", "mode": 33188, "type": "blob" }
             ]},
             "t1": null,
-            "p0": { "oid": "1", "text": "[package]\n", "isBinary": false, "isTruncated": false },
+            "p0": { "oid": "835889ac34a449a2a456d08acffa74d8160aa5d9", "text": "[package]\n", "isBinary": false, "isTruncated": false },
             "p1": null,
             "p2": { "oid": "2", "text": null, "isBinary": true, "isTruncated": false },
-            "p3": { "oid": "3", "text": "../outside", "isBinary": false, "isTruncated": false },
+            "p3": { "oid": "d09b80733baa4f6b198f2cf2d62bbfc5b6cbf1f0", "text": "../outside", "isBinary": false, "isTruncated": false },
+            // Not the text of its blob: read again by id.
+            "p4": { "oid": "835889ac34a449a2a456d08acffa74d8160aa5d9", "text": "[pack", "isBinary": false, "isTruncated": false },
             "branch": { "target": { "oid": "tip", "message": "x\n\nDrover-Fingerprint: ff\n",
                 "author": { "email": "d@x" }, "committer": { "email": "d@x" },
                 "parents": { "nodes": [ { "oid": "head" } ] } } },
@@ -490,7 +499,8 @@ mod tests {
                 ("Cargo.toml", EntryKind::File),
                 ("link", EntryKind::Symlink),
                 ("bin.dat", EntryKind::File),
-                ("sym", EntryKind::Symlink)
+                ("sym", EntryKind::Symlink),
+                ("cut.txt", EntryKind::File)
             ]
         );
         assert_eq!(snap.head_tree.as_deref(), Some("root"));
@@ -512,8 +522,17 @@ mod tests {
                 target: "../outside".into()
             }
         );
-        assert_eq!(needs.len(), 1);
-        assert_eq!(needs[0].oid, "2");
+        let needed: Vec<(&str, &str)> = needs
+            .iter()
+            .map(|n| (n.path.as_str(), n.oid.as_str()))
+            .collect();
+        assert_eq!(
+            needed,
+            [
+                ("bin.dat", "2"),
+                ("cut.txt", "835889ac34a449a2a456d08acffa74d8160aa5d9")
+            ]
+        );
         let tip = snap.branch.unwrap();
         assert_eq!(
             (tip.fingerprint(), tip.is_by("d@x"), tip.parents.as_slice()),

@@ -15,12 +15,13 @@ use http::Method;
 use octocrab::Octocrab;
 use serde_json::{json, Value};
 
-use super::http::{RawResponse, RetryPolicy, Transport};
+use super::http::{enc, RawResponse, RetryPolicy, Transport};
 use super::{Forge, ForgeError};
-use crate::model::{Actual, Proposed, RemoteRepo, Secret, Snapshot, Wanted};
+use crate::model::{Actual, Proposed, RemoteRepo, RepoPath, Secret, Snapshot, Wanted};
 use crate::proposal::{decide, Decision, Proposal, Seen};
 
 pub use graphql::{snapshot_query, DISCOVER};
+use rest::repo_path;
 
 /// Repositories per snapshot query.
 const SNAPSHOT_BATCH: usize = 25;
@@ -106,56 +107,61 @@ impl GithubForge {
         })
     }
 
-    /// One REST or GraphQL call with retries. `client` picks the base.
-    async fn call(
+    /// One REST or GraphQL call with retries, each answer handed to
+    /// `accept` inside the retry loop. `client` picks the base.
+    async fn call<T>(
         &self,
         graphql: bool,
         method: Method,
         path: &str,
         body: Option<Value>,
-    ) -> Result<RawResponse, ForgeError> {
+        accept: impl Fn(RawResponse) -> Result<T, ForgeError>,
+    ) -> Result<T, ForgeError> {
         let client = if graphql { &self.graphql } else { &self.rest };
         let what = format!("{method} {path}");
         self.transport
-            .send(&what, || {
-                let method = method.clone();
-                let body = body.clone();
-                async move {
-                    let sent = match method {
-                        Method::GET => client._get(path).await,
-                        Method::POST => client._post(path, body.as_ref()).await,
-                        Method::PATCH => client._patch(path, body.as_ref()).await,
-                        Method::PUT => client._put(path, body.as_ref()).await,
-                        Method::DELETE => client._delete(path, body.as_ref()).await,
-                        other => unreachable!("drover sends no {other}"),
-                    };
-                    let response = sent.map_err(|e| ForgeError::Network(e.to_string()))?;
-                    let status = response.status();
-                    let headers = response.headers().clone();
-                    let text = client
-                        .body_to_string(response)
-                        .await
-                        .map_err(|e| ForgeError::Network(e.to_string()))?;
-                    Ok(RawResponse {
-                        status,
-                        headers,
-                        body: text.into(),
-                    })
-                }
-            })
+            .send_and(
+                &what,
+                || {
+                    let method = method.clone();
+                    let body = body.clone();
+                    async move {
+                        let sent = match method {
+                            Method::GET => client._get(path).await,
+                            Method::POST => client._post(path, body.as_ref()).await,
+                            Method::PATCH => client._patch(path, body.as_ref()).await,
+                            Method::PUT => client._put(path, body.as_ref()).await,
+                            Method::DELETE => client._delete(path, body.as_ref()).await,
+                            other => unreachable!("drover sends no {other}"),
+                        };
+                        let response = sent.map_err(|e| ForgeError::Network(e.to_string()))?;
+                        let status = response.status();
+                        let headers = response.headers().clone();
+                        let text = client
+                            .body_to_string(response)
+                            .await
+                            .map_err(|e| ForgeError::Network(e.to_string()))?;
+                        Ok(RawResponse {
+                            status,
+                            headers,
+                            body: text.into(),
+                        })
+                    }
+                },
+                accept,
+            )
             .await
     }
 
     /// Where the owner's repositories are created: the organisation's, or
     /// the token's user's own — never quietly another account's.
     async fn create_path(&self) -> Result<String, ForgeError> {
-        let org = self
-            .call(false, Method::GET, &format!("/orgs/{}", self.owner), None)
-            .await?;
+        let org_path = format!("/orgs/{}", enc(&self.owner));
+        let org = self.call(false, Method::GET, &org_path, None, Ok).await?;
         match org.status.as_u16() {
-            200 => Ok(format!("/orgs/{}/repos", self.owner)),
+            200 => Ok(format!("{org_path}/repos")),
             404 => {
-                let me: Value = self.rest(Method::GET, "/user", None).await?.json()?;
+                let me: Value = self.rest_json(Method::GET, "/user", None).await?;
                 let login = me["login"].as_str().unwrap_or_default();
                 if !login.eq_ignore_ascii_case(&self.owner) {
                     return Err(ForgeError::Api {
@@ -172,66 +178,92 @@ impl GithubForge {
         }
     }
 
-    /// A REST call whose success status is expected; anything else becomes
-    /// an error that says what to do.
+    /// A call whose success status is expected, its answer handed to
+    /// `accept` inside the retry loop; any other status becomes an error
+    /// that says what to do.
+    async fn expect_and<T>(
+        &self,
+        graphql: bool,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        accept: impl Fn(RawResponse) -> Result<T, ForgeError>,
+    ) -> Result<T, ForgeError> {
+        self.call(graphql, method.clone(), path, body, |response| {
+            if response.status.is_success() {
+                accept(response)
+            } else {
+                Err(rest::error(&method, path, &response))
+            }
+        })
+        .await
+    }
+
+    /// A REST call whose success status is expected.
     async fn rest(
         &self,
         method: Method,
         path: &str,
         body: Option<Value>,
     ) -> Result<RawResponse, ForgeError> {
-        let response = self.call(false, method.clone(), path, body).await?;
-        if response.status.is_success() {
-            return Ok(response);
-        }
-        Err(rest::error(&method, path, &response))
+        self.expect_and(false, method, path, body, Ok).await
     }
 
+    /// A REST call that must succeed with a JSON body of type `T`; a body
+    /// that does not decode is asked for again.
+    async fn rest_json<T: serde::de::DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<T, ForgeError> {
+        self.expect_and(false, method, path, body, |r| r.json())
+            .await
+    }
+
+    /// A GraphQL query's `data`; an answer that does not decode is asked
+    /// for again.
     async fn graphql<T: serde::de::DeserializeOwned>(
         &self,
         query: &str,
         variables: Value,
     ) -> Result<T, ForgeError> {
         let body = json!({ "query": query, "variables": variables });
-        let response = self
-            .call(true, Method::POST, "/graphql", Some(body))
-            .await?;
-        if !response.status.is_success() {
-            return Err(rest::error(&Method::POST, "/graphql", &response));
-        }
-        let value: Value = response.json()?;
-        if let Some(errors) = value
-            .get("errors")
-            .and_then(Value::as_array)
-            .filter(|e| !e.is_empty())
-        {
-            // Per-alias NOT_FOUND errors come with partial data; others fail.
-            let fatal: Vec<&str> = errors
-                .iter()
-                .filter(|e| e.get("type").and_then(Value::as_str) != Some("NOT_FOUND"))
-                .filter_map(|e| e.get("message").and_then(Value::as_str))
-                .collect();
-            if !fatal.is_empty() || value.get("data").is_none_or(Value::is_null) {
-                return Err(ForgeError::Api {
-                    status: None,
-                    message: format!("GraphQL: {}", fatal.join("; ")),
-                });
+        self.expect_and(true, Method::POST, "/graphql", Some(body), |response| {
+            let value: Value = response.json()?;
+            if let Some(errors) = value
+                .get("errors")
+                .and_then(Value::as_array)
+                .filter(|e| !e.is_empty())
+            {
+                // Per-alias NOT_FOUND errors come with partial data; others fail.
+                let fatal: Vec<&str> = errors
+                    .iter()
+                    .filter(|e| e.get("type").and_then(Value::as_str) != Some("NOT_FOUND"))
+                    .filter_map(|e| e.get("message").and_then(Value::as_str))
+                    .collect();
+                if !fatal.is_empty() || value.get("data").is_none_or(Value::is_null) {
+                    return Err(ForgeError::Api {
+                        status: None,
+                        message: format!("GraphQL: {}", fatal.join("; ")),
+                    });
+                }
             }
-        }
-        serde_json::from_value(value["data"].clone())
-            .map_err(|e| ForgeError::Malformed(format!("GraphQL data: {e}")))
+            serde_json::from_value(value["data"].clone())
+                .map_err(|e| ForgeError::Malformed(format!("GraphQL data: {e}")))
+        })
+        .await
     }
 
+    /// One snapshot query for `repos`, then the blobs too large or binary
+    /// for it; fails as a whole only when the query does.
     async fn snapshot_batch(
         &self,
         repos: &[RemoteRepo],
         wanted: &Wanted,
-    ) -> Vec<Result<Snapshot, ForgeError>> {
+    ) -> Result<Vec<Result<Snapshot, ForgeError>>, ForgeError> {
         let query = snapshot_query(repos, wanted, &self.branch);
-        let data: Value = match self.graphql(&query, json!({})).await {
-            Ok(d) => d,
-            Err(e) => return repos.iter().map(|_| Err(e.clone())).collect(),
-        };
+        let data: Value = self.graphql(&query, json!({})).await?;
         let mut out = Vec::with_capacity(repos.len());
         for (i, repo) in repos.iter().enumerate() {
             let part = &data[format!("r{i}")];
@@ -248,7 +280,7 @@ impl GithubForge {
                 Ok((mut snapshot, needs)) => {
                     let mut failed = None;
                     for need in needs {
-                        match self.blob(repo, &need.oid).await {
+                        match self.blob(repo, &need.path, &need.oid).await {
                             Ok(content) => {
                                 snapshot.files.insert(need.path, Actual::File { content });
                             }
@@ -267,18 +299,23 @@ impl GithubForge {
             };
             out.push(result);
         }
-        out
+        Ok(out)
     }
 
-    async fn blob(&self, repo: &RemoteRepo, oid: &str) -> Result<Vec<u8>, ForgeError> {
-        let r = self
-            .rest(
-                Method::GET,
-                &format!("/repos/{}/git/blobs/{oid}", repo.full_name),
-                None,
-            )
-            .await?;
-        rest::decode_blob(&r.json()?)
+    /// A blob's bytes by its id, verified against it: bytes that do not
+    /// hash to it are asked for again, never returned.
+    async fn blob(
+        &self,
+        repo: &RemoteRepo,
+        path: &RepoPath,
+        oid: &str,
+    ) -> Result<Vec<u8>, ForgeError> {
+        let what = format!("{}: {path}", repo.full_name);
+        let url = format!("{}/git/blobs/{}", repo_path(repo)?, enc(oid));
+        self.expect_and(false, Method::GET, &url, None, |r| {
+            super::verified(rest::decode_blob(&r.json()?)?, oid, &what)
+        })
+        .await
     }
 }
 
@@ -315,7 +352,7 @@ impl Forge for GithubForge {
     ) -> Vec<Result<Snapshot, ForgeError>> {
         let mut out = Vec::with_capacity(repos.len());
         for batch in repos.chunks(SNAPSHOT_BATCH) {
-            out.extend(self.snapshot_batch(batch, wanted).await);
+            out.extend(super::halving(batch, |b| self.snapshot_batch(b, wanted)).await);
         }
         out
     }
@@ -329,10 +366,7 @@ impl Forge for GithubForge {
     ) -> Result<(), ForgeError> {
         self.rest(
             Method::POST,
-            &format!(
-                "/repos/{}/issues/{}/comments",
-                repo.full_name, proposal.number
-            ),
+            &format!("{}/issues/{}/comments", repo_path(repo)?, proposal.number),
             Some(json!({ "body": text })),
         )
         .await?;
@@ -352,7 +386,7 @@ impl Forge for GithubForge {
         self.comment(repo, proposal, note, comment).await?;
         self.rest(
             Method::PATCH,
-            &format!("/repos/{}/pulls/{n}", repo.full_name),
+            &format!("{}/pulls/{n}", repo_path(repo)?),
             Some(json!({ "state": "closed" })),
         )
         .await?;
@@ -376,7 +410,7 @@ impl Forge for GithubForge {
         }
         match update {
             Some(pr) => {
-                let path = format!("/repos/{}/pulls/{}", repo.full_name, pr.number);
+                let path = format!("{}/pulls/{}", repo_path(repo)?, pr.number);
                 self.rest(
                     Method::PATCH,
                     &path,
@@ -414,8 +448,7 @@ impl Forge for GithubForge {
             .create_path
             .get_or_try_init(|| self.create_path())
             .await?;
-        let response = self.rest(Method::POST, path, Some(body)).await?;
-        let created: Value = response.json()?;
+        let created: Value = self.rest_json(Method::POST, path, Some(body)).await?;
         let text = |key: &str| created[key].as_str().unwrap_or_default().to_owned();
         Ok(RemoteRepo {
             default_branch: text("default_branch"),
@@ -428,7 +461,7 @@ impl Forge for GithubForge {
     async fn set_default_branch(&self, repo: &RemoteRepo, branch: &str) -> Result<(), ForgeError> {
         self.rest(
             Method::PATCH,
-            &format!("/repos/{}", repo.full_name),
+            &repo_path(repo)?,
             Some(json!({ "default_branch": branch })),
         )
         .await?;
@@ -442,7 +475,7 @@ impl Forge for GithubForge {
         // One request: GitHub refuses edits to an archived repository.
         self.rest(
             Method::PATCH,
-            &format!("/repos/{}", repo.full_name),
+            &repo_path(repo)?,
             Some(json!({ "description": one_line(description), "archived": true })),
         )
         .await?;

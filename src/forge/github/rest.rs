@@ -8,10 +8,39 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::GithubForge;
-use crate::forge::http::RawResponse;
+use crate::forge::http::{enc, RawResponse};
 use crate::forge::ForgeError;
 use crate::model::{Proposed, RemoteRepo};
 use crate::proposal::Proposal;
+
+/// `/repos/{owner}/{name}` for a repository, each name percent-encoded
+/// (a name a forge answered is not trusted to be one path segment); a
+/// name that is empty, `.` or `..` — which URL parsers resolve as a
+/// directory step even encoded — is refused.
+pub fn repo_path(repo: &RemoteRepo) -> Result<String, ForgeError> {
+    let (owner, name) = repo
+        .full_name
+        .split_once('/')
+        .unwrap_or(("", &repo.full_name));
+    for part in [owner, name] {
+        if matches!(part, "" | "." | "..") || part.contains('/') {
+            return Err(ForgeError::Api {
+                status: None,
+                message: format!(
+                    "`{}` is not an owner/name GitHub repository name",
+                    repo.full_name.escape_default()
+                ),
+            });
+        }
+    }
+    Ok(format!("/repos/{}/{}", enc(owner), enc(name)))
+}
+
+/// A branch name as the tail of a `git/refs/heads/…` path: each
+/// component percent-encoded, `/` kept between them.
+fn ref_path(branch: &str) -> String {
+    branch.split('/').map(enc).collect::<Vec<_>>().join("/")
+}
 
 /// GitHub's error body.
 #[derive(Debug, Deserialize)]
@@ -97,14 +126,13 @@ impl GithubForge {
         let base_tree = match &p.base_tree {
             Some(t) => t.clone(),
             None => {
-                let r = self
-                    .rest(
+                let v: Value = self
+                    .rest_json(
                         Method::GET,
-                        &format!("/repos/{}/git/commits/{base}", repo.full_name),
+                        &format!("{}/git/commits/{}", repo_path(repo)?, enc(base)),
                         None,
                     )
                     .await?;
-                let v: Value = r.json()?;
                 v["tree"]["sha"]
                     .as_str()
                     .map(str::to_owned)
@@ -123,22 +151,20 @@ impl GithubForge {
             })
             .collect();
         let tree: Sha = self
-            .rest(
+            .rest_json(
                 Method::POST,
-                &format!("/repos/{}/git/trees", repo.full_name),
+                &format!("{}/git/trees", repo_path(repo)?),
                 Some(json!({ "base_tree": base_tree, "tree": entries })),
             )
-            .await?
-            .json()?;
+            .await?;
         let person = json!({ "name": p.author.name, "email": p.author.email });
         let commit: Sha = self
-            .rest(
+            .rest_json(
                 Method::POST,
-                &format!("/repos/{}/git/commits", repo.full_name),
+                &format!("{}/git/commits", repo_path(repo)?),
                 Some(json!({ "message": p.commit_message, "tree": tree.sha, "parents": [base], "author": person, "committer": person })),
             )
-            .await?
-            .json()?;
+            .await?;
         Ok(commit.sha)
     }
 
@@ -150,7 +176,7 @@ impl GithubForge {
         commit: &str,
         exists: bool,
     ) -> Result<(), ForgeError> {
-        let update = format!("/repos/{}/git/refs/heads/{branch}", repo.full_name);
+        let update = format!("{}/git/refs/heads/{}", repo_path(repo)?, ref_path(branch));
         if exists {
             self.rest(
                 Method::PATCH,
@@ -160,7 +186,7 @@ impl GithubForge {
             .await?;
             return Ok(());
         }
-        let create = format!("/repos/{}/git/refs", repo.full_name);
+        let create = format!("{}/git/refs", repo_path(repo)?);
         match self
             .rest(
                 Method::POST,
@@ -193,7 +219,7 @@ impl GithubForge {
         repo: &RemoteRepo,
         p: &Proposal,
     ) -> Result<Proposed, ForgeError> {
-        let pulls = format!("/repos/{}/pulls", repo.full_name);
+        let pulls = format!("{}/pulls", repo_path(repo)?);
         let body = json!({
             "title": p.title,
             "head": p.branch,
@@ -201,15 +227,18 @@ impl GithubForge {
             "body": p.body,
             "maintainer_can_modify": false,
         });
-        let pull: Pull = match self.rest(Method::POST, &pulls, Some(body)).await {
-            Ok(r) => r.json()?,
+        let pull: Pull = match self.rest_json(Method::POST, &pulls, Some(body)).await {
+            Ok(pull) => pull,
             Err(ForgeError::Api {
                 status: Some(422),
                 message,
             }) if message.contains("already exists") => {
                 let owner = repo.full_name.split('/').next().unwrap_or_default();
-                let list = format!("{pulls}?head={owner}:{}&state=open", p.branch);
-                let open: Vec<Pull> = self.rest(Method::GET, &list, None).await?.json()?;
+                let list = format!(
+                    "{pulls}?head={}&state=open",
+                    enc(&format!("{owner}:{}", p.branch))
+                );
+                let open: Vec<Pull> = self.rest_json(Method::GET, &list, None).await?;
                 let pull = open.into_iter().next().ok_or(ForgeError::Api {
                     status: Some(422),
                     message,
@@ -226,14 +255,15 @@ impl GithubForge {
             Err(e) => return Err(e),
         };
         if !p.labels.is_empty() {
-            let path = format!("/repos/{}/issues/{}/labels", repo.full_name, pull.number);
+            let path = format!("{}/issues/{}/labels", repo_path(repo)?, pull.number);
             self.rest(Method::POST, &path, Some(json!({ "labels": p.labels })))
                 .await?;
         }
         if !p.reviewers.is_empty() {
             let path = format!(
-                "/repos/{}/pulls/{}/requested_reviewers",
-                repo.full_name, pull.number
+                "{}/pulls/{}/requested_reviewers",
+                repo_path(repo)?,
+                pull.number
             );
             self.rest(
                 Method::POST,

@@ -307,14 +307,23 @@ pub fn listings(
     out
 }
 
+/// A wanted path whose content must be read: a symlink (its target), or
+/// a file whose id the answer lacked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unread {
+    pub symlink: bool,
+    /// The blob id to verify the content against, when the answer had it.
+    pub oid: Option<String>,
+}
+
 /// What each wanted path is, from the directory entries. A regular file
 /// is its blob id ([`Actual::Blob`]); a symlink, or a file whose id the
 /// answer lacked, still needs its content read: such paths come back as
-/// `Err(is_symlink)`.
+/// `Err(Unread)`.
 pub fn classify(
     trees: &BTreeMap<String, Option<Vec<Entry>>>,
     path: &RepoPath,
-) -> Result<Actual, bool> {
+) -> Result<Actual, Unread> {
     let entry = |p: &str| -> Option<&Entry> {
         let (dir, name) = p.rsplit_once('/').unwrap_or(("", p));
         trees.get(dir)?.as_ref()?.iter().find(|e| e.name == name)
@@ -330,10 +339,16 @@ pub fn classify(
     match entry(path.as_str()) {
         None => Ok(Actual::Missing),
         Some(e) if e.kind != "blob" => Ok(Actual::NotAFile),
-        Some(e) if e.mode == SYMLINK => Err(true),
+        Some(e) if e.mode == SYMLINK => Err(Unread {
+            symlink: true,
+            oid: e.oid.clone(),
+        }),
         Some(e) => match &e.oid {
             Some(oid) => Ok(Actual::Blob { oid: oid.clone() }),
-            None => Err(false),
+            None => Err(Unread {
+                symlink: false,
+                oid: None,
+            }),
         },
     }
 }
@@ -426,7 +441,7 @@ mod tests {
                 "blobs": { "pageInfo": { "hasNextPage": false }, "nodes": [
                     { "name": "Cargo.toml", "type": "blob", "mode": "100644" },
                     { "name": "link", "type": "blob", "mode": "120000" },
-                    { "name": "sym", "type": "blob", "mode": "120000" } ] },
+                    { "name": "sym", "type": "blob", "mode": "120000", "sha": "5a" } ] },
                 "trees": { "pageInfo": { "hasNextPage": true }, "nodes": [ { "name": "docs" }, { "name": "vendor" } ] },
                 "submodules": { "pageInfo": { "hasNextPage": false }, "nodes": [] }
             },
@@ -450,11 +465,17 @@ mod tests {
         assert_eq!(
             got,
             [
-                Err(false),
+                Err(Unread {
+                    symlink: false,
+                    oid: None
+                }),
                 Ok(Actual::ThroughSymlink {
                     link: RepoPath::new("link").unwrap()
                 }),
-                Err(true),
+                Err(Unread {
+                    symlink: true,
+                    oid: Some("5a".into())
+                }),
                 Ok(Actual::NotAFile),
                 Ok(Actual::NotAFile),
                 Ok(Actual::Missing),

@@ -29,8 +29,9 @@ pub use graphql::{snapshot_query, DISCOVER};
 use rest::enc;
 
 /// Projects per snapshot query. GitLab bounds a query's complexity (250
-/// for a signed-in user on gitlab.com); a batch it refuses as too complex
-/// is split in halves and asked again.
+/// for a signed-in user on gitlab.com); a batch it refuses as too complex,
+/// like one that fails in any way one project could cause, is split in
+/// halves and asked again.
 const SNAPSHOT_BATCH: usize = 10;
 
 pub struct GitlabForge {
@@ -82,14 +83,16 @@ impl GitlabForge {
         })
     }
 
-    /// One call with retries. `path` is below `/api/v4`, or `/api/graphql`
-    /// itself; it never carries the token.
-    async fn call(
+    /// One call with retries, each answer handed to `accept` inside the
+    /// retry loop. `path` is below `/api/v4`, or `/api/graphql` itself; it
+    /// never carries the token.
+    async fn call<T>(
         &self,
         method: Method,
         path: &str,
         body: Option<&Value>,
-    ) -> Result<RawResponse, ForgeError> {
+        accept: impl Fn(RawResponse) -> Result<T, ForgeError>,
+    ) -> Result<T, ForgeError> {
         let graphql = path == "/api/graphql";
         let url = if graphql {
             format!("{}{path}", self.base)
@@ -108,35 +111,41 @@ impl GitlabForge {
         auth.set_sensitive(true);
         let what = format!("{method} {}", path.split('?').next().unwrap_or(path));
         self.transport
-            .send(&what, || {
-                let mut request = self
-                    .http
-                    .request(method.clone(), &url)
-                    .header(name, auth.clone());
-                if let Some(body) = body {
-                    request = request.json(body);
-                }
-                async move {
-                    // Without the URL: reqwest's errors name it, and it is
-                    // the request's business, not the log's.
-                    let response = request
-                        .send()
-                        .await
-                        .map_err(|e| ForgeError::Network(e.without_url().to_string()))?;
-                    let status = response.status();
-                    let headers = response.headers().clone();
-                    let body = response
-                        .bytes()
-                        .await
-                        .map_err(|e| ForgeError::Network(e.without_url().to_string()))?;
-                    Ok(RawResponse {
-                        status,
-                        headers,
-                        body,
-                    })
-                }
-            })
+            .send_and(
+                &what,
+                || {
+                    let mut request = self
+                        .http
+                        .request(method.clone(), &url)
+                        .header(name, auth.clone());
+                    if let Some(body) = body {
+                        request = request.json(body);
+                    }
+                    RawResponse::read(request)
+                },
+                accept,
+            )
             .await
+    }
+
+    /// A REST call that must succeed (2xx), its answer handed to `accept`
+    /// inside the retry loop.
+    async fn rest_and<T>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        accept: impl Fn(RawResponse) -> Result<T, ForgeError>,
+    ) -> Result<T, ForgeError> {
+        let shown = path.split('?').next().unwrap_or(path);
+        self.call(method.clone(), path, body.as_ref(), |response| {
+            if response.status.is_success() {
+                accept(response)
+            } else {
+                Err(rest::error(&method, shown, &response))
+            }
+        })
+        .await
     }
 
     /// A REST call that must succeed (2xx).
@@ -146,40 +155,47 @@ impl GitlabForge {
         path: &str,
         body: Option<Value>,
     ) -> Result<RawResponse, ForgeError> {
-        let response = self.call(method.clone(), path, body.as_ref()).await?;
-        if response.status.is_success() {
-            return Ok(response);
-        }
-        let path = path.split('?').next().unwrap_or(path);
-        Err(rest::error(&method, path, &response))
+        self.rest_and(method, path, body, Ok).await
     }
 
+    /// A REST call that must succeed with a JSON body of type `T`; a body
+    /// that does not decode is asked for again.
+    async fn rest_json<T: serde::de::DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Result<T, ForgeError> {
+        self.rest_and(method, path, body, |r| r.json()).await
+    }
+
+    /// A GraphQL query's `data`; an answer that does not decode is asked
+    /// for again.
     async fn graphql<T: serde::de::DeserializeOwned>(
         &self,
         query: &str,
         variables: Value,
     ) -> Result<T, ForgeError> {
         let body = json!({ "query": query, "variables": variables });
-        let response = self.call(Method::POST, "/api/graphql", Some(&body)).await?;
-        if !response.status.is_success() {
-            return Err(rest::error(&Method::POST, "/api/graphql", &response));
-        }
-        let value: Value = response.json()?;
-        let errors: Vec<&str> = value
-            .get("errors")
-            .and_then(Value::as_array)
-            .into_iter()
-            .flatten()
-            .filter_map(|e| e.get("message").and_then(Value::as_str))
-            .collect();
-        if !errors.is_empty() {
-            return Err(ForgeError::Api {
-                status: None,
-                message: format!("GitLab GraphQL: {}", errors.join("; ")),
-            });
-        }
-        serde_json::from_value(value["data"].clone())
-            .map_err(|e| ForgeError::Malformed(format!("GraphQL data: {e}")))
+        self.rest_and(Method::POST, "/api/graphql", Some(body), |response| {
+            let value: Value = response.json()?;
+            let errors: Vec<&str> = value
+                .get("errors")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|e| e.get("message").and_then(Value::as_str))
+                .collect();
+            if !errors.is_empty() {
+                return Err(ForgeError::Api {
+                    status: None,
+                    message: format!("GitLab GraphQL: {}", errors.join("; ")),
+                });
+            }
+            serde_json::from_value(value["data"].clone())
+                .map_err(|e| ForgeError::Malformed(format!("GraphQL data: {e}")))
+        })
+        .await
     }
 
     /// Whether `path` exists at `base`: from the snapshot the proposal
@@ -233,13 +249,16 @@ impl GitlabForge {
                 enc(dir),
                 enc(sha)
             );
-            let r = self.rest(Method::GET, &path, None).await?;
-            let next = r
-                .headers
-                .get("x-next-page")
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.trim().parse::<u32>().ok());
-            let items: Vec<Item> = r.json()?;
+            let (next, items) = self
+                .rest_and(Method::GET, &path, None, |r| {
+                    let next = r
+                        .headers
+                        .get("x-next-page")
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(|v| v.trim().parse::<u32>().ok());
+                    Ok((next, r.json::<Vec<Item>>()?))
+                })
+                .await?;
             entries.extend(items.into_iter().map(|i| graphql::Entry {
                 name: i.name,
                 kind: i.kind,
@@ -253,12 +272,15 @@ impl GitlabForge {
         }
     }
 
-    /// A file's bytes at `sha`.
+    /// A file's bytes at `sha`, verified against its blob id `oid` when
+    /// the snapshot knows it: bytes that do not hash to it (a cut-off or
+    /// altered answer) are asked for again, never returned.
     async fn raw(
         &self,
         repo: &RemoteRepo,
         path: &RepoPath,
         sha: &str,
+        oid: Option<&str>,
     ) -> Result<Vec<u8>, ForgeError> {
         let url = format!(
             "/projects/{}/repository/files/{}/raw?ref={}",
@@ -266,7 +288,12 @@ impl GitlabForge {
             enc(path.as_str()),
             enc(sha)
         );
-        Ok(self.rest(Method::GET, &url, None).await?.body.to_vec())
+        let what = format!("{}: {path}", repo.full_name);
+        self.rest_and(Method::GET, &url, None, |r| match oid {
+            Some(oid) => super::verified(r.body.to_vec(), oid, &what),
+            None => Ok(r.body.to_vec()),
+        })
+        .await
     }
 
     /// One project's snapshot from its part of the batch answer.
@@ -295,15 +322,18 @@ impl GitlabForge {
                 Ok(actual) => {
                     snapshot.files.insert(path.clone(), actual);
                 }
-                Err(symlink) => reads.push((path, symlink)),
+                Err(unread) => reads.push((path, unread)),
             }
         }
-        let contents =
-            futures::future::join_all(reads.iter().map(|(path, _)| self.raw(repo, path, &head)))
-                .await;
-        for ((path, symlink), content) in reads.into_iter().zip(contents) {
+        let contents = futures::future::join_all(
+            reads
+                .iter()
+                .map(|(path, unread)| self.raw(repo, path, &head, unread.oid.as_deref())),
+        )
+        .await;
+        for ((path, unread), content) in reads.into_iter().zip(contents) {
             let content = content?;
-            let actual = if symlink {
+            let actual = if unread.symlink {
                 Actual::Symlink {
                     target: String::from_utf8_lossy(&content).into_owned(),
                 }
@@ -327,24 +357,16 @@ impl GitlabForge {
         Ok(snapshot)
     }
 
+    /// One snapshot query for `repos`, then the REST reads each project
+    /// needs; fails as a whole only when the query does (a query GitLab
+    /// refuses as too complex included: [`super::halving`] splits it).
     async fn snapshot_batch(
         &self,
         repos: &[RemoteRepo],
         wanted: &Wanted,
-    ) -> Vec<Result<Snapshot, ForgeError>> {
+    ) -> Result<Vec<Result<Snapshot, ForgeError>>, ForgeError> {
         let query = snapshot_query(repos, wanted, &self.branch);
-        let data: Value = match self.graphql(&query, json!({})).await {
-            Ok(d) => d,
-            Err(ForgeError::Api { message, .. })
-                if repos.len() > 1 && message.contains("complexity") =>
-            {
-                let (a, b) = repos.split_at(repos.len() / 2);
-                let mut out = Box::pin(self.snapshot_batch(a, wanted)).await;
-                out.extend(Box::pin(self.snapshot_batch(b, wanted)).await);
-                return out;
-            }
-            Err(e) => return repos.iter().map(|_| Err(e.clone())).collect(),
-        };
+        let data: Value = self.graphql(&query, json!({})).await?;
         let mut out = Vec::with_capacity(repos.len());
         for (i, repo) in repos.iter().enumerate() {
             let result = match graphql::decode_project(&data[format!("p{i}")], wanted) {
@@ -357,7 +379,7 @@ impl GitlabForge {
             };
             out.push(result);
         }
-        out
+        Ok(out)
     }
 }
 
@@ -399,7 +421,7 @@ impl Forge for GitlabForge {
     ) -> Vec<Result<Snapshot, ForgeError>> {
         let mut out = Vec::with_capacity(repos.len());
         for batch in repos.chunks(SNAPSHOT_BATCH) {
-            out.extend(self.snapshot_batch(batch, wanted).await);
+            out.extend(super::halving(batch, |b| self.snapshot_batch(b, wanted)).await);
         }
         out
     }
@@ -408,12 +430,16 @@ impl Forge for GitlabForge {
         &self,
         repo: &RemoteRepo,
         head: &str,
-        paths: &[RepoPath],
+        files: &[(RepoPath, String)],
     ) -> Result<Vec<Vec<u8>>, ForgeError> {
-        futures::future::join_all(paths.iter().map(|p| self.raw(repo, p, head)))
-            .await
-            .into_iter()
-            .collect()
+        futures::future::join_all(
+            files
+                .iter()
+                .map(|(path, oid)| self.raw(repo, path, head, Some(oid))),
+        )
+        .await
+        .into_iter()
+        .collect()
     }
 
     async fn comment(
@@ -492,9 +518,8 @@ impl Forge for GitlabForge {
             None => (self.group.clone(), name),
         };
         let group: Value = self
-            .rest(Method::GET, &format!("/groups/{}", rest::enc(&dir)), None)
-            .await?
-            .json()?;
+            .rest_json(Method::GET, &format!("/groups/{}", rest::enc(&dir)), None)
+            .await?;
         let body = json!({
             "name": path,
             "path": path,
@@ -504,9 +529,8 @@ impl Forge for GitlabForge {
             "initialize_with_readme": false,
         });
         let created: Value = self
-            .rest(Method::POST, "/projects", Some(body))
-            .await?
-            .json()?;
+            .rest_json(Method::POST, "/projects", Some(body))
+            .await?;
         let text = |key: &str| created[key].as_str().unwrap_or_default().to_owned();
         Ok(RemoteRepo {
             default_branch: created["default_branch"]

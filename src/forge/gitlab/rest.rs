@@ -14,17 +14,7 @@ use crate::proposal::Proposal;
 
 /// A path segment or query value, percent-encoded (a file path's `/`
 /// becomes `%2F`, as GitLab wants it in `repository/files/{file_path}`).
-pub fn enc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
+pub use crate::forge::http::enc;
 
 /// A branch, as `GET /projects/{id}/repository/branches/{branch}` gives it.
 #[derive(Debug, Deserialize)]
@@ -125,14 +115,14 @@ impl GitlabForge {
     ) -> Result<(Option<BranchTip>, Vec<ExistingProposal>), ForgeError> {
         let project = format!("/projects/{}", repo.forge_id);
         let tip = match self
-            .rest(
+            .rest_json::<Branch>(
                 Method::GET,
                 &format!("{project}/repository/branches/{}", enc(&self.branch)),
                 None,
             )
             .await
         {
-            Ok(r) => Some(r.json::<Branch>()?.commit.into()),
+            Ok(branch) => Some(branch.commit.into()),
             // Deleted since the snapshot query saw it.
             Err(ForgeError::Api {
                 status: Some(404), ..
@@ -143,7 +133,7 @@ impl GitlabForge {
             "{project}/merge_requests?source_branch={}&state=all&order_by=created_at&sort=desc&per_page=20",
             enc(&self.branch)
         );
-        let mrs: Vec<MergeRequest> = self.rest(Method::GET, &list, None).await?.json()?;
+        let mrs: Vec<MergeRequest> = self.rest_json(Method::GET, &list, None).await?;
         Ok((tip, mrs.into_iter().map(Into::into).collect()))
     }
 
@@ -228,11 +218,11 @@ impl GitlabForge {
         if !p.reviewers.is_empty() {
             body["reviewer_ids"] = json!(self.user_ids(&p.reviewers).await?);
         }
-        match self.rest(Method::POST, &path, Some(body)).await {
-            Ok(r) => {
-                let mr: MergeRequest = r.json()?;
-                Ok(Proposed::opened(mr.web_url, Some(mr.iid)))
-            }
+        match self
+            .rest_json::<MergeRequest>(Method::POST, &path, Some(body))
+            .await
+        {
+            Ok(mr) => Ok(Proposed::opened(mr.web_url, Some(mr.iid))),
             Err(ForgeError::Api {
                 status: Some(409),
                 message,
@@ -241,7 +231,7 @@ impl GitlabForge {
                     "{path}?source_branch={}&state=opened&per_page=20",
                     enc(&p.branch)
                 );
-                let open: Vec<MergeRequest> = self.rest(Method::GET, &list, None).await?.json()?;
+                let open: Vec<MergeRequest> = self.rest_json(Method::GET, &list, None).await?;
                 let mr = open.into_iter().next().ok_or(ForgeError::Api {
                     status: Some(409),
                     message,
@@ -276,7 +266,7 @@ impl GitlabForge {
         let mut ids = Vec::with_capacity(usernames.len());
         for name in usernames {
             let path = format!("/users?username={}", enc(name));
-            let users: Vec<User> = self.rest(Method::GET, &path, None).await?.json()?;
+            let users: Vec<User> = self.rest_json(Method::GET, &path, None).await?;
             let user = users.into_iter().next().ok_or_else(|| ForgeError::Api {
                 status: Some(404),
                 message: format!(

@@ -128,7 +128,7 @@ pub fn snapshot_query(owner: &str, repos: &[RemoteRepo], wanted: &Wanted) -> Str
         }
         for (j, path) in paths.iter().enumerate() {
             q.push_str(&format!(
-                "      p{j}: path(revspec: {rev}, path: {}) {{ mode object {{ ... on TextBlob {{ text size content }} ... on BinaryBlob {{ size content }} }} }}\n",
+                "      p{j}: path(revspec: {rev}, path: {}) {{ mode object {{ ... on TextBlob {{ id text size content }} ... on BinaryBlob {{ id size content }} }} }}\n",
                 lit(path.as_str())
             ));
         }
@@ -213,17 +213,20 @@ struct Entry {
 
 #[derive(Debug, Default, Deserialize)]
 struct BlobObject {
+    id: Option<String>,
     text: Option<String>,
     size: Option<u64>,
     content: Option<String>,
 }
 
-/// A blob GraphQL did not give whole (binary, or text past 128 KiB): the
-/// URL of its bytes, to be fetched with the same token.
+/// A blob GraphQL did not give whole (binary, or text past 128 KiB, or
+/// text that is not the blob it claims to be): the URL of its bytes, to
+/// be fetched with the same token and verified against its id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NeedsBlob {
     pub path: RepoPath,
     pub url: String,
+    pub oid: String,
 }
 
 fn entry(value: &Value, key: &str) -> Result<Option<Entry>, String> {
@@ -280,8 +283,17 @@ pub fn decode_repo(
                 Some(e) if e.mode == MODE_TREE || e.mode == MODE_SUBMODULE => Actual::NotAFile,
                 Some(e) => {
                     let blob = e.object.unwrap_or_default();
+                    let oid = blob
+                        .id
+                        .clone()
+                        .ok_or_else(|| format!("{path}: blob without id"))?;
+                    // Text cut at 128 KiB, or altered on the way, is read
+                    // again from its URL and verified there.
                     let whole = match (&blob.text, blob.size) {
-                        (Some(text), Some(size)) => text.len() as u64 == size,
+                        (Some(text), Some(size)) => {
+                            text.len() as u64 == size
+                                && crate::forge::hashes_to(text.as_bytes(), &oid)
+                        }
                         _ => false,
                     };
                     match (e.mode, whole) {
@@ -298,6 +310,7 @@ pub fn decode_repo(
                             needs.push(NeedsBlob {
                                 path: path.clone(),
                                 url,
+                                oid,
                             });
                             // Replaced once the bytes are read.
                             Actual::Missing
@@ -382,16 +395,26 @@ mod tests {
 
     #[test]
     fn decoding_sees_files_symlinks_directories_and_large_blobs() {
-        let ps = paths(&["Cargo.toml", "link/x.yaml", "big.bin", "sym", "dir", "gone"]);
+        let ps = paths(&[
+            "Cargo.toml",
+            "link/x.yaml",
+            "big.bin",
+            "sym",
+            "dir",
+            "gone",
+            "cut.txt",
+        ]);
         let answer = json!({
             "head": { "id": "abc", "tree": { "id": "root" } },
             "t0": { "mode": 40960 },
-            "p0": { "mode": 33188, "object": { "text": "[package]\n", "size": 10, "content": "u0" } },
+            "p0": { "mode": 33188, "object": { "id": "835889ac34a449a2a456d08acffa74d8160aa5d9", "text": "[package]\n", "size": 10, "content": "u0" } },
             "p1": null,
-            "p2": { "mode": 33188, "object": { "size": 900000, "content": "http://x/blob" } },
-            "p3": { "mode": 40960, "object": { "text": "../outside", "size": 10, "content": "u3" } },
+            "p2": { "mode": 33188, "object": { "id": "b2", "size": 900000, "content": "http://x/blob" } },
+            "p3": { "mode": 40960, "object": { "id": "d09b80733baa4f6b198f2cf2d62bbfc5b6cbf1f0", "text": "../outside", "size": 10, "content": "u3" } },
             "p4": { "mode": 16384, "object": {} },
             "p5": null,
+            // Not the text of its blob: read again from its URL.
+            "p6": { "mode": 33188, "object": { "id": "835889ac34a449a2a456d08acffa74d8160aa5d9", "text": "[packag\n", "size": 10, "content": "u6" } },
             "l0": { "tree": { "entries": { "cursor": null, "results": [
                 { "name": "src", "mode": 16384 }, { "name": "Cargo.toml", "mode": 33188 }
             ] } } },
@@ -441,10 +464,18 @@ mod tests {
         assert_eq!(snap.files[&ps[5]], Actual::Missing);
         assert_eq!(
             needs,
-            [NeedsBlob {
-                path: ps[2].clone(),
-                url: "http://x/blob".into()
-            }]
+            [
+                NeedsBlob {
+                    path: ps[2].clone(),
+                    url: "http://x/blob".into(),
+                    oid: "b2".into()
+                },
+                NeedsBlob {
+                    path: ps[6].clone(),
+                    url: "u6".into(),
+                    oid: "835889ac34a449a2a456d08acffa74d8160aa5d9".into()
+                }
+            ]
         );
     }
 

@@ -138,50 +138,39 @@ impl SourcehutForge {
         }
     }
 
-    /// One request through the transport, with the token in a header only.
-    async fn send(
+    /// One request through the transport, with the token in a header
+    /// only; a 2xx answer is handed to `accept` inside the retry loop.
+    async fn send<T>(
         &self,
         what: &str,
         request: impl Fn() -> reqwest::RequestBuilder,
-    ) -> Result<RawResponse, ForgeError> {
-        let response = self
-            .transport
-            .send(what, || {
-                let request = request().header(AUTHORIZATION, self.auth.clone());
-                async move {
-                    let response = request
-                        .send()
-                        .await
-                        .map_err(|e| ForgeError::Network(e.without_url().to_string()))?;
-                    let status = response.status();
-                    let headers = response.headers().clone();
-                    let body = response
-                        .bytes()
-                        .await
-                        .map_err(|e| ForgeError::Network(e.without_url().to_string()))?;
-                    Ok(RawResponse {
-                        status,
-                        headers,
-                        body,
-                    })
-                }
+        accept: impl Fn(RawResponse) -> Result<T, ForgeError>,
+    ) -> Result<T, ForgeError> {
+        let refuse = |response: RawResponse| {
+            if response.status.is_success() {
+                return accept(response);
+            }
+            let hint = match response.status.as_u16() {
+                401 => " (the token was refused: check forge.token)",
+                403 => " (the token lacks access: it needs the git.sr.ht and lists.sr.ht scopes, read-write for lists)",
+                _ => "",
+            };
+            Err(ForgeError::Api {
+                status: Some(response.status.as_u16()),
+                message: format!("{what}: {}{hint}", response.status),
             })
-            .await?;
-        if response.status.is_success() {
-            return Ok(response);
-        }
-        let hint = match response.status.as_u16() {
-            401 => " (the token was refused: check forge.token)",
-            403 => " (the token lacks access: it needs the git.sr.ht and lists.sr.ht scopes, read-write for lists)",
-            _ => "",
         };
-        Err(ForgeError::Api {
-            status: Some(response.status.as_u16()),
-            message: format!("{what}: {}{hint}", response.status),
-        })
+        self.transport
+            .send_and(
+                what,
+                || RawResponse::read(request().header(AUTHORIZATION, self.auth.clone())),
+                refuse,
+            )
+            .await
     }
 
-    /// A GraphQL request; the whole answer (`data` and `errors`).
+    /// A GraphQL request; the whole answer (`data` and `errors`). An
+    /// answer that does not parse is asked for again.
     async fn graphql(
         &self,
         service: Service,
@@ -193,15 +182,17 @@ impl SourcehutForge {
         let what = format!("POST {name}/query");
         let body = serde_json::to_vec(&json!({ "query": query, "variables": variables }))
             .expect("JSON serialises");
-        let response = self
-            .send(&what, || {
+        self.send(
+            &what,
+            || {
                 self.http
                     .post(&url)
                     .header(CONTENT_TYPE, "application/json")
                     .body(body.clone())
-            })
-            .await?;
-        response.json()
+            },
+            |r| r.json(),
+        )
+        .await
     }
 
     /// `data`, failing on any error that `harmless` does not excuse.
@@ -236,16 +227,16 @@ impl SourcehutForge {
             })
     }
 
+    /// One git.sr.ht query and one lists.sr.ht query for `repos`, then
+    /// the blobs GraphQL did not give whole; fails as a whole only when a
+    /// query does.
     async fn snapshot_batch(
         &self,
         repos: &[RemoteRepo],
         wanted: &Wanted,
-    ) -> Vec<Result<Snapshot, ForgeError>> {
+    ) -> Result<Vec<Result<Snapshot, ForgeError>>, ForgeError> {
         let query = snapshot_query(&self.owner, repos, wanted);
-        let answer = match self.graphql(Service::Git, &query, json!({})).await {
-            Ok(a) => a,
-            Err(e) => return repos.iter().map(|_| Err(e.clone())).collect(),
-        };
+        let answer = self.graphql(Service::Git, &query, json!({})).await?;
         // Errors are sorted per repository: one bad repository does not
         // fail its batch.
         let mut repo_errors: BTreeMap<usize, Vec<String>> = BTreeMap::new();
@@ -265,15 +256,14 @@ impl SourcehutForge {
                     .or_default()
                     .push(message),
                 None => {
-                    let e = ForgeError::Api {
+                    return Err(ForgeError::Api {
                         status: None,
                         message: format!("GraphQL: {message}"),
-                    };
-                    return repos.iter().map(|_| Err(e.clone())).collect();
+                    })
                 }
             }
         }
-        let lists = self.read_lists(repos).await;
+        let lists = self.read_lists(repos).await?;
         let user = &answer["data"]["u"];
         let mut out = Vec::with_capacity(repos.len());
         for (i, repo) in repos.iter().enumerate() {
@@ -282,7 +272,7 @@ impl SourcehutForge {
                     .await,
             );
         }
-        out
+        Ok(out)
     }
 
     async fn snapshot_one(
@@ -292,7 +282,7 @@ impl SourcehutForge {
         user: &Value,
         wanted: &Wanted,
         repo_errors: &BTreeMap<usize, Vec<String>>,
-        lists: &Result<BTreeMap<String, ListState>, ForgeError>,
+        lists: &BTreeMap<String, ListState>,
     ) -> Result<Snapshot, ForgeError> {
         if let Some(messages) = repo_errors.get(&i) {
             return Err(ForgeError::Api {
@@ -310,13 +300,10 @@ impl SourcehutForge {
         let (mut snapshot, needs) = git::decode_repo(part, repo.head.clone(), wanted)
             .map_err(|e| ForgeError::Malformed(format!("{}: {e}", repo.full_name)))?;
         for need in needs {
-            let content = self.blob(&need.url).await?;
+            let content = self.blob(repo, &need).await?;
             snapshot.files.insert(need.path, Actual::File { content });
         }
-        let mut state = match lists {
-            Ok(states) => states.get(&repo.full_name).cloned().unwrap_or_default(),
-            Err(e) => return Err(e.clone()),
-        };
+        let mut state = lists.get(&repo.full_name).cloned().unwrap_or_default();
         // A patch `git am`ed onto the default branch keeps its trailer:
         // that patchset was applied, whatever its status on the list.
         let applied = git::applied_fingerprints(part);
@@ -367,12 +354,17 @@ impl SourcehutForge {
         Ok(out)
     }
 
-    /// A blob's bytes from its `content` URL (same host, same token).
-    async fn blob(&self, url: &str) -> Result<Vec<u8>, ForgeError> {
-        let response = self
-            .send("GET git.sr.ht blob", || self.http.get(url))
-            .await?;
-        Ok(response.body.to_vec())
+    /// A blob's bytes from its `content` URL (same host, same token),
+    /// verified against its id: bytes that do not hash to it are asked
+    /// for again, never returned.
+    async fn blob(&self, repo: &RemoteRepo, need: &git::NeedsBlob) -> Result<Vec<u8>, ForgeError> {
+        let what = format!("{}: {}", repo.full_name, need.path);
+        self.send(
+            "GET git.sr.ht blob",
+            || self.http.get(&need.url),
+            |r| super::verified(r.body.to_vec(), &need.oid, &what),
+        )
+        .await
     }
 
     /// Mails the patch, retrying on transient failures: the Message-ID is
@@ -494,7 +486,7 @@ impl Forge for SourcehutForge {
     ) -> Vec<Result<Snapshot, ForgeError>> {
         let mut out = Vec::with_capacity(repos.len());
         for batch in repos.chunks(SNAPSHOT_BATCH) {
-            out.extend(self.snapshot_batch(batch, wanted).await);
+            out.extend(super::halving(batch, |b| self.snapshot_batch(b, wanted)).await);
         }
         out
     }

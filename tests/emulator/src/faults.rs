@@ -47,6 +47,10 @@ pub enum Fault {
     TruncatedBody,
     /// Answer the real status with a body that is not valid JSON.
     MalformedJson,
+    /// Answer the real status and headers with only the first half of the
+    /// body, `Content-Length` to match: a clean answer that lost its end,
+    /// such as a raw file cut short (a 200 nothing on the wire betrays).
+    ShortBody,
 }
 
 impl Fault {
@@ -60,6 +64,7 @@ impl Fault {
             Fault::DropConnection => "dropped_connection",
             Fault::TruncatedBody => "truncated_body",
             Fault::MalformedJson => "malformed_json",
+            Fault::ShortBody => "short_body",
         }
     }
 }
@@ -360,6 +365,7 @@ pub async fn layer(State(st): State<SiteState>, request: Request, next: Next) ->
             r
         }
         Fault::MalformedJson => malformed(next.run(request).await).await,
+        Fault::ShortBody => short(next.run(request).await).await,
         Fault::Latency { .. } => unreachable!("latency is never the deciding fault"),
     };
     response
@@ -438,6 +444,20 @@ async fn malformed(response: Response) -> Response {
         HeaderValue::from_static("application/json"),
     );
     parts.headers.remove(header::CONTENT_LENGTH);
+    Response::from_parts(parts, Body::from(cut))
+}
+
+/// Keeps the status and headers, replaces the body by its first half
+/// with a `Content-Length` that says so.
+async fn short(response: Response) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .unwrap_or_default();
+    let cut = bytes.slice(..bytes.len() / 2);
+    parts
+        .headers
+        .insert(header::CONTENT_LENGTH, HeaderValue::from(cut.len()));
     Response::from_parts(parts, Body::from(cut))
 }
 

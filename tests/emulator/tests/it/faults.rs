@@ -135,6 +135,19 @@ async fn malformed_json_keeps_the_status_but_not_the_syntax() {
 }
 
 #[tokio::test]
+async fn short_body_is_a_clean_answer_that_lost_its_end() {
+    let emu = emulator_with(vec![FaultRule::new(Fault::ShortBody).limit(1)], 1).await;
+    let r = get_repo(&emu).await.unwrap();
+    assert_eq!(r.status(), 200);
+    let length = r.content_length();
+    let cut = r.bytes().await.unwrap();
+    assert_eq!(length, Some(cut.len() as u64), "Content-Length says so");
+    let whole = get_repo(&emu).await.unwrap().bytes().await.unwrap();
+    assert_eq!(cut, whole.slice(..whole.len() / 2));
+    assert_eq!(emu.exchanges()[0].fault.as_deref(), Some("short_body"));
+}
+
+#[tokio::test]
 async fn dropped_connection_on_git_paths_fails_a_clone() {
     let rule = FaultRule::new(Fault::DropConnection).path("/*/*.git/info/refs");
     let emu = emulator_with(vec![rule], 1).await;
