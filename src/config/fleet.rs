@@ -425,12 +425,67 @@ impl Default for Author {
     }
 }
 
-/// A branch name git accepts.
+/// A branch name git accepts (`git check-ref-format --branch`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(transparent)]
 pub struct BranchName(pub String);
 
+/// The longest branch name drover writes, in bytes: a ref is a file
+/// below `refs/heads/` on most forges' disks.
+pub const MAX_BRANCH_BYTES: usize = 255;
+
 impl BranchName {
+    /// `raw` if git would take it as a branch name: no `..` or `@{`, no
+    /// control characters, space or any of `~^:?*[\`, no component that
+    /// starts with `.` or ends with `.lock`, no empty component (`//`, a
+    /// leading or trailing `/`), not ending with `.`, not starting with
+    /// `-`, not `@` nor `HEAD`, and at most [`MAX_BRANCH_BYTES`] bytes.
+    pub fn new(raw: &str) -> Result<BranchName, String> {
+        let shown = raw.escape_default();
+        let problem = if raw.is_empty() {
+            Some("is empty".to_owned())
+        } else if raw.len() > MAX_BRANCH_BYTES {
+            Some(format!("is longer than {MAX_BRANCH_BYTES} bytes"))
+        } else if raw == "HEAD" || raw == "@" {
+            Some("names what git resolves, not a branch".into())
+        } else if raw.starts_with('-') {
+            Some("starts with `-`, which git reads as an option".into())
+        } else if let Some(c) = raw
+            .chars()
+            .find(|c| c.is_control() || " ~^:?*[\\".contains(*c))
+        {
+            Some(format!("contains `{}`", c.escape_default()))
+        } else if raw.contains("..") || raw.contains("@{") {
+            Some("contains `..` or `@{`".into())
+        } else if raw.ends_with('.') {
+            Some("ends with `.`".into())
+        } else {
+            raw.split('/').find_map(|component| {
+                if component.is_empty() {
+                    Some("has an empty component (a leading, trailing or doubled `/`)".into())
+                } else if component.starts_with('.') {
+                    Some(format!(
+                        "has a component starting with `.` (`{}`)",
+                        component.escape_default()
+                    ))
+                } else if component.ends_with(".lock") {
+                    Some(format!(
+                        "has a component ending with `.lock` (`{}`)",
+                        component.escape_default()
+                    ))
+                } else {
+                    None
+                }
+            })
+        };
+        match problem {
+            Some(why) => Err(format!(
+                "`{shown}` is not a valid git branch name: it {why}"
+            )),
+            None => Ok(BranchName(raw.to_owned())),
+        }
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -438,23 +493,7 @@ impl BranchName {
 
 impl<'de> Deserialize<'de> for BranchName {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        validated_str(d, |raw| {
-            let bad_char = raw
-                .chars()
-                .any(|c| c.is_ascii_control() || " ~^:?*[\\".contains(c));
-            let valid = !raw.is_empty()
-                && !bad_char
-                && !raw.starts_with(['-', '/', '.'])
-                && !raw.ends_with(['/', '.'])
-                && !raw.ends_with(".lock")
-                && !raw.contains("..")
-                && !raw.contains("//")
-                && !raw.contains("@{");
-            if !valid {
-                return Err(format!("`{raw}` is not a valid git branch name"));
-            }
-            Ok(BranchName(raw.to_owned()))
-        })
+        validated_str(d, BranchName::new)
     }
 }
 

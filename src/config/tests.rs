@@ -379,3 +379,47 @@ fn migrate_to_is_checked_like_forge_and_errors_point_into_it() {
     let err = fleet_err(&literal);
     assert!(!err.contains("ghp_literal"), "{err}");
 }
+
+#[test]
+fn branch_names_follow_gits_ref_name_rules() {
+    let long = "b".repeat(256);
+    for bad in [
+        "HEAD",
+        "@",
+        "-b",
+        "a..b",
+        "a@{1}",
+        ".hidden",
+        "a/.b",
+        "a.lock",
+        "a.lock/b",
+        "a//b",
+        "/a",
+        "a/",
+        "a.",
+        "a b",
+        "a~1",
+        "a^",
+        "a:b",
+        "a?",
+        "a*",
+        "a[b",
+        "a\\\\b",
+        "a\\tb",
+        "a\\0b",
+        "a\\x7fb",
+        "a\\nb",
+        long.as_str(),
+    ] {
+        let text = format!("forge:\n  kind: local\n  path: r\ndefaults:\n  branch: \"{bad}\"\n");
+        let err = fleet_err(&text);
+        assert!(err.starts_with("fleet.yaml:5:11: "), "{bad}: {err}");
+        assert!(err.contains("not a valid git branch name"), "{bad}: {err}");
+        assert!(!err.contains(['\t', '\0', '\n', '\x7f']), "{bad}: {err:?}");
+    }
+    for good in ["drover/sync", "chore/ci-2024", "a@b", "héllo", "x.locks"] {
+        let text = format!("forge:\n  kind: local\n  path: r\ndefaults:\n  branch: \"{good}\"\n");
+        let fleet = parse_fleet(Path::new("fleet.yaml"), &text).unwrap();
+        assert_eq!(fleet.defaults.branch.as_str(), good);
+    }
+}

@@ -210,6 +210,14 @@ pub enum CommitResult {
 /// drover's branch at it, unless the branch already holds the same tree on
 /// the same head, or carries someone else's commits.
 pub fn commit_on_branch(path: &Path, req: &CommitRequest<'_>) -> Result<CommitResult, GitError> {
+    // The default branch (and the work tree checked out on it) is never
+    // written.
+    if req.branch == req.default_branch {
+        return Err(GitError::Invalid(format!(
+            "refusing to commit on {}: it is the default branch, not drover's own",
+            req.branch
+        )));
+    }
     let repo = Repository::open(path)?;
     let head = repo
         .find_reference(&format!("refs/heads/{}", req.default_branch))?

@@ -313,6 +313,10 @@ pub async fn run(
             reports.push(Some(RepoReport::new(&repo, RepoState::Skipped { reason })));
             continue;
         }
+        if let Some(reason) = not_drovers_branch(config, &repo) {
+            reports.push(Some(RepoReport::new(&repo, RepoState::Failed { reason })));
+            continue;
+        }
         match unchanged_in_line(
             config,
             renderer,
@@ -417,6 +421,18 @@ pub async fn run(
         repositories: reports,
         requests: forge.requests().saturating_sub(start_requests),
         traffic: forge.traffic().since(&start_traffic),
+    })
+}
+
+/// Why drover may not work on `repo`: its branch is the repository's
+/// default branch (compared without case, as some forges' disks do), a
+/// branch drover does not own. Nothing is read or written for it.
+pub fn not_drovers_branch(config: &Config, repo: &RemoteRepo) -> Option<String> {
+    let branch = config.fleet.defaults.branch.as_str();
+    repo.default_branch.eq_ignore_ascii_case(branch).then(|| {
+        format!(
+            "drover's branch is this repository's default branch (`{branch}`): drover writes only a branch of its own; choose another defaults.branch"
+        )
     })
 }
 
@@ -1097,6 +1113,12 @@ pub async fn propose_only(
     repo: &RemoteRepo,
     keep: impl Fn(&FileDrift) -> bool,
 ) -> Result<RepoReport, ForgeError> {
+    if let Some(reason) = not_drovers_branch(config, repo) {
+        return Err(ForgeError::Conflict(format!(
+            "{}: {reason}",
+            repo.full_name
+        )));
+    }
     let facts = crate::forge::forge_facts(config);
     let mut snapshots = forge
         .snapshot(std::slice::from_ref(repo), &wanted(config))

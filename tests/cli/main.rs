@@ -4,4 +4,5 @@
 
 mod daemon;
 mod harness;
+mod hostile_input;
 mod local;

@@ -10,7 +10,7 @@ use crate::harness::{drover, git, write_fleet};
 
 const TOKEN: &str = "ghp_emulatorTokenValue123";
 
-async fn github() -> Emulator {
+pub(crate) async fn github() -> Emulator {
     let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
     emu.create_owner(Forge::Github, OwnerKind::Organization, "acme")
         .unwrap();
@@ -53,7 +53,7 @@ fn fleet(dir: &Path, emu: &Emulator) {
     );
 }
 
-fn writes(emu: &Emulator) -> u64 {
+pub(crate) fn writes(emu: &Emulator) -> u64 {
     emu.request_counts()
         .into_iter()
         .filter(|((site, route), _)| {

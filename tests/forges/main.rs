@@ -2,6 +2,7 @@
 //! responses in ../shared/forge-specs.
 
 mod bad_answers;
+mod branch_ownership;
 mod daemon;
 mod facts;
 mod fixtures;
