@@ -134,10 +134,45 @@ impl Mode {
 #[serde(transparent)]
 pub struct RepoPath(String);
 
+/// The longest managed path, in bytes (Linux's `PATH_MAX`).
+pub const MAX_PATH_BYTES: usize = 4096;
+/// The longest component of a managed path, in bytes (most file systems').
+pub const MAX_COMPONENT_BYTES: usize = 255;
+
+/// Whether a path component names the `.git` directory on some checkout:
+/// in any case, with trailing dots or spaces (Windows drops them), as its
+/// 8.3 short name (`GIT~1`), with an NTFS stream suffix (`.git::$DATA`),
+/// or with the characters HFS+ ignores (`.g\u{200c}it`) — the names git's
+/// own `verify_path` refuses.
+fn names_dot_git(component: &str) -> bool {
+    let visible: String = component
+        .chars()
+        .filter(|c| {
+            !matches!(c, '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{206a}'..='\u{206f}' | '\u{feff}')
+        })
+        .collect();
+    let name = visible.split(':').next().unwrap_or_default();
+    let name = name.trim_end_matches(['.', ' ']).to_ascii_lowercase();
+    name == ".git" || name == "git~1"
+}
+
 impl RepoPath {
     pub fn new(raw: &str) -> Result<Self, String> {
         if raw.is_empty() {
             return Err("a path may not be empty".into());
+        }
+        if let Some(c) = raw.chars().find(|c| c.is_control()) {
+            return Err(format!(
+                "`{}` contains the control character `{}`",
+                raw.escape_default(),
+                c.escape_default()
+            ));
+        }
+        if raw.len() > MAX_PATH_BYTES {
+            return Err(format!(
+                "a path of {} bytes is longer than {MAX_PATH_BYTES}",
+                raw.len()
+            ));
         }
         if raw.starts_with('/') || raw.starts_with('\\') || raw.get(1..2) == Some(":") {
             return Err(format!(
@@ -157,11 +192,18 @@ impl RepoPath {
                         "`{raw}` contains `{component}`; a managed path may not leave or re-enter the repository"
                     ))
                 }
+                _ if names_dot_git(component) => {
+                    return Err(format!(
+                        "`{raw}` has the component `{component}`, which names .git on some checkout; drover never writes git's own files"
+                    ))
+                }
+                _ if component.len() > MAX_COMPONENT_BYTES => {
+                    return Err(format!(
+                        "`{raw}` has a component longer than {MAX_COMPONENT_BYTES} bytes"
+                    ))
+                }
                 _ => {}
             }
-        }
-        if raw.split('/').next() == Some(".git") {
-            return Err(format!("`{raw}` is inside .git"));
         }
         Ok(RepoPath(raw.to_owned()))
     }
@@ -488,8 +530,31 @@ mod tests {
             ".git/config",
             "C:/x",
             "a\\b",
+            // .git in any component, in any case, as Windows, NTFS and
+            // HFS+ would read it.
+            "sub/.git/hooks/pre-commit",
+            ".GIT/config",
+            "a/.Git",
+            ".git./config",
+            ".git /config",
+            ".git. . /x",
+            "git~1/config",
+            "a/GIT~1/hooks/x",
+            ".git::$INDEX_ALLOCATION/config",
+            ".g\u{200c}it/config",
+            "\u{feff}.git/config",
+            // NUL and other control characters.
+            "a\0b",
+            "ci\n.yml",
+            "a/\u{1b}[31m",
+            "x\u{7f}",
         ] {
             assert!(RepoPath::new(bad).is_err(), "{bad:?} should be rejected");
+        }
+        let long_component = "c".repeat(256);
+        let long_path = ["d"; 2049].join("/");
+        for bad in [long_component.as_str(), long_path.as_str()] {
+            assert!(RepoPath::new(bad).unwrap_err().contains("longer than"));
         }
         for good in [
             "Dockerfile",
@@ -497,6 +562,12 @@ mod tests {
             "deploy/k8s/hpa.yaml",
             "..a",
             ".gitignore",
+            ".gitlab-ci.yml",
+            "a/.github",
+            "git~2",
+            ".gitmodules.example",
+            "git",
+            "c".repeat(255).as_str(),
         ] {
             assert_eq!(RepoPath::new(good).unwrap().as_str(), good);
         }

@@ -3,6 +3,7 @@
 
 use clap::Args;
 
+use super::output::cell;
 use super::{load, open_store, Exit, Global};
 use crate::render::{sample_file_sets, ForgeFacts};
 use crate::sweep::{self, RepoState, SweepOptions};
@@ -37,7 +38,7 @@ pub async fn run(global: &Global, _args: CheckArgs) -> anyhow::Result<Exit> {
     let mut errors = 0;
     for r in &report.repositories {
         if let RepoState::Failed { reason } = &r.state {
-            eprintln!("{}: {reason}", r.name);
+            eprintln!("{}: {}", cell(&r.name), cell(reason));
             errors += 1;
         }
     }

@@ -7,6 +7,7 @@ use std::io::IsTerminal;
 use anyhow::Context;
 use clap::Args;
 
+use super::output::cell;
 use super::{load, open_store, sweep::write_atomically, Exit, Global};
 use crate::migrate::{self, MigrateOptions, Migration, MigrationReport, TargetAction};
 use crate::model::ForgeKind;
@@ -205,6 +206,7 @@ impl migrate::Progress for Bar {
             step,
             "migrated" | "done" | "conflict" | "failed" | "planned" | "skipped"
         );
+        let repo = cell(repo);
         if self.tty {
             self.bar.set_message(format!("{repo}: {step}"));
             if last {
@@ -236,9 +238,15 @@ pub fn plan_text(report: &MigrationReport) -> String {
             TargetAction::Conflict => format!("CONFLICT: {}", r.reason.as_deref().unwrap_or("")),
             TargetAction::Skip => format!("skip: {}", r.reason.as_deref().unwrap_or("")),
         };
-        let _ = writeln!(out, "  {} → {}: {action}", r.source, r.target);
+        let _ = writeln!(
+            out,
+            "  {} → {}: {}",
+            cell(&r.source),
+            cell(&r.target),
+            cell(&action)
+        );
         if let Some(detail) = &r.detail {
-            let _ = writeln!(out, "      {detail}");
+            let _ = writeln!(out, "      {}", cell(detail));
         }
         if matches!(
             r.action,

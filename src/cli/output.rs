@@ -9,6 +9,32 @@ use super::style;
 use crate::model::{ProposalFate, Wrote};
 use crate::sweep::{RepoReport, RepoState, SweepReport};
 
+/// Text a forge supplied (a name, a URL, a reason quoting an answer) as
+/// one line of a table or log: control characters — a newline that would
+/// forge a line, an escape sequence that would repaint the terminal — and
+/// bidirectional overrides are written out (`\n`, `\u{1b}`); anything
+/// else is as it was.
+pub fn cell(text: &str) -> std::borrow::Cow<'_, str> {
+    let hostile =
+        |c: char| c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    if !text.chars().any(hostile) {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if hostile(c) => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.into()
+}
+
 fn paint(s: Style, text: &str) -> String {
     format!("{}{text}{}", s.render(), s.render_reset())
 }
@@ -38,11 +64,11 @@ pub fn plan_text(report: &SweepReport) -> String {
                     .join(", "),
                 RepoState::Skipped { reason }
                 | RepoState::Misfit { reason }
-                | RepoState::Failed { reason } => reason.clone(),
+                | RepoState::Failed { reason } => cell(reason).into_owned(),
                 RepoState::InLine => "-".into(),
             };
             [
-                r.name.clone(),
+                cell(&r.name).into_owned(),
                 r.language.clone().unwrap_or_else(|| "-".into()),
                 r.state.label().to_owned(),
                 files,
@@ -82,10 +108,15 @@ pub fn plan_text(report: &SweepReport) -> String {
         let _ = writeln!(
             out,
             "\n{}",
-            paint(style::HEADER, &format!("── {} ──", repo.full_name))
+            paint(style::HEADER, &format!("── {} ──", cell(&repo.full_name)))
         );
         for skipped in &repo.skipped_files {
-            let _ = writeln!(out, "(skipping {}: {})", skipped.path, skipped.reason);
+            let _ = writeln!(
+                out,
+                "(skipping {}: {})",
+                skipped.path,
+                cell(&skipped.reason)
+            );
         }
         for d in &repo.drift {
             let _ = writeln!(out, "# {} {}: {}", d.path, change_word(d), d.why);
@@ -139,42 +170,37 @@ pub fn sweep_text(report: &SweepReport) -> String {
 
 fn outcome_line(r: &RepoReport, dry_run: bool) -> String {
     let state = paint(state_style(&r.state), r.state.label());
+    let name = cell(&r.name);
     match (&r.state, &r.proposal) {
         (RepoState::Drifted, Some(p)) => {
-            let url = &p.url;
+            let url = cell(&p.url);
             let what = match (p.wrote, p.fate) {
                 (Wrote::Opened, _) => format!("opened {url}"),
                 (Wrote::Updated, _) => format!("updated {url}"),
                 (Wrote::Nothing, ProposalFate::HandsOff) => format!(
                     "hands off {url}: {}",
-                    p.reason.as_deref().unwrap_or_default()
+                    cell(p.reason.as_deref().unwrap_or_default())
                 ),
                 (Wrote::Nothing, ProposalFate::Declined) => {
                     format!("declined earlier, not proposed again {url}")
                 }
                 (Wrote::Nothing, _) => format!("unchanged {url}"),
             };
-            format!("{}: {state} ({} files) → {what}", r.name, r.drift.len())
+            format!("{name}: {state} ({} files) → {what}", r.drift.len())
         }
         (RepoState::Drifted, None) if r.waiting.is_some() => {
             format!(
-                "{}: {state} ({} files) → {}",
-                r.name,
+                "{name}: {state} ({} files) → {}",
                 r.drift.len(),
-                r.waiting.as_deref().unwrap_or_default()
+                cell(r.waiting.as_deref().unwrap_or_default())
             )
         }
         (RepoState::Drifted, None) if dry_run => {
-            format!(
-                "{}: {state} ({} files) → would propose",
-                r.name,
-                r.drift.len()
-            )
+            format!("{name}: {state} ({} files) → would propose", r.drift.len())
         }
         (RepoState::InLine, _) if r.closed.is_some() => format!(
-            "{}: {state} → closed {} (fixed on the default branch)",
-            r.name,
-            r.closed.as_deref().unwrap_or_default()
+            "{name}: {state} → closed {} (fixed on the default branch)",
+            cell(r.closed.as_deref().unwrap_or_default())
         ),
         (
             RepoState::Skipped { reason }
@@ -182,9 +208,9 @@ fn outcome_line(r: &RepoReport, dry_run: bool) -> String {
             | RepoState::Failed { reason },
             _,
         ) => {
-            format!("{}: {state} ({reason})", r.name)
+            format!("{name}: {state} ({})", cell(reason))
         }
-        _ => format!("{}: {state}", r.name),
+        _ => format!("{name}: {state}"),
     }
 }
 
@@ -209,4 +235,24 @@ pub fn totals_line(report: &SweepReport) -> String {
         t.failed,
         report.requests
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::cell;
+
+    #[test]
+    fn forge_text_stays_on_its_line_and_off_the_terminal() {
+        for (raw, shown) in [
+            ("billing-api", "billing-api"),
+            ("a\nFORGED: 0 failed", "a\\nFORGED: 0 failed"),
+            ("x\r\ty", "x\\r\\ty"),
+            ("red\u{1b}[31m", "red\\u{1b}[31m"),
+            ("\u{9b}2J\u{7f}\0", "\\u{9b}2J\\u{7f}\\u{0}"),
+            ("abc\u{202e}fed", "abc\\u{202e}fed"),
+            ("café ✓", "café ✓"),
+        ] {
+            assert_eq!(cell(raw), shown, "{raw:?}");
+        }
+    }
 }

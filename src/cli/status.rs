@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use anyhow::Context;
 use clap::Args;
 
+use super::output::cell;
 use super::{load, open_store, style, Exit, Global};
 use crate::status::{canonical, report_of, Line, StatusReport, ADDRESS_FILE};
 use crate::store::StoreError;
@@ -134,7 +135,11 @@ fn text(lines: &[Line]) -> String {
                 (_, Some(url), None) => url.clone(),
                 _ => "-".into(),
             };
-            [l.repository.clone(), l.state.replace('_', " "), detail]
+            [
+                cell(&l.repository).into_owned(),
+                l.state.replace('_', " "),
+                cell(&detail).into_owned(),
+            ]
         })
         .collect();
     let w0 = rows

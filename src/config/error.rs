@@ -34,13 +34,15 @@ impl ConfigError {
     }
 
     /// Wraps a serde_yaml error, keeping its location and dropping the
-    /// " at line N column M" suffix it would otherwise repeat.
+    /// " at line N column M" suffix it would otherwise repeat, and the
+    /// values serde quotes from the file ([`super::yaml::scrub`]).
     pub fn from_yaml(file: impl AsRef<Path>, err: &serde_yaml::Error) -> Self {
         let (line, column) = err
             .location()
             .map(|l| (l.line(), l.column()))
             .unwrap_or((1, 1));
-        Self::at(file, line, column, strip_positions(&err.to_string()))
+        let message = super::yaml::scrub(&strip_positions(&err.to_string()));
+        Self::at(file, line, column, message)
     }
 }
 

@@ -10,6 +10,7 @@ mod fleet;
 pub mod fleet_text;
 mod policy;
 mod secret;
+mod yaml;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -199,7 +200,7 @@ pub fn state_dir_from(
 /// Parses fleet.yaml text and checks what serde cannot: which forge keys
 /// each kind needs.
 pub fn parse_fleet(path: &Path, text: &str) -> Result<Fleet, ConfigError> {
-    let fleet: Fleet = serde_yaml::from_str(text).map_err(|e| ConfigError::from_yaml(path, &e))?;
+    let fleet: Fleet = yaml::parse(path, text)?;
     check_forge(path, text, "forge", &fleet.forge)?;
     if let Some(target) = &fleet.migrate_to {
         if target.kind == ForgeKind::Local {
@@ -480,8 +481,7 @@ pub fn parse_policy(
     text: &str,
     templates: &TemplateSources,
 ) -> Result<Policy, ConfigError> {
-    let policy: Policy =
-        serde_yaml::from_str(text).map_err(|e| ConfigError::from_yaml(path, &e))?;
+    let policy: Policy = yaml::parse(path, text)?;
     let err = |keys: &[&str], value: Option<&str>, msg: String| {
         let (line, col) = locate(text, keys, value);
         ConfigError::at(path, line, col, msg)

@@ -423,3 +423,94 @@ fn branch_names_follow_gits_ref_name_rules() {
         assert_eq!(fleet.defaults.branch.as_str(), good);
     }
 }
+
+#[test]
+fn keys_given_twice_are_errors_located_in_the_file() {
+    // An override given twice would drop the first one's skips.
+    let err = fleet_err(
+        "forge:\n  kind: local\n  path: r\nrepositories:\n  overrides:\n    a:\n      skip:\n        - path: Dockerfile\n          reason: x\n    a:\n      language: rust\n",
+    );
+    assert!(err.starts_with("fleet.yaml:10:5: "), "{err}");
+    assert!(err.contains("key `a` is given twice"), "{err}");
+    let err = fleet_err(
+        "forge:\n  kind: local\n  path: r\ndefaults:\n  variables:\n    port: 80\n    port: 8080\n",
+    );
+    assert!(err.starts_with("fleet.yaml:7:5: "), "{err}");
+    let err = fleet_err("forge:\n  kind: local\n  path: r\nforge:\n  kind: local\n");
+    assert!(err.starts_with("fleet.yaml:4:1: "), "{err}");
+    let err = policy_err(&GOOD_POLICY.replace("    why: CI\n", "    why: CI\n    why: again\n"));
+    assert!(err.starts_with("policies/rust.yaml:9:5: "), "{err}");
+    assert!(err.contains("`why`"), "{err}");
+}
+
+#[test]
+fn files_that_are_not_settings_are_named_not_printed() {
+    let secret = "ghp_SECRETtoken0123456789";
+    for text in [
+        format!("{secret}\n"),
+        "root:x:0:0:root:/root:/bin/bash\ndaemon:x:1:1::/usr/sbin:/usr/sbin/nologin\n".into(),
+        format!("- {secret}\n"),
+        format!("forge: {secret}\n"),
+        format!("forge:\n  kind: {secret}\n"),
+        format!("forge:\n  kind: local\n  path: [{secret}]\n"),
+        format!("forge:\n  kind: local\n  path: r\nschedule:\n  cron: 5\n  timezone: {{ {secret}: 1 }}\n"),
+    ] {
+        let err = fleet_err(&text);
+        assert!(err.starts_with("fleet.yaml:"), "{err}");
+        assert!(
+            !err.contains("SECRET") && !err.contains("root:x"),
+            "{text:?} printed: {err}"
+        );
+    }
+    let err = fleet_err(&format!("{secret}\n"));
+    assert_eq!(
+        err,
+        "fleet.yaml:1:1: not a YAML mapping of settings (is this the right file?)"
+    );
+}
+
+#[test]
+fn deep_nesting_is_refused_before_it_costs() {
+    let started = std::time::Instant::now();
+    for deep in [
+        "[".repeat(100_000),
+        "- ".repeat(100_000),
+        "{a: ".repeat(100_000),
+    ] {
+        let err = fleet_err(&format!(
+            "forge:\n  kind: local\n  path: r\ndefaults:\n  variables:\n    x:\n      {deep}\n"
+        ));
+        assert!(err.starts_with("fleet.yaml:7:"), "{err}");
+        assert!(err.contains("nested deeper than"), "{err}");
+        let err = policy_err(&format!("language: rust\ndetect:\n  markers:\n  {deep}\n"));
+        assert!(err.starts_with("policies/rust.yaml:4:"), "{err}");
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(3));
+}
+
+#[test]
+fn managed_paths_into_git_internals_are_refused_with_their_line() {
+    for path in [
+        ".GIT/config",
+        "sub/.git./hooks/x",
+        "git~1/config",
+        "a/.git /b",
+    ] {
+        let text = GOOD_POLICY.replace(".gitlab-ci.yml", &format!("\"{path}\""));
+        let err = policy_err(&text);
+        assert!(
+            err.starts_with("policies/rust.yaml:9:11: "),
+            "{path}: {err}"
+        );
+        assert!(err.contains("names .git"), "{err}");
+    }
+    let err = fleet_err(
+        "forge:\n  kind: local\n  path: r\nrepositories:\n  overrides:\n    a:\n      skip:\n        - path: \"x/Git~1/y\"\n          reason: x\n",
+    );
+    assert!(err.starts_with("fleet.yaml:8:17: "), "{err}");
+    let err = fleet_err(
+        "forge:\n  kind: local\n  path: r\nrepositories:\n  overrides:\n    a:\n      skip:\n        - path: \"a\\0b\"\n          reason: x\n",
+    );
+    assert!(err.starts_with("fleet.yaml:8:17: "), "{err}");
+    assert!(err.contains("control character `\\u{0}`"), "{err}");
+}

@@ -371,7 +371,7 @@ pub async fn run(
             .filter(|r| r.state == RepoState::Drifted && r.waiting.is_none())
             .map(|report| {
                 let repo = by_name[report.name.as_str()];
-                let span = tracing::info_span!("repo", name = %repo.full_name);
+                let span = tracing::info_span!("repo", name = %repo.full_name.escape_debug());
                 async move {
                     if options.stopping() {
                         report.state = RepoState::Failed {

@@ -350,6 +350,10 @@ fn check_passes_on_the_examples_and_fails_on_bad_input() {
         ),
         (
             "forge: [\n",
+            "fleet.yaml:2:1: did not find expected node content, while parsing a flow node",
+        ),
+        (
+            "forge: [local]\n",
             "fleet.yaml:1:8: forge: invalid type: sequence, expected struct ForgeSection",
         ),
         (

@@ -275,3 +275,23 @@ impl GithubForge {
         Ok(Proposed::opened(pull.html_url, Some(pull.number)))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_from_answers_stay_one_path_segment_each() {
+        let path = |full: &str| repo_path(&RemoteRepo::named("x", full));
+        assert_eq!(path("acme/billing-api").unwrap(), "/repos/acme/billing-api");
+        assert_eq!(
+            path("acme/a?b#c%d e").unwrap(),
+            "/repos/acme/a%3Fb%23c%25d%20e"
+        );
+        for bad in ["acme/..", "acme/.", "acme/a/b", "/x", "acme/", "plain"] {
+            assert!(path(bad).is_err(), "{bad}");
+        }
+        assert_eq!(ref_path("drover/sync"), "drover/sync");
+        assert_eq!(ref_path("a/b#c?d"), "a/b%23c%3Fd");
+    }
+}

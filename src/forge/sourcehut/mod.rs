@@ -463,7 +463,7 @@ impl Forge for SourcehutForge {
             })?;
             let page = user.repositories;
             for node in page.results {
-                tracing::debug!(forge = "sourcehut", repo = %node.name, visibility = %node.visibility, "discovered");
+                tracing::debug!(forge = "sourcehut", repo = %node.name.escape_debug(), visibility = %node.visibility.escape_debug(), "discovered");
                 let repo = node.into_remote(&self.owner, &self.git_url);
                 // Upstream's cursor is a timestamp: a page can repeat
                 // repositories updated in the same second.
