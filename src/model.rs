@@ -134,6 +134,29 @@ impl Mode {
 #[serde(transparent)]
 pub struct RepoPath(String);
 
+/// `text` as one line for a table, a log or an error message: control
+/// characters — a newline that would forge a line, an escape sequence that
+/// would repaint the terminal — and bidirectional overrides are written
+/// out (`\n`, `\u{1b}`); anything else is as it was.
+pub fn one_line(text: &str) -> std::borrow::Cow<'_, str> {
+    let hostile =
+        |c: char| c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    if !text.chars().any(hostile) {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if hostile(c) => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.into()
+}
+
 /// The longest managed path, in bytes (Linux's `PATH_MAX`).
 pub const MAX_PATH_BYTES: usize = 4096;
 /// The longest component of a managed path, in bytes (most file systems').

@@ -10,30 +10,8 @@ use crate::model::{ProposalFate, Wrote};
 use crate::sweep::{RepoReport, RepoState, SweepReport};
 
 /// Text a forge supplied (a name, a URL, a reason quoting an answer) as
-/// one line of a table or log: control characters — a newline that would
-/// forge a line, an escape sequence that would repaint the terminal — and
-/// bidirectional overrides are written out (`\n`, `\u{1b}`); anything
-/// else is as it was.
-pub fn cell(text: &str) -> std::borrow::Cow<'_, str> {
-    let hostile =
-        |c: char| c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
-    if !text.chars().any(hostile) {
-        return text.into();
-    }
-    let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
-        match c {
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if hostile(c) => {
-                let _ = write!(out, "\\u{{{:x}}}", c as u32);
-            }
-            c => out.push(c),
-        }
-    }
-    out.into()
-}
+/// one line of a table or log: see [`crate::model::one_line`].
+pub use crate::model::one_line as cell;
 
 fn paint(s: Style, text: &str) -> String {
     format!("{}{text}{}", s.render(), s.render_reset())

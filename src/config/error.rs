@@ -20,11 +20,12 @@ impl ConfigError {
         column: usize,
         message: impl Into<String>,
     ) -> Self {
+        // One line, whatever the file held: a message may quote a key.
         ConfigError {
-            file: file.as_ref().display().to_string(),
+            file: crate::model::one_line(&file.as_ref().display().to_string()).into_owned(),
             line,
             column,
-            message: message.into(),
+            message: crate::model::one_line(&message.into()).into_owned(),
         }
     }
 

@@ -615,4 +615,6 @@ pub fn fleet_schema() -> String {
 }
 
 #[cfg(test)]
+mod robustness;
+#[cfg(test)]
 mod tests;

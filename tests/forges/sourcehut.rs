@@ -317,6 +317,38 @@ async fn large_files_are_read_whole_and_a_rejected_patch_is_not_mailed_again() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_file_cut_short_is_read_again_before_it_is_patched() {
+    let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    emu.create_token(Forge::Sourcehut, "acme", TOKEN).unwrap();
+    let big: String = (0..6000)
+        .map(|i| format!("RUN echo line {i:05} of a long hand-written Dockerfile\n"))
+        .collect();
+    emu.create_repo(
+        Forge::Sourcehut,
+        "acme/billing-api",
+        rust("billing-api").file("Dockerfile", big),
+    )
+    .unwrap();
+    emu.srht_create_list("acme", "billing-api-devel").unwrap();
+    // The content URL's first answer is a clean 200 with half the bytes.
+    emu.faults().add(
+        drover_emulator::FaultRule::new(drover_emulator::Fault::ShortBody)
+            .site(Site::SrhtGit)
+            .path("/query/blob/*/*")
+            .limit(1),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    fleet(dir.path(), &emu);
+
+    let run = drover(dir.path(), &["sweep"], &ENV).await;
+    assert_eq!(run.code, 0, "{}\n{}", run.stdout, run.stderr);
+    assert_eq!(emu.faults().injected_count(), 1);
+    let blob_reads = emu.request_count(Site::SrhtGit, "GET /query/blob/{repo}/{oid}");
+    assert_eq!(blob_reads, 2, "{:?}", emu.request_counts());
+    assert_applies_to_rendered(&emu, dir.path(), "billing-api", "v1").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_list_drover_does_not_own_gets_the_new_version_and_an_error() {
     let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
     emu.create_token(Forge::Sourcehut, "acme", TOKEN).unwrap();

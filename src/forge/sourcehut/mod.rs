@@ -359,6 +359,14 @@ impl SourcehutForge {
     /// for again, never returned.
     async fn blob(&self, repo: &RemoteRepo, need: &git::NeedsBlob) -> Result<Vec<u8>, ForgeError> {
         let what = format!("{}: {}", repo.full_name, need.path);
+        // The token goes with the request: only to git.sr.ht itself.
+        let origin = |url: &str| reqwest::Url::parse(url).ok().map(|u| u.origin());
+        if origin(&need.url).is_none() || origin(&need.url) != origin(&self.git_url) {
+            return Err(ForgeError::Api {
+                status: None,
+                message: format!("{what}: its content URL is not on {}", self.git_url),
+            });
+        }
         self.send(
             "GET git.sr.ht blob",
             || self.http.get(&need.url),
