@@ -267,17 +267,22 @@ async fn a_sweep_mails_one_patchset_per_drifted_repository() {
     assert!(emu.violations().is_empty(), "{:#?}", emu.violations());
 }
 
+/// An old version of the Dockerfile drover wrote (its header), grown
+/// past GraphQL's 128 KiB of `text`.
+fn big_dockerfile() -> String {
+    std::iter::once(
+        "# Managed by drover from template rust/Dockerfile (an older version)\n".to_owned(),
+    )
+    .chain((0..6000).map(|i| format!("RUN echo line {i:05} of a long Dockerfile\n")))
+    .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn large_files_are_read_whole_and_a_rejected_patch_is_not_mailed_again() {
     let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
     emu.create_token(Forge::Sourcehut, "acme", TOKEN).unwrap();
     // Past GraphQL's 128 KiB of `text`: read from the blob's content URL.
-    // An old version drover wrote (its header), grown long.
-    let big: String = std::iter::once(
-        "# Managed by drover from template rust/Dockerfile (an older version)\n".to_owned(),
-    )
-    .chain((0..6000).map(|i| format!("RUN echo line {i:05} of a long Dockerfile\n")))
-    .collect();
+    let big = big_dockerfile();
     assert!(big.len() > 128 * 1024);
     emu.create_repo(
         Forge::Sourcehut,
@@ -320,9 +325,7 @@ async fn large_files_are_read_whole_and_a_rejected_patch_is_not_mailed_again() {
 async fn a_large_file_cut_short_is_read_again_before_it_is_patched() {
     let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
     emu.create_token(Forge::Sourcehut, "acme", TOKEN).unwrap();
-    let big: String = (0..6000)
-        .map(|i| format!("RUN echo line {i:05} of a long hand-written Dockerfile\n"))
-        .collect();
+    let big = big_dockerfile();
     emu.create_repo(
         Forge::Sourcehut,
         "acme/billing-api",
