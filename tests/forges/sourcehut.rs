@@ -267,22 +267,17 @@ async fn a_sweep_mails_one_patchset_per_drifted_repository() {
     assert!(emu.violations().is_empty(), "{:#?}", emu.violations());
 }
 
-/// An old version of the Dockerfile drover wrote (its header), grown
-/// past GraphQL's 128 KiB of `text`.
-fn big_dockerfile() -> String {
-    std::iter::once(
+/// A sourcehut with `~acme/billing-api`, whose Dockerfile is an old
+/// version drover wrote (its header) grown past GraphQL's 128 KiB of
+/// `text`, so it is read from the blob's content URL.
+async fn one_large_file() -> Emulator {
+    let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    emu.create_token(Forge::Sourcehut, "acme", TOKEN).unwrap();
+    let big: String = std::iter::once(
         "# Managed by drover from template rust/Dockerfile (an older version)\n".to_owned(),
     )
     .chain((0..6000).map(|i| format!("RUN echo line {i:05} of a long Dockerfile\n")))
-    .collect()
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn large_files_are_read_whole_and_a_rejected_patch_is_not_mailed_again() {
-    let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
-    emu.create_token(Forge::Sourcehut, "acme", TOKEN).unwrap();
-    // Past GraphQL's 128 KiB of `text`: read from the blob's content URL.
-    let big = big_dockerfile();
+    .collect();
     assert!(big.len() > 128 * 1024);
     emu.create_repo(
         Forge::Sourcehut,
@@ -291,6 +286,12 @@ async fn large_files_are_read_whole_and_a_rejected_patch_is_not_mailed_again() {
     )
     .unwrap();
     emu.srht_create_list("acme", "billing-api-devel").unwrap();
+    emu
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn large_files_are_read_whole_and_a_rejected_patch_is_not_mailed_again() {
+    let emu = one_large_file().await;
     let dir = tempfile::tempdir().unwrap();
     fleet(dir.path(), &emu);
 
@@ -323,16 +324,7 @@ async fn large_files_are_read_whole_and_a_rejected_patch_is_not_mailed_again() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_large_file_cut_short_is_read_again_before_it_is_patched() {
-    let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
-    emu.create_token(Forge::Sourcehut, "acme", TOKEN).unwrap();
-    let big = big_dockerfile();
-    emu.create_repo(
-        Forge::Sourcehut,
-        "acme/billing-api",
-        rust("billing-api").file("Dockerfile", big),
-    )
-    .unwrap();
-    emu.srht_create_list("acme", "billing-api-devel").unwrap();
+    let emu = one_large_file().await;
     // The content URL's first answer is a clean 200 with half the bytes.
     emu.faults().add(
         drover_emulator::FaultRule::new(drover_emulator::Fault::ShortBody)
