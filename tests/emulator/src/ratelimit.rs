@@ -22,7 +22,12 @@ use serde_json::json;
 use crate::auth::Caller;
 use crate::server::{Site, SiteState};
 
-/// Budget sizes. Defaults are the forges' documented limits.
+/// Budget sizes and windows. Defaults are the forges' documented limits:
+/// GitHub, 5,000 requests per hour for a user token (REST `core`, and
+/// GraphQL points) — "Rate limits for the REST API" and "Rate limits and
+/// node limits for the GraphQL API"; GitLab.com, 2,000 requests per minute
+/// for authenticated API traffic — "GitLab.com settings: rate limits"
+/// (self-managed instances set their own: configure both).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct RateLimitConfig {
@@ -30,11 +35,14 @@ pub struct RateLimitConfig {
     pub github_core: u64,
     /// GitHub GraphQL requests per window for a token (points in reality).
     pub github_graphql: u64,
-    /// GitLab requests per window for a token.
+    /// GitLab requests per `gitlab_window_secs` for a token.
     pub gitlab: u64,
     /// Requests per window without a token, on either forge.
     pub anonymous: u64,
+    /// GitHub's window (and the anonymous one).
     pub window_secs: u64,
+    /// GitLab's window.
+    pub gitlab_window_secs: u64,
 }
 
 impl Default for RateLimitConfig {
@@ -45,6 +53,7 @@ impl Default for RateLimitConfig {
             gitlab: 2000,
             anonymous: 60,
             window_secs: 3600,
+            gitlab_window_secs: 60,
         }
     }
 }
@@ -116,7 +125,14 @@ impl RateLimits {
     /// Spends `cost` from the budget (saturating) and returns its state.
     pub fn spend(&self, site: Site, caller: &Caller, resource: &'static str, cost: u64) -> Budget {
         let limit = self.limit(site, caller, resource);
-        let window = self.config.lock().window_secs as i64;
+        let window = {
+            let c = self.config.lock();
+            match site {
+                Site::Github => c.window_secs,
+                _ if caller.user.is_none() => c.window_secs,
+                _ => c.gitlab_window_secs,
+            }
+        } as i64;
         let now = now();
         let mut budgets = self.budgets.lock();
         let budget = budgets

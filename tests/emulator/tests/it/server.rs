@@ -160,6 +160,19 @@ async fn github_enterprise_aliases_auth_and_rate_limit_headers() {
     assert_eq!(gl.headers()["ratelimit-limit"], "2000");
     assert_eq!(gl.headers()["ratelimit-remaining"], "1999");
     assert!(gl.headers().contains_key("ratelimit-reset"));
+    // GitLab.com's budget is per minute, GitHub's per hour.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64;
+    let reset = |h: &reqwest::header::HeaderMap, name: &str| -> i64 {
+        h[name].to_str().unwrap().parse().unwrap()
+    };
+    let gitlab_reset = reset(gl.headers(), "ratelimit-reset");
+    assert!(
+        (now..=now + 61).contains(&gitlab_reset),
+        "{gitlab_reset} vs {now}"
+    );
 }
 
 #[tokio::test]

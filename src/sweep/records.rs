@@ -1,0 +1,165 @@
+//! What the sweep reads from and writes to the store: the records of the
+//! repositories it looks at, each repository's record after it (with its
+//! proposal's fate), and the history entry — all in one transaction.
+
+use std::collections::HashMap;
+
+use super::report::{Planned, RepoState, SweepReport};
+use super::{SweepError, SweepOptions};
+use crate::config::Config;
+use crate::model::{Outcome, ProposalFate, RemoteRepo, Wrote};
+use crate::store::{ProposalRecord, RepoRecord, Store, StoreError, SweepRecord};
+
+pub(crate) async fn load_records(
+    store: &Store,
+    repos: &[RemoteRepo],
+) -> Result<HashMap<String, RepoRecord>, SweepError> {
+    let store = store.clone();
+    let names: Vec<String> = repos.iter().map(|r| r.full_name.clone()).collect();
+    let records = tokio::task::spawn_blocking(move || -> Result<_, StoreError> {
+        let mut out = HashMap::new();
+        for name in names {
+            if let Some(record) = store.repo(&name)? {
+                out.insert(name, record);
+            }
+        }
+        Ok(out)
+    })
+    .await
+    .expect("store reader panicked")?;
+    Ok(records)
+}
+
+pub(crate) async fn save_records(
+    store: &Store,
+    repos: &[RemoteRepo],
+    planned: &[Planned],
+    previous: &HashMap<String, RepoRecord>,
+    history: SweepRecord,
+) -> Result<(), SweepError> {
+    let names: std::collections::HashSet<&str> =
+        repos.iter().map(|r| r.full_name.as_str()).collect();
+    let now = crate::store::now();
+    let records: Vec<(String, RepoRecord)> = planned
+        .iter()
+        .filter(|p| names.contains(p.report.full_name.as_str()))
+        .map(|p| {
+            let r = &p.report;
+            let outcome = r.state.outcome();
+            let reason = match &r.state {
+                RepoState::Skipped { reason } | RepoState::Failed { reason } => {
+                    Some(reason.clone())
+                }
+                // Shown by `drover status`.
+                RepoState::Drifted => r.waiting.clone(),
+                _ => None,
+            };
+            let record = RepoRecord {
+                // A failure must be retried in full next time.
+                head: if outcome == Outcome::Failed {
+                    None
+                } else {
+                    r.head.clone()
+                },
+                language: r.language.clone(),
+                render_key: p.seen.render_key.clone(),
+                outcome,
+                reason,
+                updated_at: now,
+                proposal: proposal_record(p, previous.get(&r.full_name), now),
+            };
+            (r.full_name.clone(), record)
+        })
+        .collect();
+    let store = store.clone();
+    tokio::task::spawn_blocking(move || store.put_sweep(&records, &history))
+        .await
+        .expect("store writer panicked")?;
+    Ok(())
+}
+
+/// The history's entry for this sweep.
+pub(crate) fn history_entry(
+    config: &Config,
+    options: &SweepOptions,
+    reports: &[crate::sweep::RepoReport],
+    started_at: i64,
+    requests: u64,
+) -> SweepRecord {
+    let totals = SweepReport::totals_of(reports);
+    let actions = SweepReport::actions_of(reports);
+    SweepRecord {
+        started_at,
+        finished_at: crate::store::now(),
+        forge: config.fleet.forge.kind.to_string(),
+        // The repository's name, however it was asked for.
+        only: options.only.as_ref().map(|only| {
+            reports
+                .first()
+                .map_or_else(|| only.as_str().to_owned(), |r| r.name.clone())
+        }),
+        in_line: totals.in_line,
+        drifted: totals.drifted,
+        skipped: totals.skipped,
+        failed: totals.failed,
+        opened: actions.opened,
+        updated: actions.updated,
+        closed: actions.closed,
+        requests,
+    }
+}
+
+/// What the store keeps of a repository's proposal after this sweep: the
+/// proposal's outcome if there was one; the previous record when the
+/// repository failed or waits (nothing new is known); once it is in line,
+/// the merged proposal that brought it there, if any; none when skipped.
+pub(crate) fn proposal_record(
+    planned: &Planned,
+    previous: Option<&RepoRecord>,
+    now: i64,
+) -> Option<ProposalRecord> {
+    let (report, seen) = (&planned.report, &planned.seen);
+    let before = previous.and_then(|p| p.proposal.as_ref());
+    let Some(proposed) = &report.proposal else {
+        return match report.state {
+            RepoState::Failed { .. } | RepoState::Drifted | RepoState::Misfit { .. } => {
+                before.cloned()
+            }
+            // In line by drover's proposal, merged (or applied): recorded
+            // until the repository drifts again.
+            RepoState::InLine => match seen.existing.first() {
+                Some(merged) if merged.state == ProposalFate::Merged => Some(ProposalRecord {
+                    number: Some(merged.number),
+                    url: merged.url.clone(),
+                    state: ProposalFate::Merged,
+                    fingerprint: before.map(|b| b.fingerprint.clone()).unwrap_or_default(),
+                    opened_at: before.map_or(now, |b| b.opened_at),
+                    reason: None,
+                }),
+                Some(_) => None,
+                None => before.filter(|b| b.state == ProposalFate::Merged).cloned(),
+            },
+            RepoState::Skipped { .. } => None,
+        };
+    };
+    let url = proposed.url.clone();
+    let opened_at = match (proposed.wrote, before) {
+        (Wrote::Opened, _) => now,
+        (_, Some(b)) if b.url == url => b.opened_at,
+        _ => now,
+    };
+    let number = proposed.number.or_else(|| {
+        seen.existing
+            .iter()
+            .find(|e| e.url == url)
+            .map(|e| e.number)
+    });
+    Some(ProposalRecord {
+        number,
+        url,
+        state: proposed.fate,
+        fingerprint: report.fingerprint.clone().unwrap_or_default(),
+        opened_at,
+        reason: proposed.reason.clone(),
+    })
+}

@@ -1,0 +1,240 @@
+//! What a sweep reports — per repository and as a whole — and, apart from
+//! it, what the sweep keeps of each repository for its own later steps
+//! (`Seen`): the public report is data for people and JSON; the planning
+//! state never leaves the sweep.
+
+use serde::Serialize;
+
+use crate::drift::FileDrift;
+use crate::facts::{Facts, Kind};
+use crate::model::{
+    BranchTip, ExistingProposal, ForgeNote, Outcome, Proposed, RemoteRepo, RepoPath, Wrote,
+};
+use crate::proposal::ProposalText;
+use crate::render::SkippedFile;
+
+/// Where a repository stands after a sweep.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum RepoState {
+    InLine,
+    Drifted,
+    Skipped {
+        reason: String,
+    },
+    /// Drifted, but what the templates render does not fit the repository
+    /// (the reasons, one per file), so nothing is proposed.
+    Misfit {
+        reason: String,
+    },
+    Failed {
+        reason: String,
+    },
+}
+
+impl RepoState {
+    /// What the store keeps of it.
+    pub fn outcome(&self) -> Outcome {
+        match self {
+            RepoState::InLine => Outcome::InLine,
+            RepoState::Drifted => Outcome::Drifted,
+            RepoState::Skipped { .. } => Outcome::Skipped,
+            RepoState::Misfit { .. } => Outcome::Misfit,
+            RepoState::Failed { .. } => Outcome::Failed,
+        }
+    }
+
+    pub fn label(&self) -> &'static str {
+        match self {
+            RepoState::InLine => "in line",
+            RepoState::Drifted => "drifted",
+            RepoState::Skipped { .. } => "skipped",
+            RepoState::Misfit { .. } => "misfit",
+            RepoState::Failed { .. } => "failed",
+        }
+    }
+}
+
+/// A managed path that exists without drover's header: written by hand.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Takeover {
+    pub path: RepoPath,
+    /// Lines of the hand-written file.
+    pub lines: usize,
+    /// `kept` (not proposed, reported) or `replaced` (proposed, said first
+    /// in the proposal).
+    pub action: &'static str,
+}
+
+/// One repository's outcome.
+#[derive(Debug, Clone, Serialize)]
+pub struct RepoReport {
+    pub name: String,
+    pub full_name: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// `service`, `cli` or `library`, when planned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<Kind>,
+    /// What the repository declares, when it was read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub facts: Option<Facts>,
+    #[serde(flatten)]
+    pub state: RepoState,
+    /// Hand-written files at managed paths, kept or replaced.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub takeovers: Vec<Takeover>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub head: Option<String>,
+    pub drift: Vec<FileDrift>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub skipped_files: Vec<SkippedFile>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proposal: Option<Proposed>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fingerprint: Option<String>,
+    /// In line by the store's record: head and rendering unchanged since
+    /// the last sweep, so nothing was read.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub unchanged: bool,
+    /// In line again by other means: drover closed its proposal (URL).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub closed: Option<String>,
+    /// Drifted, but a cap in `limits:` holds its new proposal back until a
+    /// later sweep: why.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiting: Option<String>,
+}
+
+impl RepoReport {
+    pub(crate) fn new(repo: &RemoteRepo, state: RepoState) -> RepoReport {
+        RepoReport {
+            name: repo.name.clone(),
+            full_name: repo.full_name.clone(),
+            language: None,
+            kind: None,
+            facts: None,
+            state,
+            takeovers: Vec::new(),
+            head: None,
+            drift: Vec::new(),
+            skipped_files: Vec::new(),
+            proposal: None,
+            fingerprint: None,
+            unchanged: false,
+            waiting: None,
+            closed: None,
+        }
+    }
+}
+
+/// A whole sweep's outcome.
+#[derive(Debug, Clone, Serialize)]
+pub struct SweepReport {
+    pub forge: String,
+    pub dry_run: bool,
+    pub templates_fingerprint: String,
+    pub repositories: Vec<RepoReport>,
+    /// Forge requests this sweep made.
+    pub requests: u64,
+    /// The forge's answers during this sweep, by status, and its
+    /// rate-limit budget at the end.
+    pub traffic: crate::forge::http::Traffic,
+}
+
+/// Totals of a report, for the final line.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Totals {
+    pub in_line: usize,
+    pub drifted: usize,
+    pub skipped: usize,
+    pub misfit: usize,
+    pub failed: usize,
+}
+
+/// What a sweep did to proposals.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Actions {
+    pub opened: usize,
+    pub updated: usize,
+    pub closed: usize,
+}
+
+impl SweepReport {
+    pub fn totals(&self) -> Totals {
+        SweepReport::totals_of(&self.repositories)
+    }
+
+    pub fn actions(&self) -> Actions {
+        SweepReport::actions_of(&self.repositories)
+    }
+
+    pub(crate) fn actions_of(reports: &[RepoReport]) -> Actions {
+        let mut a = Actions::default();
+        for r in reports {
+            match r.proposal.as_ref().map(|p| p.wrote) {
+                Some(Wrote::Opened) => a.opened += 1,
+                Some(Wrote::Updated) => a.updated += 1,
+                _ => {}
+            }
+            if r.closed.is_some() {
+                a.closed += 1;
+            }
+        }
+        a
+    }
+
+    pub(crate) fn totals_of(reports: &[RepoReport]) -> Totals {
+        let mut t = Totals::default();
+        for r in reports {
+            match r.state {
+                RepoState::InLine => t.in_line += 1,
+                RepoState::Drifted => t.drifted += 1,
+                RepoState::Skipped { .. } => t.skipped += 1,
+                RepoState::Misfit { .. } => t.misfit += 1,
+                RepoState::Failed { .. } => t.failed += 1,
+            }
+        }
+        t
+    }
+}
+
+/// What the sweep keeps of a repository between its steps, beside the
+/// report: what the snapshot saw of drover's branch and proposals, the
+/// render key the store records, and the proposal's words.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Seen {
+    pub render_key: Option<String>,
+    pub branch_tip: Option<BranchTip>,
+    pub existing: Vec<ExistingProposal>,
+    pub head_tree: Option<String>,
+    /// The forge's own note on the snapshot, for its `propose`, `comment`
+    /// and `close`.
+    pub note: ForgeNote,
+    pub text: Option<ProposalText>,
+}
+
+impl Seen {
+    /// The open proposal drover's branch has, as the snapshot saw it.
+    pub fn open_proposal(&self) -> Option<&ExistingProposal> {
+        self.existing
+            .iter()
+            .find(|p| p.state == crate::model::ProposalFate::Open)
+    }
+}
+
+/// One repository as the sweep carries it: its report and what it saw.
+#[derive(Debug, Clone)]
+pub(crate) struct Planned {
+    pub report: RepoReport,
+    pub seen: Seen,
+}
+
+impl Planned {
+    pub fn new(repo: &RemoteRepo, state: RepoState) -> Planned {
+        Planned {
+            report: RepoReport::new(repo, state),
+            seen: Seen::default(),
+        }
+    }
+}
