@@ -28,8 +28,15 @@ pub struct RepoFacts {
     pub full_name: String,
     pub language: String,
     pub default_branch: String,
-    /// `forge.registry/name`, where CI pushes this repository's image.
+    /// `forge.registry/name`, where CI pushes this repository's image: the
+    /// repository's whole path below the owner (GitLab subgroups included),
+    /// lower-case, as registries name images.
     pub image: String,
+    /// The name as a DNS label (RFC 1123: lower-case letters, digits and
+    /// `-`, at most 63, starting and ending alphanumeric): what Kubernetes
+    /// accepts for `metadata.name`, container names and label values.
+    /// `platform/core/api` is `platform-core-api`.
+    pub dns_name: String,
     /// `service`, `cli` or `library`: the override in fleet.yaml, else
     /// what the facts suggest, else `service` (a language drover reads no
     /// facts for).
@@ -50,6 +57,7 @@ impl RepoFacts {
             language: language.into(),
             default_branch: "main".into(),
             image: image.into(),
+            dns_name: dns_label(name),
             kind: Kind::Service,
             facts: Facts::default(),
             kind_override: None,
@@ -96,7 +104,6 @@ impl RenderContext {
         if let Some(o) = over {
             vars.extend(o.variables.clone());
         }
-        let short = repo.name.rsplit('/').next().unwrap_or(&repo.name);
         let kind_override = over.and_then(|o| o.kind);
         RenderContext {
             repo: RepoFacts {
@@ -104,7 +111,8 @@ impl RenderContext {
                 full_name: repo.full_name.clone(),
                 language: language.to_owned(),
                 default_branch: repo.default_branch.clone(),
-                image: format!("{}/{}", forge.registry, short.to_lowercase()),
+                image: format!("{}/{}", forge.registry, repo.name.to_lowercase()),
+                dns_name: dns_label(&repo.name),
                 kind: kind_override
                     .or_else(|| facts.kind(language))
                     .unwrap_or(Kind::Service),
@@ -123,5 +131,57 @@ impl RenderContext {
             },
             vars,
         }
+    }
+}
+
+/// `name` as an RFC 1123 DNS label: lower-case, every run of other
+/// characters one `-`, trimmed of `-`; longer than 63 characters, cut and
+/// ended with a digest of the whole name so two long names stay apart.
+pub fn dns_label(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_lowercase() || c.is_ascii_digit() {
+            out.push(c);
+        } else if !out.ends_with('-') {
+            out.push('-');
+        }
+    }
+    let out = out.trim_matches('-').to_owned();
+    let out = if out.is_empty() {
+        "repo".to_owned()
+    } else {
+        out
+    };
+    if out.len() <= 63 {
+        return out;
+    }
+    use sha2::{Digest, Sha256};
+    let digest = hex::encode(Sha256::digest(name.as_bytes()));
+    format!("{}-{}", out[..54].trim_end_matches('-'), &digest[..8])
+}
+
+#[cfg(test)]
+mod dns_tests {
+    use super::dns_label;
+
+    #[test]
+    fn names_become_dns_labels_kubernetes_accepts() {
+        let label = regex::Regex::new(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$").unwrap();
+        let long = "a".repeat(80);
+        let cases = [
+            ("billing-api", "billing-api"),
+            ("platform/core/api", "platform-core-api"),
+            ("Web_Frontend.v2", "web-frontend-v2"),
+            ("--x--", "x"),
+            ("___", "repo"),
+        ];
+        for (name, want) in cases {
+            assert_eq!(dns_label(name), want);
+        }
+        for name in ["platform/core/api", long.as_str(), "ÄÖ/ü", "a.b_c-d"] {
+            let got = dns_label(name);
+            assert!(label.is_match(&got), "{name} → {got}");
+        }
+        assert_ne!(dns_label(&long), dns_label(&format!("{long}b")));
     }
 }

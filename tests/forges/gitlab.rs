@@ -632,3 +632,52 @@ async fn a_merge_request_is_closed_once_its_drift_is_fixed_by_hand() {
     assert_eq!(writes(&emu), 0, "{:?}", emu.request_counts());
     assert!(emu.violations().is_empty(), "{:#?}", emu.violations());
 }
+
+/// A project in a nested subgroup gets Kubernetes names the Kubernetes API
+/// accepts (RFC 1123 labels; the JSON schemas do not check names) and its
+/// image under its whole path in the group's registry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_nested_subgroup_project_gets_valid_names_and_its_full_image_path() {
+    let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    emu.create_token(Forge::Gitlab, "gitlabber", TOKEN).unwrap();
+    emu.create_repo(Forge::Gitlab, "acme/platform/core/api", rust("api"))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    fleet(dir.path(), &emu);
+    let run = sweep(dir.path(), &["sweep"]).await;
+    assert!(
+        run.stdout.contains("platform/core/api: drifted"),
+        "{}",
+        run.stdout
+    );
+    let file = |path: &str| {
+        let bytes = emu
+            .file(Forge::Gitlab, "acme/platform/core/api", "drover/sync", path)
+            .unwrap()
+            .unwrap_or_else(|| panic!("{path} not proposed"));
+        String::from_utf8(bytes).unwrap()
+    };
+    let label = regex::Regex::new(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$").unwrap();
+    for path in [
+        "deploy/k8s/deployment.yaml",
+        "deploy/k8s/service.yaml",
+        "deploy/k8s/hpa.yaml",
+    ] {
+        let doc: serde_yaml::Value = serde_yaml::from_str(&file(path)).unwrap();
+        let name = doc["metadata"]["name"].as_str().unwrap();
+        assert_eq!(name, "platform-core-api", "{path}");
+        assert!(label.is_match(name), "{path}: {name}");
+        let app = doc["metadata"]["labels"]["app.kubernetes.io/name"]
+            .as_str()
+            .unwrap();
+        assert!(label.is_match(app), "{path}: {app}");
+        if path.ends_with("deployment.yaml") {
+            let container = &doc["spec"]["template"]["spec"]["containers"][0];
+            assert!(label.is_match(container["name"].as_str().unwrap()));
+            let image = container["image"].as_str().unwrap();
+            assert!(image.ends_with("/acme/platform/core/api:latest"), "{image}");
+        }
+    }
+    assert!(file(".gitlab-ci.yml").contains("/acme/platform/core/api"));
+    assert!(emu.violations().is_empty(), "{:#?}", emu.violations());
+}
