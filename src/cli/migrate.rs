@@ -9,6 +9,7 @@ use clap::Args;
 
 use super::output::cell;
 use super::{load, open_store, sweep::write_atomically, Exit, Global};
+use crate::migrate::MigrationResult;
 use crate::migrate::{self, MigrateOptions, Migration, MigrationReport, TargetAction};
 use crate::model::ForgeKind;
 
@@ -158,8 +159,8 @@ pub async fn run(global: &Global, args: MigrateArgs) -> anyhow::Result<Exit> {
     if let Some(e) = &report.fleet_error {
         eprintln!("fleet.yaml was not rewritten: {e}; change its `forge:` to the `migrate_to:` section by hand");
     }
-    let troubled = report.count("conflict")
-        + report.count("failed")
+    let troubled = report.count(MigrationResult::Conflict)
+        + report.count(MigrationResult::Failed)
         + usize::from(report.fleet_error.is_some());
     Ok(if troubled > 0 {
         Exit::Partial
@@ -280,7 +281,7 @@ pub fn plan_text(report: &MigrationReport) -> String {
         report.estimate.requests,
         report.estimate.limit
     );
-    let conflicts = report.count("conflict");
+    let conflicts = report.count(MigrationResult::Conflict);
     if conflicts > 0 {
         let _ = writeln!(
             out,
@@ -342,17 +343,17 @@ pub fn result_text(report: &MigrationReport) -> String {
     let _ = writeln!(
         out,
         "\n{} migrated, {} already done, {} conflicts, {} failed, {} skipped; {} API requests to the source, {} to the target (git transfers apart).",
-        report.count("migrated"),
-        report.count("done"),
-        report.count("conflict"),
-        report.count("failed"),
-        report.count("skipped"),
+        report.count(MigrationResult::Migrated),
+        report.count(MigrationResult::Done),
+        report.count(MigrationResult::Conflict),
+        report.count(MigrationResult::Failed),
+        report.count(MigrationResult::Skipped),
         report.source_requests,
         report.target_requests
     );
     if report.fleet_updated {
         let _ = writeln!(out, "fleet.yaml now points at {}.", report.to);
-    } else if report.count("done") + report.count("migrated") > 0 {
+    } else if report.count(MigrationResult::Done) + report.count(MigrationResult::Migrated) > 0 {
         let _ = writeln!(
             out,
             "fleet.yaml still points at {}: it changes once a run without --only has every repository through.",

@@ -17,16 +17,23 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use futures::stream::{self, StreamExt};
-use serde::{Deserialize, Serialize};
+
+mod report;
+mod rerender;
+mod steps;
+
+pub use report::{
+    Estimate, JournalEntry, MigrationReport, MigrationResult, RepoMigration, Rerender, TargetAction,
+};
+pub use steps::StepError;
 
 use crate::config::Config;
-use crate::drift::Change;
 use crate::forge::{Forge, ForgeError, Profile};
 use crate::git::remote::{self, Refs};
-use crate::model::{FileChange, GitRemote, RemoteRepo};
+use crate::model::{GitRemote, RemoteRepo};
 use crate::render::Renderer;
 use crate::store::Store;
-use crate::sweep::{self, select::Selection, RepoState};
+use crate::sweep::select::Selection;
 
 /// What the user asked for.
 #[derive(Debug, Clone, Default)]
@@ -55,112 +62,6 @@ pub enum MigrateError {
     },
     #[error("state store: {0}")]
     Store(#[from] crate::store::StoreError),
-}
-
-/// The steps one repository is through. Stored as JSON in the journal.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct JournalEntry {
-    pub source: String,
-    pub target: String,
-    pub target_id: String,
-    pub target_web: String,
-    pub target_default_branch: String,
-    /// The target exists and is drover's to push to.
-    pub created: bool,
-    pub pushed_refs: Option<usize>,
-    pub verified: bool,
-    pub direct_commit: Option<String>,
-    pub rerendered: Option<String>,
-    pub archived: bool,
-    pub done: bool,
-}
-
-/// What happens to a repository's target.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum TargetAction {
-    /// A new repository.
-    Create,
-    /// An empty repository of that name exists and is used.
-    Adopt,
-    /// The target holds part of this history (an interrupted run): go on.
-    Resume,
-    /// Already migrated.
-    Done,
-    /// Never touched: the reason says why.
-    Conflict,
-    /// Left out: the reason says why.
-    Skip,
-}
-
-/// A file the target gets re-rendered.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Rerender {
-    pub path: String,
-    pub change: Change,
-}
-
-/// One repository's plan and, after a run, what became of it.
-#[derive(Debug, Clone, Serialize)]
-pub struct RepoMigration {
-    pub name: String,
-    pub source: String,
-    pub target: String,
-    pub action: TargetAction,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    pub branches: usize,
-    pub tags: usize,
-    pub commits: usize,
-    pub bytes: u64,
-    pub rerender: Vec<Rerender>,
-    /// Target API requests this repository is expected to cost.
-    pub estimated_requests: u64,
-    /// `planned`, `migrated`, `done`, `conflict`, `skipped` or `failed`.
-    pub result: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub detail: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rerendered: Option<String>,
-    pub archived: bool,
-}
-
-/// The whole migration.
-#[derive(Debug, Clone, Serialize)]
-pub struct MigrationReport {
-    pub from: String,
-    pub to: String,
-    pub dry_run: bool,
-    pub direct: bool,
-    pub repositories: Vec<RepoMigration>,
-    /// Repositories to create and API requests expected on the target,
-    /// with what its rate limits allow.
-    pub estimate: Estimate,
-    /// Requests the run made: on the source, on the target.
-    pub source_requests: u64,
-    pub target_requests: u64,
-    /// fleet.yaml's `forge:` now points at the target.
-    pub fleet_updated: bool,
-    /// Why fleet.yaml could not be rewritten, when every repository was
-    /// through but the edit failed.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub fleet_error: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Estimate {
-    pub creations: usize,
-    pub requests: u64,
-    pub limit: String,
-}
-
-impl MigrationReport {
-    pub fn count(&self, result: &str) -> usize {
-        self.repositories
-            .iter()
-            .filter(|r| r.result == result)
-            .count()
-    }
 }
 
 /// Everything a migration works with.
@@ -298,7 +199,7 @@ pub async fn run(
                 bytes: 0,
                 rerender: Vec::new(),
                 estimated_requests: 0,
-                result: "skipped".into(),
+                result: MigrationResult::Skipped,
                 detail: None,
                 rerendered: None,
                 archived: false,
@@ -316,7 +217,7 @@ pub async fn run(
                     match read {
                         Ok(entry) => entry.unwrap_or_default(),
                         Err(e) => {
-                            outcome.result = "failed".into();
+                            outcome.result = MigrationResult::Failed;
                             outcome.detail = Some(format!("the migration journal: {e}"));
                             progress.step(&repo.full_name, "failed");
                             return outcome;
@@ -339,7 +240,7 @@ pub async fn run(
             }
             progress.step(&repo.full_name, "planning");
             let target = existing.get(&repo.name);
-            let step = migrate_repo(
+            let step = steps::migrate_repo(
                 m,
                 options,
                 repo,
@@ -349,8 +250,8 @@ pub async fn run(
                 progress,
             );
             if let Err(e) = step.await {
-                outcome.result = "failed".into();
-                outcome.detail = Some(e);
+                outcome.result = MigrationResult::Failed;
+                outcome.detail = Some(e.to_string());
             }
             outcome.estimated_requests = match outcome.action {
                 TargetAction::Done | TargetAction::Conflict | TargetAction::Skip => 0,
@@ -361,7 +262,7 @@ pub async fn run(
                     options.direct,
                 ),
             };
-            progress.step(&repo.full_name, &outcome.result);
+            progress.step(&repo.full_name, outcome.result.as_str());
             outcome
         }
     };
@@ -400,10 +301,7 @@ pub async fn run(
         fleet_updated: false,
         fleet_error: None,
     };
-    let all_through = report
-        .repositories
-        .iter()
-        .all(|r| matches!(r.result.as_str(), "migrated" | "done" | "skipped"));
+    let all_through = report.repositories.iter().all(|r| r.result.through());
     if !options.dry_run && options.only.is_none() && all_through {
         let note = format!(
             "moved from {} by drover migrate on {}",
@@ -501,429 +399,6 @@ async fn ls_remote(remote: &GitRemote) -> Result<Refs, String> {
 async fn advertised(remote: &GitRemote) -> Result<(Refs, Option<String>), String> {
     let remote = remote.clone();
     blocking(move || remote::ls_remote(&remote).map_err(|e| e.to_string())).await
-}
-
-/// One repository, from the first missing step on.
-async fn migrate_repo(
-    m: &Migration<'_>,
-    options: &MigrateOptions,
-    repo: &RemoteRepo,
-    existing: Option<&RemoteRepo>,
-    (key, mut entry): (String, JournalEntry),
-    out: &mut RepoMigration,
-    progress: &dyn Progress,
-) -> Result<(), String> {
-    if entry.done {
-        out.action = TargetAction::Done;
-        out.result = "done".into();
-        out.target = entry.target.clone();
-        out.rerendered = entry.rerendered.clone();
-        out.archived = entry.archived;
-        out.detail = Some(format!("already migrated to {}", entry.target_web));
-        return Ok(());
-    }
-    let target_profile = crate::forge::profile(m.target_config.fleet.forge.kind);
-    if let Some(problem) = target_profile.name_problem(&repo.name) {
-        out.action = TargetAction::Conflict;
-        out.result = "conflict".into();
-        out.reason = Some(format!(
-            "the target refuses the name `{}`: {problem}",
-            repo.name
-        ));
-        return Ok(());
-    }
-
-    // The mirror: every branch and tag of the source.
-    let source_remote = remote_of(m.source, &repo.name, &m.source_ssh)?;
-    let dir = mirror_dir(m, &repo.full_name);
-    let mirror_refs = {
-        let (dir, remote) = (dir.clone(), source_remote.clone());
-        blocking(move || {
-            remote::fetch_mirror(&dir, &remote).map_err(|e| format!("fetching the source: {e}"))
-        })
-        .await?
-    };
-    out.branches = mirror_refs
-        .keys()
-        .filter(|r| r.starts_with("refs/heads/"))
-        .count();
-    out.tags = mirror_refs
-        .keys()
-        .filter(|r| r.starts_with("refs/tags/"))
-        .count();
-    let (commits, bytes) = {
-        let dir = dir.clone();
-        blocking(move || remote::history(&dir).map_err(|e| e.to_string())).await?
-    };
-    out.commits = commits;
-    out.bytes = bytes;
-    let default_ref = format!("refs/heads/{}", repo.default_branch);
-    let drover_ref = format!(
-        "refs/heads/{}",
-        m.target_config.fleet.defaults.branch.as_str()
-    );
-    let source_head = mirror_refs.get(&default_ref).cloned();
-    if source_head.is_none() && !mirror_refs.is_empty() {
-        return Err(format!("the source has no {default_ref}"));
-    }
-
-    // The target: create, adopt, resume or conflict.
-    let target_remote = remote_of(m.target, &repo.name, &m.target_ssh)?;
-    out.action = match existing {
-        _ if entry.created => TargetAction::Resume,
-        None => TargetAction::Create,
-        Some(t) => {
-            out.target = t.full_name.clone();
-            let refs = ls_remote(&target_remote).await?;
-            let dir = dir.clone();
-            let foreign =
-                blocking(move || remote::missing_objects(&dir, &refs).map_err(|e| e.to_string()))
-                    .await?;
-            if !foreign.is_empty() {
-                out.result = "conflict".into();
-                out.reason = Some(format!(
-                    "{} already exists with other history ({} not from {}: {}); left untouched",
-                    t.full_name,
-                    if foreign.len() == 1 {
-                        "1 ref".to_owned()
-                    } else {
-                        format!("{} refs", foreign.len())
-                    },
-                    repo.full_name,
-                    foreign.join(", ")
-                ));
-                out.action = TargetAction::Conflict;
-                return Ok(());
-            }
-            if t.empty || t.head.is_none() {
-                TargetAction::Adopt
-            } else {
-                TargetAction::Resume
-            }
-        }
-    };
-
-    // What re-rendering for the target changes, read from the mirror.
-    // The target as it will be: the source's default branch (CI triggers
-    // name it), whatever an adopted repository's is now.
-    let stub = RemoteRepo {
-        default_branch: repo.default_branch.clone(),
-        head: source_head.clone(),
-        ..existing.cloned().unwrap_or_else(|| {
-            RemoteRepo::named(&repo.name, &target_full_name(m.target_config, &repo.name))
-        })
-    };
-    let changes = match &source_head {
-        Some(_) => rerender_changes(m, &dir, repo, &stub).await?,
-        None => (Vec::new(), Vec::new()),
-    };
-    out.rerender = changes
-        .0
-        .iter()
-        .map(|(path, change)| Rerender {
-            path: path.clone(),
-            change: *change,
-        })
-        .collect();
-    if options.dry_run {
-        out.result = "planned".into();
-        return Ok(());
-    }
-
-    // 1. The target repository.
-    if !entry.created {
-        let target = match existing {
-            Some(t) => t.clone(),
-            None => {
-                progress.step(&repo.full_name, "creating the target");
-                let description = carried_description(repo);
-                match m
-                    .target
-                    .create_repo(&repo.name, &description, repo.private)
-                    .await
-                {
-                    // An owner or instance that allows no public
-                    // repositories: private then, and said.
-                    Err(ForgeError::Api {
-                        status: Some(400 | 403 | 422),
-                        message,
-                    }) if !repo.private => {
-                        out.detail = Some(format!(
-                            "created private: the target refused a public repository ({message})"
-                        ));
-                        m.target
-                            .create_repo(&repo.name, &description, true)
-                            .await
-                            .map_err(|e| format!("creating the target: {e}"))?
-                    }
-                    other => other.map_err(|e| format!("creating the target: {e}"))?,
-                }
-            }
-        };
-        entry = JournalEntry {
-            source: repo.full_name.clone(),
-            target: target.full_name.clone(),
-            target_id: target.forge_id.clone(),
-            target_web: target.web_url.clone(),
-            target_default_branch: target.default_branch.clone(),
-            created: true,
-            ..JournalEntry::default()
-        };
-        save(m, &key, &entry).await?;
-    }
-    out.target = entry.target.clone();
-    let target_repo = RemoteRepo {
-        default_branch: entry.target_default_branch.clone(),
-        forge_id: entry.target_id.clone(),
-        web_url: entry.target_web.clone(),
-        private: repo.private,
-        ..RemoteRepo::named(&repo.name, &entry.target)
-    };
-
-    // 2. Every branch and tag, the default branch first. Until verified,
-    // each run pushes what the target lacks: a source that moved between
-    // an interrupted run and this one is carried as it is now.
-    if !entry.verified {
-        progress.step(&repo.full_name, "pushing");
-        let on_target = ls_remote(&target_remote).await?;
-        let mut refspecs: Vec<String> = mirror_refs
-            .iter()
-            .filter(|(name, oid)| on_target.get(*name) != Some(*oid))
-            .map(|(name, _)| format!("+{name}:{name}"))
-            .collect();
-        refspecs.sort_by_key(|s| !s.ends_with(&format!(":{default_ref}")));
-        // The target is drover's (created, or adopted holding only this
-        // history): a ref the source no longer has goes, so the refs end
-        // equal. drover's own proposal branch stays.
-        refspecs.extend(
-            on_target
-                .keys()
-                .filter(|name| !mirror_refs.contains_key(*name) && *name != &drover_ref)
-                .map(|name| format!(":{name}")),
-        );
-        let (dir, remote) = (dir.clone(), target_remote.clone());
-        blocking(move || {
-            remote::push(&dir, &remote, &refspecs).map_err(|e| format!("pushing: {e}"))
-        })
-        .await?;
-        entry.pushed_refs = Some(mirror_refs.len());
-        save(m, &key, &entry).await?;
-    }
-
-    // 3. The target's refs are the source's.
-    if !entry.verified {
-        progress.step(&repo.full_name, "verifying");
-        let (on_target, head) = advertised(&target_remote).await?;
-        let short = |oid: &str| oid[..12.min(oid.len())].to_owned();
-        let mut differ: Vec<String> = mirror_refs
-            .iter()
-            .filter(|(name, oid)| on_target.get(*name) != Some(*oid))
-            .map(|(name, oid)| {
-                format!(
-                    "{name}: source {}, target {}",
-                    short(oid),
-                    on_target.get(name).map_or("missing".into(), |t| short(t))
-                )
-            })
-            .collect();
-        differ.extend(
-            on_target
-                .iter()
-                .filter(|(name, _)| !mirror_refs.contains_key(*name) && *name != &drover_ref)
-                .map(|(name, oid)| format!("{name}: only on the target, at {}", short(oid))),
-        );
-        if !differ.is_empty() {
-            return Err(format!("verification failed: {}", differ.join("; ")));
-        }
-        // The default branch as on the source (one request only when the
-        // target's HEAD names another).
-        if source_head.is_some() && head.as_deref() != Some(default_ref.as_str()) {
-            m.target
-                .set_default_branch(&target_repo, &repo.default_branch)
-                .await
-                .map_err(|e| format!("setting the default branch: {e}"))?;
-        }
-        entry.verified = true;
-        save(m, &key, &entry).await?;
-    }
-
-    // 4. The forge-dependent files, re-rendered for the target.
-    if entry.rerendered.is_none() {
-        let text = if changes.0.is_empty() {
-            "nothing to re-render".to_owned()
-        } else if options.direct {
-            progress.step(&repo.full_name, "committing re-rendered files");
-            let head = source_head.as_deref().unwrap_or_default();
-            let commit =
-                direct_commit(m, &dir, &target_remote, &default_ref, head, changes.1).await?;
-            entry.direct_commit = Some(commit.clone());
-            format!("commit {} on {}", &commit[..12], repo.default_branch)
-        } else {
-            progress.step(&repo.full_name, "proposing re-rendered files");
-            let on_target = ls_remote(&target_remote).await?;
-            let known = RemoteRepo {
-                default_branch: repo.default_branch.clone(),
-                head: on_target.get(&default_ref).cloned(),
-                ..target_repo.clone()
-            };
-            let moved: Vec<String> = changes.0.iter().map(|(p, _)| p.clone()).collect();
-            let report = sweep::propose_only(m.target_config, m.renderer, m.target, &known, |d| {
-                moved.iter().any(|p| p == d.path.as_str())
-            })
-            .await
-            .map_err(|e| format!("proposing on the target: {e}"))?;
-            match (&report.state, &report.proposal) {
-                (RepoState::Failed { reason }, _) => {
-                    return Err(format!("proposing on the target: {reason}"))
-                }
-                (_, Some(p)) => format!("proposal {}", p.url),
-                (state, None) => format!("nothing proposed ({})", state.label()),
-            }
-        };
-        entry.rerendered = Some(text);
-        save(m, &key, &entry).await?;
-    }
-    out.rerendered = entry.rerendered.clone();
-
-    // 5. The source, archived and pointing at the new home.
-    if options.archive_source && !entry.archived {
-        progress.step(&repo.full_name, "archiving the source");
-        m.source
-            .archive(repo, &moved_description(repo, &entry.target_web))
-            .await
-            .map_err(|e| format!("archiving the source: {e}"))?;
-        entry.archived = true;
-        save(m, &key, &entry).await?;
-    }
-    out.archived = entry.archived;
-    entry.done = true;
-    save(m, &key, &entry).await?;
-    out.result = "migrated".into();
-    Ok(())
-}
-
-type Changes = (Vec<(String, Change)>, Vec<FileChange>);
-
-/// Where the mirror keeps the `--direct` commit alive (never pushed as
-/// itself: only refs/heads and refs/tags are carried).
-const KEEP_REF: &str = "refs/drover/migrate";
-
-/// The files the target's policy renders differently from what the
-/// source's default branch holds (the new forge's CI in, the old ones'
-/// out, links rewritten), read from the mirror.
-async fn rerender_changes(
-    m: &Migration<'_>,
-    dir: &std::path::Path,
-    source: &RemoteRepo,
-    target: &RemoteRepo,
-) -> Result<Changes, String> {
-    let wanted = sweep::wanted(m.target_config);
-    let (dir, branch) = (dir.to_path_buf(), source.default_branch.clone());
-    let snapshot = blocking(move || {
-        let read = |w: &crate::model::Wanted| {
-            crate::git::read_paths(&dir, &branch, w).map_err(|e| e.to_string())
-        };
-        let mut snapshot = read(&wanted)?;
-        // The facts' follow-up reads, from the mirror as well.
-        for _ in 0..crate::facts::MAX_ROUNDS {
-            let more = crate::facts::follow_up(&snapshot);
-            if more == crate::model::Wanted::default() {
-                break;
-            }
-            let extra = read(&more)?;
-            snapshot.files.extend(extra.files);
-            for d in more.dirs {
-                let listed = extra.listings.get(&d).cloned().unwrap_or_default();
-                snapshot.listings.insert(d, listed);
-            }
-        }
-        Ok::<_, String>(snapshot)
-    })
-    .await?;
-    let facts = crate::forge::forge_facts(m.target_config);
-    let report = sweep::plan_repo(m.target_config, m.renderer, &facts, target, &snapshot);
-    if let RepoState::Failed { reason } = &report.state {
-        return Err(format!("re-rendering: {reason}"));
-    }
-    // What the source's own rendering would change anyway is the next
-    // sweep's business, not the move's: only drift the new forge causes
-    // is carried (its CI in, the old CI out, forge links rewritten).
-    let here = crate::forge::forge_facts(m.source_config);
-    let before = sweep::plan_repo(m.source_config, m.renderer, &here, source, &snapshot);
-    let moved: Vec<&crate::drift::FileDrift> = report
-        .drift
-        .iter()
-        .filter(|t| {
-            !before.drift.iter().any(|s| {
-                s.path == t.path
-                    && (s.after == t.after
-                        || (s.change == Change::Create && t.change == Change::Create))
-            })
-        })
-        .collect();
-    let list = moved
-        .iter()
-        .map(|d| (d.path.as_str().to_owned(), d.change))
-        .collect();
-    let files = moved
-        .iter()
-        .map(|d| FileChange {
-            path: d.path.clone(),
-            content: d.after.clone(),
-        })
-        .collect();
-    Ok((list, files))
-}
-
-/// One commit with the re-rendered files on the target's default branch,
-/// fast-forward only. A commit of an interrupted run already there (the
-/// target's branch descends from the source head) is kept.
-async fn direct_commit(
-    m: &Migration<'_>,
-    dir: &std::path::Path,
-    target: &GitRemote,
-    default_ref: &str,
-    source_head: &str,
-    changes: Vec<FileChange>,
-) -> Result<String, String> {
-    let on_target = ls_remote(target).await?;
-    let (dir, target) = (dir.to_path_buf(), target.clone());
-    let (default_ref, source_head) = (default_ref.to_owned(), source_head.to_owned());
-    let author = m.target_config.fleet.defaults.author.clone();
-    let files: Vec<String> = changes
-        .iter()
-        .map(|c| {
-            let verb = if c.content.is_some() {
-                "write"
-            } else {
-                "remove"
-            };
-            format!("- {verb} {}", c.path.as_str())
-        })
-        .collect();
-    let message = format!(
-        "Re-render CI and forge files for the new forge\n\n\
-         drover migrate moved this repository; these files are rendered for\n\
-         its new home (the old forge's CI configuration goes):\n\n{}\n",
-        files.join("\n")
-    );
-    blocking(move || {
-        if let Some(tip) = on_target.get(&default_ref) {
-            // This migration's commit of an interrupted run, on this head
-            // or on the head the source had then.
-            if remote::earlier_commit(&dir, KEEP_REF, tip, &source_head)
-                .map_err(|e| e.to_string())?
-            {
-                return Ok(tip.clone());
-            }
-        }
-        let commit = remote::commit_on(&dir, &source_head, &changes, &message, &author, KEEP_REF)
-            .map_err(|e| e.to_string())?;
-        remote::push(&dir, &target, &[format!("{commit}:{default_ref}")])
-            .map_err(|e| format!("pushing the re-rendered files: {e}"))?;
-        Ok(commit)
-    })
-    .await
 }
 
 #[cfg(test)]
