@@ -32,8 +32,18 @@ pub async fn run(global: &Global, args: StatusArgs) -> anyhow::Result<Exit> {
             .and_then(|t| t.trim().parse().ok());
     let mine = config.state_dir().join("store");
     let mine = tokio::task::spawn_blocking(move || canonical(&mine)).await?;
+    // Sent when configured: the daemon asks it of clients it cannot tell
+    // are on this machine.
+    let token = match &config.fleet.daemon.status_token {
+        Some(token) => Some(
+            token
+                .resolve(&config.base_dir)
+                .context("daemon.status_token")?,
+        ),
+        None => None,
+    };
     let from_running = match announced {
-        Some(addr) => from_daemon(&daemon_addr(addr))
+        Some(addr) => from_daemon(&daemon_addr(addr), token.as_ref())
             .await
             .ok()
             .filter(|r| r.store == mine),
@@ -55,7 +65,7 @@ pub async fn run(global: &Global, args: StatusArgs) -> anyhow::Result<Exit> {
             }
             Err(e) if matches!(e.downcast_ref(), Some(StoreError::InUse { .. })) => {
                 let addr = daemon_addr(announced.unwrap_or(config.fleet.daemon.listen.0));
-                let report = from_daemon(&addr)
+                let report = from_daemon(&addr, token.as_ref())
                     .await
                     .with_context(|| format!("{e}; and no daemon answered /status at {addr}"))?;
                 anyhow::ensure!(
@@ -103,14 +113,28 @@ fn daemon_addr(listen: std::net::SocketAddr) -> std::net::SocketAddr {
     std::net::SocketAddr::new(ip, listen.port())
 }
 
-/// The running daemon's `/status`.
-async fn from_daemon(addr: &std::net::SocketAddr) -> anyhow::Result<StatusReport> {
-    let response = reqwest::Client::builder()
+/// The running daemon's `/status`, with `daemon.status_token` when there
+/// is one.
+async fn from_daemon(
+    addr: &std::net::SocketAddr,
+    token: Option<&crate::model::Secret>,
+) -> anyhow::Result<StatusReport> {
+    let mut request = reqwest::Client::builder()
         .no_proxy()
         .connect_timeout(std::time::Duration::from_secs(2))
         .timeout(std::time::Duration::from_secs(10))
         .build()?
-        .get(format!("http://{addr}/status"))
+        .get(format!("http://{addr}/status"));
+    if let Some(token) = token {
+        let mut value = reqwest::header::HeaderValue::from_str(&format!(
+            "Bearer {}",
+            token.expose()
+        ))
+        .context("daemon.status_token is not a header value")?;
+        value.set_sensitive(true);
+        request = request.header(reqwest::header::AUTHORIZATION, value);
+    }
+    let response = request
         .send()
         .await?
         .error_for_status()?;

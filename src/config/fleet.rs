@@ -71,6 +71,27 @@ pub struct DaemonSection {
     /// Secrets webhooks are checked with; a forge without one has no hook.
     #[serde(default)]
     pub webhooks: WebhookSecrets,
+    /// The bearer token (`env:NAME` or `file:PATH`) `/status` asks of any
+    /// client but a loopback one without forwarding headers. Without it,
+    /// `/status` answers loopback clients only; `drover status` sends it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_token: Option<SecretRef>,
+    /// Connections served at once; further ones wait in the kernel's
+    /// backlog until one closes.
+    #[serde(default = "default_max_connections")]
+    pub max_connections: usize,
+    /// Seconds a connection has to send a whole request head, idle
+    /// keep-alive time included; then it is closed.
+    #[serde(default = "default_header_timeout")]
+    pub header_timeout_secs: u64,
+    /// Seconds a request has to send its body and be answered; then it is
+    /// answered 408 and its connection closed.
+    #[serde(default = "default_request_timeout")]
+    pub request_timeout_secs: u64,
+    /// Webhook deliveries checked at once; more are answered 503 (forges
+    /// deliver again later).
+    #[serde(default = "default_webhooks_in_flight")]
+    pub max_webhooks_in_flight: usize,
 }
 
 impl Default for DaemonSection {
@@ -79,8 +100,29 @@ impl Default for DaemonSection {
             listen: default_listen(),
             shutdown_timeout_secs: default_shutdown_timeout(),
             webhooks: WebhookSecrets::default(),
+            status_token: None,
+            max_connections: default_max_connections(),
+            header_timeout_secs: default_header_timeout(),
+            request_timeout_secs: default_request_timeout(),
+            max_webhooks_in_flight: default_webhooks_in_flight(),
         }
     }
+}
+
+fn default_max_connections() -> usize {
+    256
+}
+
+fn default_header_timeout() -> u64 {
+    10
+}
+
+fn default_request_timeout() -> u64 {
+    30
+}
+
+fn default_webhooks_in_flight() -> usize {
+    16
 }
 
 fn default_listen() -> ListenAddr {

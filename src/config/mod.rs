@@ -19,8 +19,9 @@ use include_dir::{include_dir, Dir};
 
 pub use error::{locate, ConfigError};
 pub use fleet::{
-    Author, BranchName, CronExpr, Defaults, Fleet, ForgeSection, Limits, ListAddress, ListRule,
-    Override, Pattern, Repositories, Schedule, Skip, Smtp, SmtpSecurity, Timezone,
+    Author, BranchName, CronExpr, DaemonSection, Defaults, Fleet, ForgeSection, Limits,
+    ListAddress, ListRule, Override, Pattern, Repositories, Schedule, Skip, Smtp, SmtpSecurity,
+    Timezone,
 };
 pub use policy::{Detect, ManagedFile, Markers, Policy, Takeover};
 pub use secret::{SecretError, SecretRef};

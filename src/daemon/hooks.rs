@@ -7,20 +7,30 @@
 //! missing or wrong signature is 401, a body that is not the event's JSON
 //! 400, a repository drover has not swept 404; none of them changes
 //! anything. A forge with no webhook in `daemon.webhooks` has no hook
-//! (404).
+//! (404). At most `daemon.max_webhooks_in_flight` deliveries are checked at
+//! once (more get 503, which forges deliver again), and a delivery whose
+//! id was seen lately is answered without queueing a sweep again.
+//!
+//! `/status` names every repository, private ones included. The TCP peer
+//! alone does not say who asks when a proxy runs on the same host, so
+//! without `daemon.status_token` it answers only loopback peers that send
+//! no forwarding header (`Forwarded`, `X-Forwarded-For`, `X-Real-IP`);
+//! with it, any client that sends `Authorization: Bearer TOKEN` (compared
+//! in constant time).
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use super::{Shared, Trigger};
 use crate::forge::hook::{HookEvent, HookRefusal};
-use crate::model::ForgeKind;
+use crate::model::{ForgeKind, Secret};
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
+use subtle::ConstantTimeEq as _;
 
 pub fn router(shared: Arc<Shared>) -> Router {
     Router::new()
@@ -41,13 +51,15 @@ async fn readyz(State(shared): State<Arc<Shared>>) -> Response {
 }
 
 /// What `drover status --json` would print, from the daemon's store; to
-/// this machine only (it names every repository, private ones included).
+/// whom [`status_refusal`] lets in.
 async fn status(
     State(shared): State<Arc<Shared>>,
     axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<std::net::SocketAddr>,
+    headers: HeaderMap,
 ) -> Response {
-    if !peer.ip().is_loopback() {
-        return (StatusCode::FORBIDDEN, "/status answers this machine only\n").into_response();
+    let token = shared.loaded().status_token.clone();
+    if let Some((status, why)) = status_refusal(token.as_ref(), peer, &headers) {
+        return (status, format!("{why}\n")).into_response();
     }
     let store = shared.store.clone();
     match tokio::task::spawn_blocking(move || crate::status::report_of(&store)).await {
@@ -58,6 +70,48 @@ async fn status(
         )
             .into_response(),
     }
+}
+
+/// Headers a proxy adds when it forwards a request: their presence says
+/// the loopback peer is not the client.
+const FORWARDING: [&str; 3] = ["forwarded", "x-forwarded-for", "x-real-ip"];
+
+/// Why `/status` is refused to this client, if it is: a token, when one is
+/// configured, lets anyone in (a wrong one is refused); without one, only
+/// a loopback peer that forwards nobody is let in.
+pub fn status_refusal(
+    token: Option<&Secret>,
+    peer: std::net::SocketAddr,
+    headers: &HeaderMap,
+) -> Option<(StatusCode, &'static str)> {
+    let bearer = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    if let (Some(token), Some(bearer)) = (token, bearer) {
+        return if bool::from(token.expose().as_bytes().ct_eq(bearer.trim().as_bytes())) {
+            None
+        } else {
+            Some((
+                StatusCode::UNAUTHORIZED,
+                "the bearer token is not daemon.status_token",
+            ))
+        };
+    }
+    let forwarded = FORWARDING.iter().any(|h| headers.contains_key(*h));
+    if peer.ip().is_loopback() && !forwarded {
+        return None;
+    }
+    Some(match token {
+        Some(_) => (
+            StatusCode::UNAUTHORIZED,
+            "/status needs daemon.status_token as `Authorization: Bearer TOKEN`",
+        ),
+        None => (
+            StatusCode::FORBIDDEN,
+            "/status answers this machine only (a loopback client sending no forwarding header); set daemon.status_token to let others in",
+        ),
+    })
 }
 
 async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
@@ -83,8 +137,14 @@ async fn hook(
     let Some(kind) = ForgeKind::parse(&kind) else {
         return (StatusCode::NOT_FOUND, "no such forge\n").into_response();
     };
-    let (status, text) = match deliver(&shared, kind, &headers, &body).await {
-        Ok(answer) | Err(answer) => answer,
+    let (status, text) = match shared.webhooks_in_flight.clone().try_acquire_owned() {
+        Ok(_permit) => match deliver(&shared, kind, &headers, &body).await {
+            Ok(answer) | Err(answer) => answer,
+        },
+        Err(_) => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "too many deliveries in progress; deliver again later".into(),
+        ),
     };
     let forge = kind.as_str();
     shared.metrics.webhook(forge, status.as_u16());
@@ -125,13 +185,23 @@ async fn deliver(
             StatusCode::ACCEPTED,
             format!("`{event}` events change nothing drover looks at"),
         )),
-        HookEvent::Changed { full_name } => trigger(shared, &full_name).await,
+        HookEvent::Changed {
+            full_name,
+            delivery,
+        } => {
+            let delivery = delivery.map(|id| format!("{kind}:{id}"));
+            trigger(shared, &full_name, delivery.as_deref()).await
+        }
     }
 }
 
 /// Looks the repository up in the store by its full name and queues its
-/// sweep.
-async fn trigger(shared: &Arc<Shared>, full_name: &str) -> Result<Answer, Answer> {
+/// sweep, unless this delivery (by its id) already did.
+async fn trigger(
+    shared: &Arc<Shared>,
+    full_name: &str,
+    delivery: Option<&str>,
+) -> Result<Answer, Answer> {
     let store = shared.store.clone();
     let name = full_name.to_owned();
     match tokio::task::spawn_blocking(move || store.repo(&name)).await {
@@ -151,6 +221,19 @@ async fn trigger(shared: &Arc<Shared>, full_name: &str) -> Result<Answer, Answer
     }
     if !shared.ready.load(Ordering::SeqCst) {
         return Err((StatusCode::SERVICE_UNAVAILABLE, "shutting down".into()));
+    }
+    if let Some(id) = delivery {
+        let first = shared
+            .deliveries
+            .lock()
+            .expect("not poisoned")
+            .first_time(id, std::time::Instant::now());
+        if !first {
+            return Ok((
+                StatusCode::OK,
+                format!("delivery {id} was received before; its sweep is not queued again"),
+            ));
+        }
     }
     let _ = shared.triggers.send(Trigger::Repo(full_name.to_owned()));
     Ok((StatusCode::ACCEPTED, format!("sweep of {full_name} queued")))

@@ -16,11 +16,13 @@
 //! work starts: the sweep in hand proposes to no further repository,
 //! writes the store and returns, within `daemon.shutdown_timeout_secs`.
 
+mod deliveries;
 mod hooks;
+mod known;
 mod metrics;
+mod serve;
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, RwLock};
@@ -34,7 +36,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use crate::config::Config;
 use crate::forge::hook::Webhook;
 use crate::forge::Forge;
-use crate::model::ForgeKind;
+use crate::model::{ForgeKind, Secret};
 use crate::render::Renderer;
 use crate::store::Store;
 use crate::sweep::{self, Only, SweepOptions};
@@ -58,13 +60,30 @@ pub struct Loaded {
     pub forge: Arc<dyn Forge>,
     /// The webhooks `daemon.webhooks` configures, by forge.
     pub hooks: BTreeMap<ForgeKind, Box<dyn Webhook>>,
+    /// `daemon.status_token`, resolved.
+    pub status_token: Option<Secret>,
 }
 
-/// Loads and builds everything, off the async threads. `state_dir` is
-/// `--state-dir`, kept for reloads (in `config.state_dir_flag`).
+/// Loads and builds everything on a thread of its own: not on the async
+/// threads, and not in the runtime's blocking pool either, whose threads
+/// the runtime waits for when it ends — a load that never returns (a fifo
+/// as fleet.yaml, a huge templates directory) must not hold the process
+/// after SIGTERM. `state_dir` is `--state-dir`, kept for reloads (in
+/// `config.state_dir_flag`).
 pub async fn load(path: PathBuf, state_dir: Option<PathBuf>) -> anyhow::Result<Loaded> {
-    tokio::task::spawn_blocking(move || -> anyhow::Result<Loaded> {
-        let mut config = Config::load(&path)?;
+    let (tx, rx) = oneshot::channel();
+    std::thread::Builder::new()
+        .name("drover-load".into())
+        .spawn(move || {
+            let _ = tx.send(load_now(&path, state_dir));
+        })
+        .context("cannot start the configuration loader")?;
+    rx.await.context("configuration loader failed")?
+}
+
+fn load_now(path: &std::path::Path, state_dir: Option<PathBuf>) -> anyhow::Result<Loaded> {
+    {
+        let mut config = Config::load(path)?;
         config.state_dir_flag = state_dir;
         let renderer = Renderer::new(&config.templates)?;
         let forge: Arc<dyn Forge> = Arc::from(crate::forge::open(&config)?);
@@ -74,15 +93,22 @@ pub async fn load(path: PathBuf, state_dir: Option<PathBuf>) -> anyhow::Result<L
                 hooks.insert(kind, hook);
             }
         }
+        let status_token = match &config.fleet.daemon.status_token {
+            Some(token) => Some(
+                token
+                    .resolve(&config.base_dir)
+                    .context("daemon.status_token")?,
+            ),
+            None => None,
+        };
         Ok(Loaded {
             config,
             renderer,
             forge,
             hooks,
+            status_token,
         })
-    })
-    .await
-    .context("configuration loader failed")?
+    }
 }
 
 /// What the daemon runs with: the configuration as loaded, and the store
@@ -126,6 +152,15 @@ pub struct Shared {
     /// False once shutdown began.
     pub ready: AtomicBool,
     pub triggers: mpsc::UnboundedSender<Trigger>,
+    /// Webhook deliveries being checked; bounded by
+    /// `daemon.max_webhooks_in_flight` (read at start).
+    pub webhooks_in_flight: Arc<tokio::sync::Semaphore>,
+    /// Delivery ids seen lately: a delivery sent again is not swept again.
+    pub deliveries: std::sync::Mutex<deliveries::Seen>,
+    /// One reload at a time.
+    reloading: tokio::sync::Mutex<()>,
+    /// The last discovery, for webhooks' sweeps (the worker's alone).
+    known: tokio::sync::Mutex<known::Known>,
 }
 
 impl Shared {
@@ -143,12 +178,19 @@ pub async fn run(
     reloads: impl Stream<Item = Reload>,
 ) -> anyhow::Result<()> {
     let (tx, rx) = mpsc::unbounded_channel();
+    let section = daemon.loaded.config.fleet.daemon.clone();
     let shared = Arc::new(Shared {
         current: RwLock::new(Arc::new(daemon.loaded)),
         store: daemon.store,
         metrics: Metrics::new(),
         ready: AtomicBool::new(true),
         triggers: tx,
+        webhooks_in_flight: Arc::new(tokio::sync::Semaphore::new(
+            section.max_webhooks_in_flight.max(1),
+        )),
+        deliveries: std::sync::Mutex::new(deliveries::Seen::default()),
+        reloading: tokio::sync::Mutex::new(()),
+        known: tokio::sync::Mutex::new(known::Known::default()),
     });
     let bound = listener.local_addr()?;
     tracing::info!(address = %bound, "listening for webhooks, probes and metrics");
@@ -157,17 +199,12 @@ pub async fn run(
     let stop_flag = Arc::new(AtomicBool::new(false));
     let server = {
         let app = hooks::router(shared.clone());
-        let mut stop = stop_rx.clone();
-        tokio::spawn(async move {
-            axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(async move {
-                let _ = stop.wait_for(|s| *s).await;
-            })
-            .await
-        })
+        tokio::spawn(serve::serve(
+            listener,
+            app,
+            serve::Bounds::of(&section),
+            stop_rx.clone(),
+        ))
     };
     // The worker runs in this task, beside the control requests: a sweep's
     // future borrows too much to be spawned, and needs not be.
@@ -210,27 +247,38 @@ pub async fn run(
 }
 
 /// Answers reload requests until `shutdown` resolves (an ended stream of
-/// requests leaves only the shutdown to wait for).
+/// requests leaves only the shutdown to wait for). Each reload runs in a
+/// task of its own, so however long a configuration takes to read, the
+/// shutdown is heard at once; a reload still running then is abandoned
+/// and the running configuration stays.
 async fn control(
-    shared: &Shared,
+    shared: &Arc<Shared>,
     shutdown: impl std::future::Future<Output = ()>,
     reloads: impl Stream<Item = Reload>,
 ) {
     tokio::pin!(shutdown);
     tokio::pin!(reloads);
     let mut open = true;
+    let mut running = tokio::task::JoinSet::new();
     loop {
         tokio::select! {
-            _ = &mut shutdown => return,
+            _ = &mut shutdown => {
+                running.abort_all();
+                return;
+            }
             request = reloads.next(), if open => match request {
                 Some(request) => {
-                    let outcome = reload(shared).await;
-                    if let Some(reply) = request.reply {
-                        let _ = reply.send(outcome);
-                    }
+                    let shared = shared.clone();
+                    running.spawn(async move {
+                        let outcome = reload(&shared).await;
+                        if let Some(reply) = request.reply {
+                            let _ = reply.send(outcome);
+                        }
+                    });
                 }
                 None => open = false,
             },
+            Some(_) = running.join_next(), if !running.is_empty() => {}
         }
     }
 }
@@ -238,6 +286,7 @@ async fn control(
 /// A new configuration replaces the old only when all of it loads; the
 /// outcome is counted, logged and returned.
 pub async fn reload(shared: &Shared) -> anyhow::Result<()> {
+    let _one = shared.reloading.lock().await;
     let (path, flag) = {
         let current = shared.loaded();
         (
@@ -322,45 +371,54 @@ async fn worker(
         while let Ok(t) = triggers.try_recv() {
             due.insert(t);
         }
-        // A whole-fleet sweep covers every repository.
-        if due.contains(&Trigger::Schedule) {
-            due.retain(|t| *t == Trigger::Schedule);
+        let scheduled = due.contains(&Trigger::Schedule);
+        if stop_flag.load(Ordering::SeqCst) {
+            return;
         }
-        for trigger in due {
-            if stop_flag.load(Ordering::SeqCst) {
-                return;
-            }
-            sweep_once(&shared, trigger, &stop_flag).await;
-        }
+        // A whole-fleet sweep covers every repository; the repositories
+        // webhooks named are swept together, once.
+        let repos: BTreeSet<String> = due
+            .into_iter()
+            .filter_map(|t| match t {
+                Trigger::Repo(name) => Some(name),
+                Trigger::Schedule => None,
+            })
+            .collect();
+        let only = (!scheduled).then_some(repos);
+        sweep_once(&shared, only, &stop_flag).await;
     }
 }
 
-async fn sweep_once(shared: &Shared, trigger: Trigger, stop: &Arc<AtomicBool>) {
+/// Sweeps the fleet, or (`only`) the repositories webhooks named, from
+/// the last discovery when it is fresh.
+async fn sweep_once(shared: &Shared, only: Option<BTreeSet<String>>, stop: &Arc<AtomicBool>) {
     let loaded = shared.loaded();
-    let only = match &trigger {
-        Trigger::Schedule => None,
-        Trigger::Repo(full_name) => Some(Only::FullName(full_name.clone())),
-    };
-    let span = tracing::info_span!("sweep", trigger = ?trigger);
+    let span = tracing::info_span!("sweep", only = ?only);
     let _guard = shared.metrics.running();
     let started = std::time::Instant::now();
-    let options = SweepOptions {
-        dry_run: false,
-        only,
-        stop: Some(stop.clone()),
-        ..SweepOptions::default()
-    };
-    let result = tracing::Instrument::instrument(
+    let scheduled = only.is_none();
+    let result = async {
+        let known = match &only {
+            Some(names) => Some(shared.known.lock().await.repos(&loaded, names).await?),
+            None => None,
+        };
+        let options = SweepOptions {
+            dry_run: false,
+            only: only.map(Only::FullNames),
+            stop: Some(stop.clone()),
+            known,
+            ..SweepOptions::default()
+        };
         sweep::run(
             &loaded.config,
             &loaded.renderer,
             loaded.forge.as_ref(),
             Some(&shared.store),
             &options,
-        ),
-        span,
-    )
-    .await;
+        )
+        .await
+    };
+    let result = tracing::Instrument::instrument(result, span).await;
     let elapsed = started.elapsed();
     let forge = loaded.config.fleet.forge.kind.to_string();
     match result {
@@ -377,7 +435,7 @@ async fn sweep_once(shared: &Shared, trigger: Trigger, stop: &Arc<AtomicBool>) {
             );
             shared
                 .metrics
-                .record_sweep(&forge, &report, elapsed, trigger == Trigger::Schedule);
+                .record_sweep(&forge, &report, elapsed, scheduled);
         }
         Err(e) => {
             tracing::error!("sweep failed: {e:#}");

@@ -20,8 +20,13 @@ pub enum HookEvent {
     /// The forge testing the hook.
     Ping,
     /// Something drover looks at changed in the repository with this full
-    /// name (`acme/api`, `acme/platform/core/api`, `~acme/api`).
-    Changed { full_name: String },
+    /// name (`acme/api`, `acme/platform/core/api`, `~acme/api`). `delivery`
+    /// is the forge's id of this delivery, the same when it delivers the
+    /// event again: what the daemon de-duplicates by.
+    Changed {
+        full_name: String,
+        delivery: Option<String>,
+    },
     /// An event that changes nothing drover looks at.
     Ignored { event: String },
 }
@@ -43,6 +48,17 @@ pub(super) fn header<'a>(headers: &'a HeaderMap, name: &str) -> Result<&'a str, 
         .get(name.to_ascii_lowercase())
         .and_then(|v| v.to_str().ok())
         .ok_or_else(|| HookRefusal::Unauthorized(format!("missing {name}")))
+}
+
+/// An optional header's value (a delivery id), when it is printable and
+/// of a sane length.
+pub(super) fn optional_header(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name.to_ascii_lowercase())
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty() && v.len() <= 200)
+        .map(str::to_owned)
 }
 
 /// The body as JSON.

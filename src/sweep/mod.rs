@@ -57,10 +57,19 @@ pub struct SweepOptions {
     /// Repositories proposed to at once.
     pub concurrency: usize,
     /// Set by a shutdown: repositories not yet proposed to are left for
-    /// the next sweep (reported failed, so they are looked at again), and
-    /// the sweep goes straight to writing the store.
+    /// the next sweep (reported drifted and waiting, "not reached" — not
+    /// failed: nothing went wrong with them), and the sweep goes straight
+    /// to writing the store.
     pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+    /// The repositories, when the caller already knows them (the daemon's
+    /// recent discovery, for a webhook's sweep of a few): no discovery.
+    /// Their `head` should be `None` when they are known to have moved.
+    pub known: Option<Vec<RemoteRepo>>,
 }
+
+/// Why a drifted repository was not proposed to: the sweep was stopped
+/// before it got there.
+pub const NOT_REACHED: &str = "not reached: drover was shutting down; the next sweep goes on";
 
 impl SweepOptions {
     fn stopping(&self) -> bool {
@@ -77,6 +86,7 @@ impl Default for SweepOptions {
             only: None,
             concurrency: 8,
             stop: None,
+            known: None,
         }
     }
 }
@@ -105,7 +115,10 @@ pub async fn run(
     let facts = crate::forge::forge_facts(config);
     let selection = Selection::new(config);
 
-    let discovered = forge.discover().await?;
+    let discovered = match &options.known {
+        Some(known) => known.clone(),
+        None => forge.discover().await?,
+    };
     let records = match store {
         Some(store) => records::load_records(store, &discovered).await?,
         None => HashMap::new(),
@@ -189,11 +202,7 @@ pub async fn run(
                 let span = tracing::info_span!("repo", name = %repo.full_name.escape_debug());
                 async move {
                     if options.stopping() {
-                        planned.report.state = RepoState::Failed {
-                            reason:
-                                "not proposed: drover was shutting down; the next sweep goes on"
-                                    .into(),
-                        };
+                        planned.report.waiting = Some(NOT_REACHED.into());
                         return;
                     }
                     let proposal = build_proposal(config, repo, planned);

@@ -93,10 +93,14 @@ pub(crate) fn history_entry(
         finished_at: crate::store::now(),
         forge: config.fleet.forge.kind.to_string(),
         // The repository's name, however it was asked for.
-        only: options.only.as_ref().map(|only| {
-            reports
-                .first()
-                .map_or_else(|| only.as_str().to_owned(), |r| r.name.clone())
+        only: options.only.as_ref().map(|only| match reports {
+            [one] => one.name.clone(),
+            [] => only.describe(),
+            several => several
+                .iter()
+                .map(|r| r.name.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
         }),
         in_line: totals.in_line,
         drifted: totals.drifted,

@@ -77,7 +77,7 @@ pub fn language_for(config: &Config, repo: &RemoteRepo, snapshot: &Snapshot) -> 
         .or_else(|| detect_language(&config.policies, snapshot).map(str::to_owned))
 }
 
-/// The one repository a sweep is of.
+/// The repositories a sweep is of.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Only {
     /// By its name relative to the owner, as `--repo` takes it
@@ -86,6 +86,9 @@ pub enum Only {
     /// By its full name, as webhooks and the store name it
     /// (`acme/backend/ledger`, `~acme/ledger`).
     FullName(String),
+    /// Several, by their full names: the daemon's webhooks that queued up
+    /// while it swept, coalesced into one sweep.
+    FullNames(std::collections::BTreeSet<String>),
 }
 
 impl Only {
@@ -93,13 +96,15 @@ impl Only {
         match self {
             Only::Name(name) => *name == repo.name,
             Only::FullName(full_name) => *full_name == repo.full_name,
+            Only::FullNames(names) => names.contains(&repo.full_name),
         }
     }
 
-    /// The name as given.
-    pub fn as_str(&self) -> &str {
+    /// The name as given (the names, comma-separated).
+    pub fn describe(&self) -> String {
         match self {
-            Only::Name(n) | Only::FullName(n) => n,
+            Only::Name(n) | Only::FullName(n) => n.clone(),
+            Only::FullNames(names) => names.iter().cloned().collect::<Vec<_>>().join(", "),
         }
     }
 }

@@ -1,12 +1,13 @@
 //! GitHub webhooks: `X-Hub-Signature-256` is the HMAC-SHA256 of the body
 //! with the shared secret (compared in constant time by `hmac`); the event
 //! is `X-GitHub-Event`, the repository `repository.full_name`. `push` and
-//! `pull_request` change what drover looks at; `ping` is answered.
+//! `pull_request` change what drover looks at; `ping` is answered. The
+//! delivery's id is `X-GitHub-Delivery` (kept on redelivery).
 
 use hmac::{Hmac, Mac};
 use http::HeaderMap;
 
-use crate::forge::hook::{field, header, json, HookEvent, HookRefusal, Webhook};
+use crate::forge::hook::{field, header, json, optional_header, HookEvent, HookRefusal, Webhook};
 use crate::model::Secret;
 
 pub struct GithubHook {
@@ -44,7 +45,10 @@ impl Webhook for GithubHook {
         }
         let full_name = field(&payload, &["repository", "full_name"])?;
         Ok(match event {
-            "push" | "pull_request" => HookEvent::Changed { full_name },
+            "push" | "pull_request" => HookEvent::Changed {
+                full_name,
+                delivery: optional_header(headers, "X-GitHub-Delivery"),
+            },
             other => HookEvent::Ignored {
                 event: other.to_owned(),
             },
@@ -97,7 +101,8 @@ mod tests {
         assert_eq!(
             hook.verify(&delivery("push", push, "s"), push),
             Ok(HookEvent::Changed {
-                full_name: "acme/api".into()
+                full_name: "acme/api".into(),
+                delivery: None,
             })
         );
         assert_eq!(

@@ -2,12 +2,13 @@
 //! constant time by `subtle`); the event is `object_kind`, the project
 //! `project.path_with_namespace` — its full path, subgroups included
 //! (`acme/platform/core/api`). `push` and `merge_request` change what
-//! drover looks at.
+//! drover looks at. The delivery's id is `X-Gitlab-Event-UUID` (kept
+//! when GitLab delivers the event again).
 
 use http::HeaderMap;
 use subtle::ConstantTimeEq;
 
-use crate::forge::hook::{field, header, json, HookEvent, HookRefusal, Webhook};
+use crate::forge::hook::{field, header, json, optional_header, HookEvent, HookRefusal, Webhook};
 use crate::model::Secret;
 
 pub struct GitlabHook {
@@ -30,7 +31,10 @@ impl Webhook for GitlabHook {
         let payload = json(body)?;
         let full_name = field(&payload, &["project", "path_with_namespace"])?;
         Ok(match payload["object_kind"].as_str().unwrap_or("") {
-            "push" | "merge_request" => HookEvent::Changed { full_name },
+            "push" | "merge_request" => HookEvent::Changed {
+                full_name,
+                delivery: optional_header(headers, "X-Gitlab-Event-UUID"),
+            },
             other => HookEvent::Ignored {
                 event: other.to_owned(),
             },
@@ -57,12 +61,14 @@ mod tests {
         };
         let mut headers = HeaderMap::new();
         headers.insert("x-gitlab-token", "s".parse().unwrap());
+        headers.insert("x-gitlab-event-uuid", "13792a34-cac6".parse().unwrap());
         let push =
             br#"{"object_kind":"push","project":{"path_with_namespace":"acme/platform/core/api"}}"#;
         assert_eq!(
             hook.verify(&headers, push),
             Ok(HookEvent::Changed {
-                full_name: "acme/platform/core/api".into()
+                full_name: "acme/platform/core/api".into(),
+                delivery: Some("13792a34-cac6".into()),
             })
         );
         let note = br#"{"object_kind":"note","project":{"path_with_namespace":"acme/api"}}"#;

@@ -3,7 +3,8 @@
 //! git.sr.ht webhook (`createUserWebhook` or `createGitWebhook` with event
 //! `GIT_POST_RECEIVE`) whose query selects
 //! `webhook { event ... on GitEvent { repository { name owner { canonicalName } } } }`
-//! names the repository `~owner/name`.
+//! names the repository `~owner/name`. The delivery's id is its nonce,
+//! which the signature covers.
 
 use http::HeaderMap;
 
@@ -56,6 +57,7 @@ impl Webhook for SourcehutHook {
         Ok(match event.as_str() {
             "GIT_POST_RECEIVE" => HookEvent::Changed {
                 full_name: format!("{owner}/{name}"),
+                delivery: Some(nonce.to_owned()),
             },
             other => HookEvent::Ignored {
                 event: other.to_owned(),
@@ -105,7 +107,8 @@ mod tests {
         assert_eq!(
             hook.verify(&headers, body),
             Ok(HookEvent::Changed {
-                full_name: "~acme/api".into()
+                full_name: "~acme/api".into(),
+                delivery: Some("n".into()),
             })
         );
     }
