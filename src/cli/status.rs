@@ -126,18 +126,13 @@ async fn from_daemon(
         .build()?
         .get(format!("http://{addr}/status"));
     if let Some(token) = token {
-        let mut value = reqwest::header::HeaderValue::from_str(&format!(
-            "Bearer {}",
-            token.expose()
-        ))
-        .context("daemon.status_token is not a header value")?;
+        let mut value =
+            reqwest::header::HeaderValue::from_str(&format!("Bearer {}", token.expose()))
+                .context("daemon.status_token is not a header value")?;
         value.set_sensitive(true);
         request = request.header(reqwest::header::AUTHORIZATION, value);
     }
-    let response = request
-        .send()
-        .await?
-        .error_for_status()?;
+    let response = request.send().await?.error_for_status()?;
     Ok(response.json().await?)
 }
 

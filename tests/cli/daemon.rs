@@ -5,7 +5,10 @@
 //! with a broken fleet.yaml that keeps the old configuration, /metrics
 //! through the reference Prometheus and OpenMetrics parsers, and a SIGTERM
 //! during a sweep that exits 0 and leaves a store that opens; `drover
-//! status` answered by the daemon while it holds the store.
+//! status` answered by the daemon while it holds the store. Hostile
+//! clients (idle, half-sent, slow-byte) are closed on time and never keep
+//! the probes down; `/status` asks a token of clients behind a proxy; a
+//! reload that never finishes reading does not delay SIGTERM.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -19,6 +22,7 @@ use crate::harness::{Fleet, DROVER};
 
 const GITHUB_SECRET: &str = "gh-hook-secret-value";
 const GITLAB_SECRET: &str = "gl-hook-secret-value";
+const STATUS_TOKEN: &str = "status-token-value";
 
 struct Daemon {
     child: Child,
@@ -36,6 +40,7 @@ impl Daemon {
             .env("DROVER_LOG", "drover=info")
             .env("GITHUB_HOOK_SECRET", GITHUB_SECRET)
             .env("GITLAB_HOOK_SECRET", GITLAB_SECRET)
+            .env("STATUS_TOKEN", STATUS_TOKEN)
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(&stderr).unwrap())
             .spawn()
@@ -134,6 +139,11 @@ impl Drop for Daemon {
 }
 
 fn fleet_with_daemon() -> Fleet {
+    fleet_with_daemon_and("")
+}
+
+/// The fleet, with more `daemon:` settings (indented lines).
+fn fleet_with_daemon_and(extra: &str) -> Fleet {
     let fleet = Fleet::git();
     let yaml = fleet.root().join("fleet.yaml");
     let text = std::fs::read_to_string(&yaml)
@@ -142,7 +152,7 @@ fn fleet_with_daemon() -> Fleet {
     let key = base64::engine::general_purpose::STANDARD
         .encode(sourcehut_key().verifying_key().to_bytes());
     let text = format!(
-        "{text}\ndaemon:\n  shutdown_timeout_secs: 20\n  webhooks:\n    github: env:GITHUB_HOOK_SECRET\n    gitlab: env:GITLAB_HOOK_SECRET\n    sourcehut: {key}\n"
+        "{text}\ndaemon:\n  shutdown_timeout_secs: 20\n{extra}  webhooks:\n    github: env:GITHUB_HOOK_SECRET\n    gitlab: env:GITLAB_HOOK_SECRET\n    sourcehut: {key}\n"
     );
     std::fs::write(&yaml, text).unwrap();
     fleet
@@ -396,4 +406,169 @@ fn the_daemon_sweeps_on_schedule_answers_hooks_reloads_and_stops_cleanly() {
         history.iter().any(|s| s.only.as_deref() == Some("ledger")),
         "the hook's sweep"
     );
+}
+
+impl Daemon {
+    /// Waits for the process to exit, at most `bound`.
+    fn exits_within(&mut self, bound: Duration) -> std::process::ExitStatus {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                start.elapsed() < bound,
+                "no exit within {bound:?}; log:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+/// Whether the daemon closes `stream` within `bound` (reading whatever it
+/// answers first).
+fn closed_within(stream: &mut TcpStream, bound: Duration) -> Option<String> {
+    stream
+        .set_read_timeout(Some(Duration::from_millis(200)))
+        .unwrap();
+    let start = Instant::now();
+    let mut got = Vec::new();
+    let mut buf = [0u8; 1024];
+    while start.elapsed() < bound {
+        match stream.read(&mut buf) {
+            Ok(0) => return Some(String::from_utf8_lossy(&got).into_owned()),
+            Ok(n) => got.extend_from_slice(&buf[..n]),
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) => {}
+            Err(_) => return Some(String::from_utf8_lossy(&got).into_owned()),
+        }
+    }
+    None
+}
+
+/// 1,100 idle half-sent requests once exhausted the descriptors and took
+/// /healthz down, and slow-byte bodies stayed open ten minutes. Here, with
+/// room for 8 connections: 20 idle, 20 half-sent heads and 4 slow bodies
+/// at once; /healthz still answers, every idle or half-sent connection is
+/// closed once its head is late, and every slow body gets 408.
+#[test]
+fn idle_half_sent_and_slow_clients_are_closed_and_never_take_the_probes_down() {
+    let fleet = fleet_with_daemon_and(
+        "  max_connections: 8\n  header_timeout_secs: 1\n  request_timeout_secs: 2\n",
+    );
+    let daemon = Daemon::start(&fleet);
+    assert_eq!(daemon.request("GET", "/healthz", &[], b"").0, 200);
+
+    let mut idle: Vec<TcpStream> = (0..20)
+        .map(|_| TcpStream::connect(&daemon.addr).unwrap())
+        .collect();
+    let mut half: Vec<TcpStream> = (0..20)
+        .map(|_| {
+            let mut s = TcpStream::connect(&daemon.addr).unwrap();
+            s.write_all(b"GET /metrics HTTP/1.1\r\nHost: drover\r\nX-Slow: ")
+                .unwrap();
+            s
+        })
+        .collect();
+    let mut slow: Vec<TcpStream> = (0..4)
+        .map(|_| {
+            let mut s = TcpStream::connect(&daemon.addr).unwrap();
+            s.write_all(
+                b"POST /hooks/github HTTP/1.1\r\nHost: drover\r\nContent-Length: 4096\r\n\r\n{\"a\":",
+            )
+            .unwrap();
+            s
+        })
+        .collect();
+
+    // The probes answer while the hostile ones are there (they wait in the
+    // backlog for a slot, and slots free as heads come late).
+    let asked = Instant::now();
+    assert_eq!(daemon.request("GET", "/healthz", &[], b"").0, 200);
+    assert_eq!(daemon.request("GET", "/metrics", &[], b"").0, 200);
+    assert!(
+        asked.elapsed() < Duration::from_secs(15),
+        "the probes waited {:?}",
+        asked.elapsed()
+    );
+
+    for (what, streams) in [("idle", &mut idle), ("half-sent", &mut half)] {
+        for stream in streams.iter_mut() {
+            assert!(
+                closed_within(stream, Duration::from_secs(20)).is_some(),
+                "an {what} connection stayed open"
+            );
+        }
+    }
+    for stream in slow.iter_mut() {
+        let answer = closed_within(stream, Duration::from_secs(20))
+            .expect("a slow body's connection stayed open");
+        // Accepted later than the others, a slow client may be closed as
+        // one whose head is late; one served in time gets 408.
+        assert!(
+            answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
+            "{answer}"
+        );
+    }
+    assert_eq!(daemon.request("GET", "/healthz", &[], b"").0, 200);
+}
+
+/// `/status` names private repositories: a loopback client behind a proxy
+/// on the same host (a forwarding header) needs the token, sent as a
+/// bearer and compared whole; a plain loopback client does not.
+#[test]
+fn status_asks_a_token_of_clients_behind_a_proxy() {
+    let fleet = fleet_with_daemon_and("  status_token: env:STATUS_TOKEN\n");
+    let daemon = Daemon::start(&fleet);
+    daemon.wait_for("a sweep", |d| {
+        d.sample("drover_sweeps_total{result=\"ok\"}") >= 1.0
+    });
+    assert_eq!(daemon.request("GET", "/status", &[], b"").0, 200);
+    let bearer = format!("Bearer {STATUS_TOKEN}");
+    let truncated = format!("Bearer {}", &STATUS_TOKEN[..5]);
+    for forwarding in [
+        ("X-Forwarded-For", "203.0.113.9"),
+        ("Forwarded", "for=203.0.113.9"),
+        ("X-Real-IP", "203.0.113.9"),
+    ] {
+        let (status, body) = daemon.request("GET", "/status", &[forwarding], b"");
+        assert_eq!(status, 401, "{forwarding:?}: {body}");
+        assert!(!body.contains("ledger"), "{body}");
+        let wrong = [forwarding, ("Authorization", truncated.as_str())];
+        assert_eq!(daemon.request("GET", "/status", &wrong, b"").0, 401);
+        let right = [forwarding, ("Authorization", bearer.as_str())];
+        let (status, body) = daemon.request("GET", "/status", &right, b"");
+        assert_eq!(status, 200, "{body}");
+        assert!(body.contains("ledger"), "{body}");
+    }
+    // `drover status` is answered by the daemon, token and all.
+    let run = fleet.drover_with(&["status", "--json"], &[("STATUS_TOKEN", STATUS_TOKEN)]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert!(!daemon.log().contains(STATUS_TOKEN));
+}
+
+/// A reload reads fleet.yaml off the signal path: with fleet.yaml a fifo
+/// nobody writes (a read that never ends), SIGTERM right after SIGHUP
+/// still stops the daemon within its shutdown bound.
+#[test]
+fn a_reload_that_never_finishes_reading_does_not_delay_sigterm() {
+    let fleet = fleet_with_daemon();
+    let mut daemon = Daemon::start(&fleet);
+    daemon.wait_for("a sweep", |d| {
+        d.sample("drover_sweeps_total{result=\"ok\"}") >= 1.0
+    });
+    let yaml = fleet.root().join("fleet.yaml");
+    std::fs::remove_file(&yaml).unwrap();
+    let made = Command::new("mkfifo").arg(&yaml).status().unwrap();
+    assert!(made.success());
+    daemon.signal("HUP");
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(daemon.request("GET", "/healthz", &[], b"").0, 200);
+    daemon.signal("TERM");
+    let status = daemon.exits_within(Duration::from_secs(20));
+    assert!(status.success(), "{status:?}\n{}", daemon.log());
 }
