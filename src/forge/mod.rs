@@ -167,6 +167,22 @@ pub trait Forge: Send + Sync {
     /// Every repository of the owner (all pages).
     async fn discover(&self) -> Result<Vec<RemoteRepo>, ForgeError>;
 
+    /// The owner's repositories with these full names, as `discover`
+    /// describes them (heads included): what the daemon's sweep of the
+    /// few a webhook named needs. By default the whole list, filtered; a
+    /// forge that can look a repository up in one request does so.
+    async fn lookup(
+        &self,
+        full_names: &std::collections::BTreeSet<String>,
+    ) -> Result<Vec<RemoteRepo>, ForgeError> {
+        Ok(self
+            .discover()
+            .await?
+            .into_iter()
+            .filter(|r| full_names.contains(&r.full_name))
+            .collect())
+    }
+
     /// Default-branch heads, the wanted paths and the wanted directories'
     /// entries of many repositories, in as few requests as the forge
     /// allows. One result per repository, in order: one repository's

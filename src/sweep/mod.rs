@@ -61,9 +61,8 @@ pub struct SweepOptions {
     /// failed: nothing went wrong with them), and the sweep goes straight
     /// to writing the store.
     pub stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
-    /// The repositories, when the caller already knows them (the daemon's
-    /// recent discovery, for a webhook's sweep of a few): no discovery.
-    /// Their `head` should be `None` when they are known to have moved.
+    /// The repositories, when the caller already has them (the daemon
+    /// looks up the few webhooks named): no discovery.
     pub known: Option<Vec<RemoteRepo>>,
 }
 

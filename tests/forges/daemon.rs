@@ -175,7 +175,9 @@ async fn the_daemon_sweeps_github_and_reports_its_answers_and_budget() {
 /// The daemon in-process: given a listener, a shutdown future and a
 /// channel of reloads. A GitLab push webhook for a project in a nested
 /// subgroup sweeps exactly that project — not another one whose name
-/// ends the same way — and a reload answers with its outcome.
+/// ends the same way —, the same delivery sent again queues nothing,
+/// webhooks' sweeps never list the whole group, and a reload
+/// answers with its outcome.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_gitlab_push_for_a_nested_subgroup_project_sweeps_exactly_that_project() {
     use drover::daemon::{self, Daemon, Reload};
@@ -245,6 +247,20 @@ async fn a_gitlab_push_for_a_nested_subgroup_project_sweeps_exactly_that_project
         .unwrap();
     }
 
+    let discoveries = {
+        let emu = &emu;
+        move || {
+            emu.exchanges()
+                .iter()
+                .filter(|e| {
+                    e.request_body
+                        .as_deref()
+                        .is_some_and(|b| b.contains("DroverDiscover"))
+                })
+                .count()
+        }
+    };
+    let listed_before = discoveries();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -259,23 +275,32 @@ async fn a_gitlab_push_for_a_nested_subgroup_project_sweeps_exactly_that_project
         reloads,
     );
     let drive = async move {
-        let post = |token: &'static str| {
+        let post_of = |repo: &'static str, token: &'static str, event: &'static str| {
             let body = format!(
-                r#"{{"object_kind":"push","ref":"refs/heads/main","project":{{"path_with_namespace":"{NESTED}"}}}}"#
+                r#"{{"object_kind":"push","ref":"refs/heads/main","project":{{"path_with_namespace":"{repo}"}}}}"#
             );
             reqwest::Client::new()
                 .post(format!("{base}/hooks/gitlab"))
                 .header("X-Gitlab-Event", "Push Hook")
+                .header("X-Gitlab-Event-UUID", event)
                 .header("X-Gitlab-Token", token)
                 .body(body)
                 .send()
         };
+        let post = |token: &'static str| post_of(NESTED, token, "evt-1");
         assert_eq!(post("forged").await.unwrap().status(), 401);
         let answer = post(HOOK_SECRET).await.unwrap();
         assert_eq!(answer.status(), 202);
         assert_eq!(
             answer.text().await.unwrap(),
             format!("sweep of {NESTED} queued\n")
+        );
+        // GitLab delivering the same event again queues nothing.
+        let again = post(HOOK_SECRET).await.unwrap();
+        assert_eq!(again.status(), 200);
+        assert!(
+            again.text().await.unwrap().contains("received before"),
+            "a duplicate delivery"
         );
         let start = Instant::now();
         let last = loop {
@@ -306,6 +331,25 @@ async fn a_gitlab_push_for_a_nested_subgroup_project_sweeps_exactly_that_project
         );
         assert_eq!(tip(TOP), before[1], "the other `api` is not swept");
 
+        // Two more deliveries (one of them sent twice).
+        for (repo, event) in [(NESTED, "evt-2"), (TOP, "evt-3"), (TOP, "evt-3")] {
+            let status = post_of(repo, HOOK_SECRET, event).await.unwrap().status();
+            assert!(status == 202 || status == 200, "{status}");
+        }
+        let start = Instant::now();
+        while tip(TOP) == before[1] {
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "no sweep of {TOP}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert_eq!(
+            discoveries(),
+            listed_before,
+            "webhooks' sweeps look their projects up, never list the group"
+        );
+
         // A reload answers with its outcome: the error that kept the
         // running configuration, then Ok.
         let yaml = dir.path().join("fleet.yaml");
@@ -325,4 +369,68 @@ async fn a_gitlab_push_for_a_nested_subgroup_project_sweeps_exactly_that_project
     };
     let (ran, ()) = tokio::join!(running, drive);
     ran.unwrap();
+}
+
+/// A SIGTERM (the stop flag) before a drifted repository is proposed to
+/// leaves it "not reached": drifted and waiting for the next sweep, not
+/// failed, and nothing written to the forge.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repositories_a_stopped_sweep_did_not_reach_are_not_reached_not_failed() {
+    use drover::sweep::{self, RepoState, SweepOptions, NOT_REACHED};
+
+    const GL_TOKEN: &str = "glpat-notReached123";
+    let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    emu.create_token(Forge::Gitlab, "gitlabber", GL_TOKEN)
+        .unwrap();
+    for repo in ["acme/api", "acme/billing"] {
+        emu.create_repo(Forge::Gitlab, repo, rust("api")).unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("token"), GL_TOKEN).unwrap();
+    write_fleet(
+        dir.path(),
+        &format!(
+            "forge:\n  kind: gitlab\n  url: {}\n  owner: acme\n  token: file:token\n",
+            emu.gitlab_url()
+        ),
+    );
+    let state = dir.path().join(".drover");
+    let loaded = drover::daemon::load(dir.path().join("fleet.yaml"), Some(state.clone()))
+        .await
+        .unwrap();
+    let store_dir = state.join("store");
+    let store = tokio::task::spawn_blocking(move || drover::store::Store::open(&store_dir))
+        .await
+        .unwrap()
+        .unwrap();
+    let options = SweepOptions {
+        dry_run: false,
+        stop: Some(std::sync::Arc::new(std::sync::atomic::AtomicBool::new(
+            true,
+        ))),
+        ..SweepOptions::default()
+    };
+    let report = sweep::run(
+        &loaded.config,
+        &loaded.renderer,
+        loaded.forge.as_ref(),
+        Some(&store),
+        &options,
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.repositories.len(), 2);
+    for repo in &report.repositories {
+        assert_eq!(repo.state, RepoState::Drifted, "{repo:?}");
+        assert_eq!(repo.waiting.as_deref(), Some(NOT_REACHED), "{repo:?}");
+        assert!(repo.proposal.is_none());
+    }
+    assert_eq!(report.totals().failed, 0);
+    for repo in ["acme/api", "acme/billing"] {
+        assert!(emu.proposals(Forge::Gitlab, repo).unwrap().is_empty());
+    }
+    let history = tokio::task::spawn_blocking(move || store.sweeps().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(history.last().map(|s| s.failed), Some(0), "{history:?}");
 }

@@ -28,6 +28,20 @@ pub const DISCOVER: &str = r#"query DroverDiscover($group: ID!, $after: String) 
   }
 }"#;
 
+/// One project of the group by its full path, with the fields discovery
+/// reads: the daemon's sweep of a project a webhook named.
+pub const LOOKUP: &str = r#"query DroverLookup($path: ID!) {
+  project(fullPath: $path) {
+    id fullPath path webUrl archived visibility description
+    repository { rootRef empty tree { lastCommit { sha } } }
+  }
+}"#;
+
+#[derive(Debug, Deserialize)]
+pub struct LookupData {
+    pub project: Option<ProjectNode>,
+}
+
 #[derive(Debug, Deserialize)]
 pub struct DiscoverData {
     pub group: Option<Group>,

@@ -414,6 +414,27 @@ impl Forge for GitlabForge {
         Ok(repos)
     }
 
+    /// One request a project, not the group's whole list.
+    async fn lookup(
+        &self,
+        full_names: &std::collections::BTreeSet<String>,
+    ) -> Result<Vec<RemoteRepo>, ForgeError> {
+        let mut repos = Vec::new();
+        let inside = format!("{}/", self.group);
+        for path in full_names.iter().filter(|p| p.starts_with(&inside)) {
+            let data: graphql::LookupData = self
+                .graphql(graphql::LOOKUP, json!({ "path": path }))
+                .await?;
+            if let Some(node) = data.project {
+                repos.push(
+                    node.into_remote(&self.group)
+                        .map_err(ForgeError::Malformed)?,
+                );
+            }
+        }
+        Ok(repos)
+    }
+
     async fn snapshot(
         &self,
         repos: &[RemoteRepo],
