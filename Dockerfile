@@ -19,6 +19,7 @@ RUN mkdir -p src benches tests/emulator/src \
  && touch src/lib.rs tests/emulator/src/lib.rs \
  && echo 'fn main() {}' > tests/emulator/src/main.rs \
  && echo 'fn main() {}' > benches/sweep.rs \
+ && echo 'fn main() {}' > benches/migrate.rs \
  && cargo build --release --locked --bin drover \
  && rm -rf src benches tests/emulator/src
 COPY . .

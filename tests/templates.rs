@@ -149,7 +149,9 @@ fn the_daemons_kubernetes_manifests_pass_the_schemas() {
 }
 
 /// `systemd-analyze verify` passes on the units, with ExecStart pointed at
-/// the built binary. Runs where systemd-analyze is installed.
+/// the built binary, and `systemd-analyze security` rates both services
+/// 2.0 or better. Runs where systemd-analyze is installed (tests/packaging.rs
+/// checks, everywhere, that the two are sandboxed alike).
 #[test]
 fn the_systemd_units_verify() {
     let Ok(out) = Command::new("systemd-analyze").arg("--version").output() else {
@@ -184,5 +186,28 @@ fn the_systemd_units_verify() {
             out.status.success() && !said.contains(unit),
             "{unit}: {said}"
         );
+    }
+    // Both services sandboxed alike: an exposure of 2.0 at most by
+    // `systemd-analyze security` (offline, on the unit files themselves).
+    for unit in ["drover.service", "drover-sweep.service"] {
+        let out = Command::new("systemd-analyze")
+            .args(["security", "--offline=yes", "--no-pager"])
+            .arg(dir.path().join(unit))
+            .current_dir(dir.path())
+            .output()
+            .unwrap();
+        let said = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let exposure: f64 = said
+            .lines()
+            .find_map(|l| l.split_once("Overall exposure level for "))
+            .and_then(|(_, rest)| rest.split_once(": "))
+            .and_then(|(_, level)| level.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{unit}: no exposure level in {said}"));
+        assert!(exposure <= 2.0, "{unit}: exposure {exposure}\n{said}");
     }
 }
