@@ -34,14 +34,11 @@ pub async fn run(global: &Global, args: StatusArgs) -> anyhow::Result<Exit> {
     let mine = tokio::task::spawn_blocking(move || canonical(&mine)).await?;
     // Sent when configured: the daemon asks it of clients it cannot tell
     // are on this machine.
-    let token = match &config.fleet.daemon.status_token {
-        Some(token) => Some(
-            token
-                .resolve(&config.base_dir)
-                .context("daemon.status_token")?,
-        ),
-        None => None,
-    };
+    let token = config
+        .fleet
+        .daemon
+        .status_token(&config.base_dir)
+        .context("daemon.status_token")?;
     let from_running = match announced {
         Some(addr) => from_daemon(&daemon_addr(addr), token.as_ref())
             .await

@@ -94,6 +94,20 @@ pub struct DaemonSection {
     pub max_webhooks_in_flight: usize,
 }
 
+impl DaemonSection {
+    /// `status_token`, resolved (relative files from `base_dir`, the
+    /// directory of fleet.yaml).
+    pub fn status_token(
+        &self,
+        base_dir: &std::path::Path,
+    ) -> Result<Option<crate::model::Secret>, super::SecretError> {
+        self.status_token
+            .as_ref()
+            .map(|token| token.resolve(base_dir))
+            .transpose()
+    }
+}
+
 impl Default for DaemonSection {
     fn default() -> Self {
         DaemonSection {

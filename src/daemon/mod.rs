@@ -95,14 +95,11 @@ fn load_now(path: &std::path::Path, state_dir: Option<PathBuf>) -> anyhow::Resul
                 hooks.insert(kind, hook);
             }
         }
-        let status_token = match &config.fleet.daemon.status_token {
-            Some(token) => Some(
-                token
-                    .resolve(&config.base_dir)
-                    .context("daemon.status_token")?,
-            ),
-            None => None,
-        };
+        let status_token = config
+            .fleet
+            .daemon
+            .status_token(&config.base_dir)
+            .context("daemon.status_token")?;
         Ok(Loaded {
             config,
             renderer,

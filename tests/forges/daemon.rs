@@ -172,6 +172,47 @@ async fn the_daemon_sweeps_github_and_reports_its_answers_and_budget() {
     assert!(!log.contains(TOKEN) && !log.contains(HOOK_SECRET));
 }
 
+/// fleet.yaml written in `dir`, loaded as the daemon loads it, and the
+/// store opened in `dir/.drover`.
+async fn load_with_store(
+    dir: &std::path::Path,
+    fleet: &str,
+) -> (drover::daemon::Loaded, drover::store::Store) {
+    write_fleet(dir, fleet);
+    let state = dir.join(".drover");
+    let loaded = drover::daemon::load(dir.join("fleet.yaml"), Some(state.clone()))
+        .await
+        .unwrap();
+    let store_dir = state.join("store");
+    let store = tokio::task::spawn_blocking(move || drover::store::Store::open(&store_dir))
+        .await
+        .unwrap()
+        .unwrap();
+    (loaded, store)
+}
+
+/// A sweep that writes, as the daemon's would, stopped by `stop` if set.
+async fn sweep_with(
+    loaded: &drover::daemon::Loaded,
+    store: &drover::store::Store,
+    stop: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
+) -> drover::sweep::SweepReport {
+    let options = drover::sweep::SweepOptions {
+        dry_run: false,
+        stop,
+        ..drover::sweep::SweepOptions::default()
+    };
+    drover::sweep::run(
+        &loaded.config,
+        &loaded.renderer,
+        loaded.forge.as_ref(),
+        Some(store),
+        &options,
+    )
+    .await
+    .unwrap()
+}
+
 /// The daemon in-process: given a listener, a shutdown future and a
 /// channel of reloads. A GitLab push webhook for a project in a nested
 /// subgroup sweeps exactly that project — not another one whose name
@@ -181,7 +222,6 @@ async fn the_daemon_sweeps_github_and_reports_its_answers_and_budget() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_gitlab_push_for_a_nested_subgroup_project_sweeps_exactly_that_project() {
     use drover::daemon::{self, Daemon, Reload};
-    use drover::sweep::{self, SweepOptions};
     use drover_emulator::CommitSeed;
 
     const GL_TOKEN: &str = "glpat-inProcessDaemon123";
@@ -201,31 +241,10 @@ async fn a_gitlab_push_for_a_nested_subgroup_project_sweeps_exactly_that_project
          daemon:\n  webhooks:\n    gitlab: file:hook-secret\n",
         emu.gitlab_url()
     );
-    write_fleet(dir.path(), &fleet);
-    let state = dir.path().join(".drover");
-    let loaded = daemon::load(dir.path().join("fleet.yaml"), Some(state.clone()))
-        .await
-        .unwrap();
+    let (loaded, store) = load_with_store(dir.path(), &fleet).await;
 
     // A first sweep records both projects and proposes to both.
-    let store_dir = state.join("store");
-    let store = tokio::task::spawn_blocking(move || drover::store::Store::open(&store_dir))
-        .await
-        .unwrap()
-        .unwrap();
-    let options = SweepOptions {
-        dry_run: false,
-        ..SweepOptions::default()
-    };
-    let first = sweep::run(
-        &loaded.config,
-        &loaded.renderer,
-        loaded.forge.as_ref(),
-        Some(&store),
-        &options,
-    )
-    .await
-    .unwrap();
+    let first = sweep_with(&loaded, &store, None).await;
     let mut names: Vec<&str> = first.repositories.iter().map(|r| r.name.as_str()).collect();
     names.sort_unstable();
     assert_eq!(names, ["api", "platform/core/api"]);
@@ -376,7 +395,7 @@ async fn a_gitlab_push_for_a_nested_subgroup_project_sweeps_exactly_that_project
 /// failed, and nothing written to the forge.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn repositories_a_stopped_sweep_did_not_reach_are_not_reached_not_failed() {
-    use drover::sweep::{self, RepoState, SweepOptions, NOT_REACHED};
+    use drover::sweep::{RepoState, NOT_REACHED};
 
     const GL_TOKEN: &str = "glpat-notReached123";
     let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
@@ -387,38 +406,13 @@ async fn repositories_a_stopped_sweep_did_not_reach_are_not_reached_not_failed()
     }
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("token"), GL_TOKEN).unwrap();
-    write_fleet(
-        dir.path(),
-        &format!(
-            "forge:\n  kind: gitlab\n  url: {}\n  owner: acme\n  token: file:token\n",
-            emu.gitlab_url()
-        ),
+    let fleet = format!(
+        "forge:\n  kind: gitlab\n  url: {}\n  owner: acme\n  token: file:token\n",
+        emu.gitlab_url()
     );
-    let state = dir.path().join(".drover");
-    let loaded = drover::daemon::load(dir.path().join("fleet.yaml"), Some(state.clone()))
-        .await
-        .unwrap();
-    let store_dir = state.join("store");
-    let store = tokio::task::spawn_blocking(move || drover::store::Store::open(&store_dir))
-        .await
-        .unwrap()
-        .unwrap();
-    let options = SweepOptions {
-        dry_run: false,
-        stop: Some(std::sync::Arc::new(std::sync::atomic::AtomicBool::new(
-            true,
-        ))),
-        ..SweepOptions::default()
-    };
-    let report = sweep::run(
-        &loaded.config,
-        &loaded.renderer,
-        loaded.forge.as_ref(),
-        Some(&store),
-        &options,
-    )
-    .await
-    .unwrap();
+    let (loaded, store) = load_with_store(dir.path(), &fleet).await;
+    let stopped = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let report = sweep_with(&loaded, &store, Some(stopped)).await;
     assert_eq!(report.repositories.len(), 2);
     for repo in &report.repositories {
         assert_eq!(repo.state, RepoState::Drifted, "{repo:?}");
