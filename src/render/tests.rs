@@ -213,12 +213,13 @@ fn runaway_renderings_fail_within_their_budgets() {
 
 #[test]
 fn a_rendering_over_its_time_budget_fails_the_repository() {
-    let r = Renderer::new(&sources(&[(
+    let templates = sources(&[(
         "slow",
         "{% for a in vars.items %}{% for b in vars.items %}{% for c in vars.items %}{% endfor %}{% endfor %}{% endfor %}",
-    )]))
-    .unwrap()
-    .with_time_budget(std::time::Duration::from_millis(50));
+    )]);
+    let r = Renderer::new(&templates)
+        .unwrap()
+        .with_time_budget(std::time::Duration::from_millis(200));
     let policy: Policy = serde_yaml::from_str(
         "language: rust\ndetect: {markers: [Cargo.toml]}\nfiles:\n  - {path: Dockerfile, template: slow, why: w}\n",
     )
@@ -230,9 +231,15 @@ fn a_rendering_over_its_time_budget_fails_the_repository() {
     let err = r
         .desired_files(&policy, CiFlavor::Github, &[], &slow)
         .unwrap_err();
-    assert!(err.message.contains("took longer than 50ms"), "{err}");
-    assert!(started.elapsed() < std::time::Duration::from_secs(2));
-    // The same templates with little data render as usual.
+    assert!(err.message.contains("took longer than 200ms"), "{err}");
+    // Back at the budget, not when the rendering ends (seconds later);
+    // loose, for a loaded machine.
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+    // The same templates with little data render as usual (with a budget
+    // no loaded machine misses).
+    let r = Renderer::new(&templates)
+        .unwrap()
+        .with_time_budget(std::time::Duration::from_secs(30));
     let mut small = ctx();
     small.vars.insert("items".into(), serde_json::json!([1]));
     let (files, _) = r
