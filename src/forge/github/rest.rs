@@ -139,17 +139,27 @@ impl GithubForge {
                     .ok_or_else(|| ForgeError::Malformed("commit without tree".into()))?
             }
         };
-        let entries: Vec<Value> = p
-            .changes
-            .iter()
-            .map(|c| match &c.content {
+        // `content` in a tree entry is taken as UTF-8 text: bytes that are
+        // not (a binary or a Latin-1 file) become a blob first, sent as
+        // base64, and the entry names it by sha.
+        let mut entries: Vec<Value> = Vec::with_capacity(p.changes.len());
+        for c in &p.changes {
+            let path = c.path.as_str();
+            entries.push(match c.content.as_deref() {
                 Some(bytes) => match std::str::from_utf8(bytes) {
-                    Ok(text) => json!({ "path": c.path.as_str(), "mode": "100644", "type": "blob", "content": text }),
-                    Err(_) => json!({ "path": c.path.as_str(), "mode": "100644", "type": "blob", "content": base64::engine::general_purpose::STANDARD.encode(bytes) }),
+                    Ok(text) => {
+                        json!({ "path": path, "mode": "100644", "type": "blob", "content": text })
+                    }
+                    Err(_) => {
+                        let blob = self.create_blob(repo, bytes).await?;
+                        json!({ "path": path, "mode": "100644", "type": "blob", "sha": blob })
+                    }
                 },
-                None => json!({ "path": c.path.as_str(), "mode": "100644", "type": "blob", "sha": Value::Null }),
-            })
-            .collect();
+                None => {
+                    json!({ "path": path, "mode": "100644", "type": "blob", "sha": Value::Null })
+                }
+            });
+        }
         let tree: Sha = self
             .rest_json(
                 Method::POST,
@@ -166,6 +176,22 @@ impl GithubForge {
             )
             .await?;
         Ok(commit.sha)
+    }
+
+    /// Stores `bytes` as a blob (sent as base64, so any bytes survive);
+    /// its sha.
+    async fn create_blob(&self, repo: &RemoteRepo, bytes: &[u8]) -> Result<String, ForgeError> {
+        let blob: Sha = self
+            .rest_json(
+                Method::POST,
+                &format!("{}/git/blobs", repo_path(repo)?),
+                Some(json!({
+                    "content": base64::engine::general_purpose::STANDARD.encode(bytes),
+                    "encoding": "base64",
+                })),
+            )
+            .await?;
+        Ok(blob.sha)
     }
 
     /// Points drover's branch at `commit`, creating it if needed.

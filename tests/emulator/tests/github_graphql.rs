@@ -442,6 +442,30 @@ async fn rate_limit_and_rest_agree() {
 }
 
 #[tokio::test]
+async fn latin1_text_is_not_binary_and_its_text_has_replacement_characters() {
+    let emu = start().await;
+    emu.create_repo(
+        Forge::Github,
+        "acme/latin",
+        RepoSeed::default().file(".dockerignore", b"# caf\xe9\ntarget/\n".to_vec()),
+    )
+    .unwrap();
+    let r = Api::new(&emu)
+        .graphql(
+            r#"{ repository(owner: "acme", name: "latin") {
+                   f: object(expression: "HEAD:.dockerignore") { ... on Blob { text isBinary byteSize } } } }"#,
+            json!({}),
+        )
+        .await
+        .expect(200);
+    let f = &r.body["data"]["repository"]["f"];
+    assert_eq!(f["isBinary"], false);
+    assert_eq!(f["byteSize"], 14);
+    assert_eq!(f["text"], "# caf\u{fffd}\ntarget/\n");
+    assert_clean(&emu);
+}
+
+#[tokio::test]
 async fn large_blobs_are_truncated_and_binary_blobs_have_no_text() {
     let emu = start().await;
     let big = "abcdefgh\n".repeat(60 * 1024);

@@ -5,8 +5,10 @@
 //!
 //! Values as GitHub gives them: `TreeEntry.mode` as a decimal int (33188
 //! file, 33261 executable, 40960 symlink, 16384 tree, 57344 submodule),
-//! `Blob.text` null for binary content (a NUL byte in the first 8000 bytes
-//! or invalid UTF-8) and cut at 512 KiB with `isTruncated`, `GitActor.date`
+//! `Blob.text` null for binary content (a NUL byte in the first 8000 bytes,
+//! git's heuristic), and for text that is not UTF-8 (a Latin-1 file) the
+//! bytes decoded as UTF-8 with U+FFFD for what is not, as GitHub gives it,
+//! cut at 512 KiB with `isTruncated`, `GitActor.date`
 //! with the commit's own UTC offset.
 
 use std::path::Path;
@@ -162,9 +164,10 @@ fn find(repo: &RepoRef, oid: &str) -> Option<GitObj> {
     })
 }
 
-/// Whether content counts as binary (git's heuristic, plus invalid UTF-8).
+/// Whether content counts as binary (git's heuristic: a NUL byte early
+/// on). Text in another encoding is not binary: its `text` is lossy.
 fn is_binary(content: &[u8]) -> bool {
-    content[..content.len().min(8000)].contains(&0) || std::str::from_utf8(content).is_err()
+    content[..content.len().min(8000)].contains(&0)
 }
 
 /// `2024-01-01T12:00:00+02:00` for a signature's time.
@@ -233,14 +236,8 @@ impl GitObj {
             "isTruncated" => FieldValue::scalar(!binary && content.len() > TEXT_LIMIT),
             "text" if binary => FieldValue::Null,
             "text" => {
-                let mut end = content.len().min(TEXT_LIMIT);
-                let text = loop {
-                    match std::str::from_utf8(&content[..end]) {
-                        Ok(t) => break t,
-                        Err(_) => end -= 1,
-                    }
-                };
-                FieldValue::scalar(text)
+                let text = String::from_utf8_lossy(&content[..content.len().min(TEXT_LIMIT)]);
+                FieldValue::scalar(text.into_owned())
             }
             other => return Err(not_emulated("Blob", other)),
         })
