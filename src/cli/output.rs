@@ -164,7 +164,12 @@ fn outcome_line(r: &RepoReport, dry_run: bool) -> String {
                 }
                 (Wrote::Nothing, _) => format!("unchanged {url}"),
             };
-            format!("{name}: {state} ({} files) → {what}", r.drift.len())
+            let warned = if p.warnings.is_empty() {
+                String::new()
+            } else {
+                format!("; open, with warnings: {}", cell(&p.warnings.join("; ")))
+            };
+            format!("{name}: {state} ({} files) → {what}{warned}", r.drift.len())
         }
         (RepoState::Drifted, None) if r.waiting.is_some() => {
             format!(

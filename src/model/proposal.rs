@@ -75,6 +75,10 @@ pub struct Proposed {
     pub wrote: Wrote,
     /// Why drover keeps its hands off.
     pub reason: Option<String>,
+    /// What the forge refused while the proposal itself stands (a
+    /// reviewer who is not a collaborator, a label it would not create):
+    /// the repository is open, with warnings.
+    pub warnings: Vec<String>,
 }
 
 /// What a sweep wrote for a proposal.
@@ -96,7 +100,14 @@ impl Proposed {
             fate,
             wrote,
             reason: None,
+            warnings: Vec::new(),
         }
+    }
+
+    /// The same, with what the forge refused on the way.
+    pub fn with_warnings(mut self, warnings: Vec<String>) -> Proposed {
+        self.warnings = warnings;
+        self
     }
 
     /// A new proposal.
@@ -141,8 +152,8 @@ impl Proposed {
     }
 }
 
-/// As the sweep report has always shown it: `{"outcome", "url"}`, and the
-/// reason for hands-off.
+/// As the sweep report has always shown it: `{"outcome", "url"}`, the
+/// reason for hands-off, and `warnings` when the forge refused a part.
 impl Serialize for Proposed {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
@@ -151,6 +162,9 @@ impl Serialize for Proposed {
         out.serialize_field("url", &self.url)?;
         if let Some(reason) = &self.reason {
             out.serialize_field("reason", reason)?;
+        }
+        if !self.warnings.is_empty() {
+            out.serialize_field("warnings", &self.warnings)?;
         }
         out.end()
     }

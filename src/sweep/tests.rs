@@ -121,6 +121,7 @@ fn the_store_keeps_what_became_of_the_proposal() {
         fate,
         wrote,
         reason: None,
+        warnings: Vec::new(),
     };
     // A new proposal: opened now.
     let mut p = drifted("a", false);

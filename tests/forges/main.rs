@@ -12,4 +12,5 @@ mod gitlab;
 mod harness;
 mod lifecycle;
 mod migrate;
+mod partial;
 mod sourcehut;

@@ -280,26 +280,71 @@ impl GithubForge {
             }
             Err(e) => return Err(e),
         };
-        if !p.labels.is_empty() {
-            let path = format!("{}/issues/{}/labels", repo_path(repo)?, pull.number);
-            self.rest(Method::POST, &path, Some(json!({ "labels": p.labels })))
-                .await?;
-        }
-        if !p.reviewers.is_empty() {
-            let path = format!(
-                "{}/pulls/{}/requested_reviewers",
-                repo_path(repo)?,
-                pull.number
-            );
-            self.rest(
-                Method::POST,
-                &path,
-                Some(json!({ "reviewers": p.reviewers })),
-            )
-            .await?;
-        }
-        Ok(Proposed::opened(pull.html_url, Some(pull.number)))
+        let warnings = self.label_and_request(repo, pull.number, p).await?;
+        Ok(Proposed::opened(pull.html_url, Some(pull.number)).with_warnings(warnings))
     }
+}
+
+impl GithubForge {
+    /// Labels the pull request and asks its reviewers. What GitHub refuses
+    /// for good (a reviewer who is not a collaborator, a label it would
+    /// not create) is a warning, not a failure: the pull request stands.
+    pub(super) async fn label_and_request(
+        &self,
+        repo: &RemoteRepo,
+        number: u64,
+        p: &Proposal,
+    ) -> Result<Vec<String>, ForgeError> {
+        let mut warnings = Vec::new();
+        if !p.labels.is_empty() {
+            let path = format!("{}/issues/{number}/labels", repo_path(repo)?);
+            match self
+                .rest(Method::POST, &path, Some(json!({ "labels": p.labels })))
+                .await
+            {
+                Ok(_) => {}
+                Err(e) if refused(&e) => {
+                    warnings.push(format!("labels {} not set: {e}", p.labels.join(", ")))
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        let path = format!("{}/pulls/{number}/requested_reviewers", repo_path(repo)?);
+        // One request for all; when GitHub refuses it (a 422 does not say
+        // whom), one each, so that the others are still asked.
+        let mut batches: Vec<Vec<String>> = vec![p.reviewers.clone()];
+        while let Some(batch) = batches.pop() {
+            if batch.is_empty() {
+                continue;
+            }
+            match self
+                .rest(Method::POST, &path, Some(json!({ "reviewers": batch })))
+                .await
+            {
+                Ok(_) => {}
+                Err(e) if refused(&e) && batch.len() > 1 => {
+                    batches.extend(batch.into_iter().rev().map(|r| vec![r]));
+                }
+                Err(e) if refused(&e) => warnings.push(format!(
+                    "reviewer {} refused (not a collaborator of {}, or the author)",
+                    batch[0], repo.full_name
+                )),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(warnings)
+    }
+}
+
+/// A refusal that asking again will not change (validation, permission).
+fn refused(e: &ForgeError) -> bool {
+    matches!(
+        e,
+        ForgeError::Api {
+            status: Some(403 | 404 | 422),
+            ..
+        }
+    )
 }
 
 #[cfg(test)]

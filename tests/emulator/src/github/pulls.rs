@@ -146,7 +146,15 @@ pub fn pr_json(world: &World, repo: &Repository, p: &Proposal, base: &Base, full
         .labels
         .iter()
         .filter_map(|name| repo.labels.iter().find(|l| &l.name == name))
-        .map(|l| label_json(l, &repo.full_path, base))
+        .map(|l| {
+            let mut v = label_json(l, &repo.full_path, base);
+            // `pull-request-simple` describes a label's description as a
+            // string, never null (`pull-request` allows null).
+            if !full && v["description"].is_null() {
+                v["description"] = Value::from("");
+            }
+            v
+        })
         .collect();
     let reviewers: Vec<Value> = p
         .reviewers
