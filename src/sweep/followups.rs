@@ -51,10 +51,11 @@ pub(crate) async fn tell_hands_off(
                     head: None,
                 })
             })?;
+            // One sentence, true on every forge (no word of branches: a
+            // sourcehut thread has none).
             let text = format!(
-                "drover found work by someone else here ({reason}), so from now on it \
-                 will not update this change: it is yours. drover proposes again for \
-                 {} only once this is merged or closed and its branch is gone.",
+                "drover found someone else's work here ({reason}), so this change is \
+                 yours now and drover proposes again for {} only once it is merged or closed.",
                 p.report.full_name
             );
             Some((p, repo, target, text))

@@ -443,10 +443,15 @@ async fn a_proposal_is_closed_once_its_drift_is_fixed_by_hand() {
     assert_eq!(pull.state, ProposalState::Closed);
     assert_eq!(pull.comments.len(), 1, "{:#?}", pull.comments);
     assert!(
-        pull.comments[0].body.contains("now matches the templates"),
+        pull.comments[0].body.contains("now matches the templates")
+            && pull.comments[0]
+                .body
+                .contains("Its branch drover/sync is deleted."),
         "{}",
         pull.comments[0].body
     );
+    let refs = emu.refs(Forge::Github, "acme/billing-api").unwrap();
+    assert!(!refs.contains_key("refs/heads/drover/sync"), "{refs:?}");
     let ledger = &emu.proposals(Forge::Github, "acme/ledger").unwrap()[0];
     assert_eq!(
         (ledger.state, ledger.comments.len()),

@@ -412,7 +412,7 @@ async fn a_new_head_updates_a_closed_request_is_declined_and_a_human_commit_is_h
     let mr = &emu.proposals(Forge::Gitlab, "acme/billing-api").unwrap()[0];
     assert_eq!(mr.comments.len(), 1);
     assert!(
-        mr.comments[0].body.contains("it is yours"),
+        mr.comments[0].body.contains("this change is yours now"),
         "{}",
         mr.comments[0].body
     );

@@ -676,7 +676,17 @@ async fn someone_elses_work_means_hands_off(kind: Kind) {
     assert!(run.stdout.contains("hands off"), "{kind:?}: {}", run.stdout);
     let said = lab.comments("api");
     assert_eq!(said.len(), 1, "{kind:?}: said once: {said:?}");
-    assert!(said[0].contains("it is yours"), "{}", said[0]);
+    assert!(said[0].contains("this change is yours now"), "{}", said[0]);
+    // A mail's body comes after its headers.
+    let body = said[0].split_once("\n\n").map_or(&said[0][..], |(_, b)| b);
+    let sentence = body.lines().find(|l| l.contains("is yours now")).unwrap();
+    assert!(
+        !sentence.contains(". "),
+        "{kind:?}: one sentence: {sentence}"
+    );
+    if kind == Kind::Sourcehut {
+        assert!(!body.contains("branch"), "no branches on sourcehut: {body}");
+    }
     assert_eq!(lab.tip("api"), tip, "{kind:?}: the branch is theirs");
     assert_eq!(lab.footprint("web"), web);
     assert_eq!(lab.status("api").await["state"], "hands_off");

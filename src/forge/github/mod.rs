@@ -21,7 +21,7 @@ use crate::model::{Actual, Proposed, RemoteRepo, RepoPath, Secret, Snapshot, Wan
 use crate::proposal::{decide, Decision, Proposal, Seen};
 
 pub use graphql::{snapshot_query, DISCOVER};
-use rest::repo_path;
+use rest::{ref_path, repo_path};
 
 /// Repositories per snapshot query.
 const SNAPSHOT_BATCH: usize = 25;
@@ -382,15 +382,31 @@ impl Forge for GithubForge {
     ) -> Result<(), ForgeError> {
         let n = proposal.number;
         // The comment first: a crash between the two leaves an open pull
-        // request with an explanation, closed on the next sweep.
-        self.comment(repo, proposal, note, comment).await?;
+        // request with an explanation, closed on the next sweep. The
+        // branch is drover's own (the sweep closes only those), so it goes
+        // too, as Renovate does: nothing stale is left behind.
+        let comment = format!("{comment} Its branch {} is deleted.", self.branch);
+        self.comment(repo, proposal, note, &comment).await?;
         self.rest(
             Method::PATCH,
             &format!("{}/pulls/{n}", repo_path(repo)?),
             Some(json!({ "state": "closed" })),
         )
         .await?;
-        Ok(())
+        let branch = format!(
+            "{}/git/refs/heads/{}",
+            repo_path(repo)?,
+            ref_path(&self.branch)
+        );
+        match self.rest(Method::DELETE, &branch, None).await {
+            // Gone already (deleted by hand, or by a crash's earlier try).
+            Ok(_)
+            | Err(ForgeError::Api {
+                status: Some(404 | 422),
+                ..
+            }) => Ok(()),
+            Err(e) => Err(e),
+        }
     }
 
     async fn propose(&self, repo: &RemoteRepo, p: &Proposal) -> Result<Proposed, ForgeError> {

@@ -38,7 +38,7 @@ pub fn repo_path(repo: &RemoteRepo) -> Result<String, ForgeError> {
 
 /// A branch name as the tail of a `git/refs/heads/…` path: each
 /// component percent-encoded, `/` kept between them.
-fn ref_path(branch: &str) -> String {
+pub(super) fn ref_path(branch: &str) -> String {
     branch.split('/').map(enc).collect::<Vec<_>>().join("/")
 }
 

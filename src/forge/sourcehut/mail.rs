@@ -136,10 +136,7 @@ pub fn message(mail: &PatchMail, author: &Author, list: &str) -> Result<Message,
             .in_reply_to(format!("<{parent}>"))
             .references(format!("<{parent}>"));
     }
-    // 8bit like git format-patch; lettre refuses it only for lines too long
-    // for SMTP, and then picks an encoding `git am` also decodes.
-    let body = Body::new_with_encoding(mail.body.clone(), ContentTransferEncoding::EightBit)
-        .unwrap_or_else(|_| Body::new(mail.body.clone()));
+    let body = eight_bit(&mail.body).unwrap_or_else(|| Body::new(mail.body.clone()));
     builder
         .singlepart(
             SinglePart::builder()
@@ -147,6 +144,31 @@ pub fn message(mail: &PatchMail, author: &Author, list: &str) -> Result<Message,
                 .body(body),
         )
         .map_err(|e| invalid("patch mail", e))
+}
+
+/// The body sent 8bit as git format-patch sends it, whatever the length of
+/// its lines up to SMTP's 998 octets (lettre's own 8bit check stops at 76
+/// and would quote-print a long trailer line); `None` past that, for an
+/// encoding `git am` also decodes.
+fn eight_bit(text: &str) -> Option<Body> {
+    if text.lines().any(|l| l.len() > 998) {
+        return None;
+    }
+    let mut crlf = String::with_capacity(text.len() + text.len() / 40);
+    for line in text.split_inclusive('\n') {
+        let line = line
+            .strip_suffix('\n')
+            .map_or(line, |l| l.strip_suffix('\r').unwrap_or(l));
+        crlf.push_str(line);
+        crlf.push_str("\r\n");
+    }
+    if !text.is_empty() && !text.ends_with('\n') {
+        crlf.truncate(crlf.len() - 2);
+    }
+    Some(Body::dangerous_pre_encoded(
+        crlf.into_bytes(),
+        ContentTransferEncoding::EightBit,
+    ))
 }
 
 /// The SMTP server patch mail is submitted to.
