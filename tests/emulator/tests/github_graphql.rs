@@ -460,7 +460,7 @@ async fn latin1_text_is_not_binary_and_its_text_has_replacement_characters() {
         .expect(200);
     let f = &r.body["data"]["repository"]["f"];
     assert_eq!(f["isBinary"], false);
-    assert_eq!(f["byteSize"], 14);
+    assert_eq!(f["byteSize"], 15);
     assert_eq!(f["text"], "# caf\u{fffd}\ntarget/\n");
     assert_clean(&emu);
 }
