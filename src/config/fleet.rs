@@ -370,7 +370,8 @@ impl Smtp {
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Schedule {
-    /// Six or seven fields, seconds first: `0 0 3 * * *` is 03:00 daily.
+    /// Five fields as crontab writes them (`0 3 * * *` is 03:00 daily), or
+    /// six or seven, seconds first (`0 0 3 * * *`).
     pub cron: CronExpr,
     /// An IANA timezone name such as `Europe/Paris`.
     #[serde(default = "default_timezone")]
@@ -381,19 +382,38 @@ fn default_timezone() -> Timezone {
     Timezone("UTC".into())
 }
 
-/// A validated cron expression.
+/// A validated cron expression, held in the `cron` crate's form: seconds
+/// first. A five-field crontab line is read with a `0` seconds field put in
+/// front, so every reader of `.0` parses it as `cron::Schedule` unchanged.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
 #[serde(transparent)]
 pub struct CronExpr(pub String);
 
+impl CronExpr {
+    /// Reads a crontab line (five fields) or a seconds-first one (six or
+    /// seven fields).
+    pub fn parse(raw: &str) -> Result<CronExpr, String> {
+        let fields = raw.split_whitespace().count();
+        let expr = if fields == 5 {
+            format!("0 {}", raw.trim())
+        } else {
+            raw.to_owned()
+        };
+        expr.parse::<cron::Schedule>().map_err(|e| {
+            format!("`{raw}` is not a cron expression ({e}); write five fields as crontab does, e.g. `0 3 * * *`, or six, seconds first, e.g. `0 0 3 * * *`")
+        })?;
+        Ok(CronExpr(expr))
+    }
+
+    /// The schedule it describes.
+    pub fn schedule(&self) -> cron::Schedule {
+        self.0.parse().expect("validated when read")
+    }
+}
+
 impl<'de> Deserialize<'de> for CronExpr {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        validated_str(d, |raw| {
-            raw.parse::<cron::Schedule>().map_err(|e| {
-                format!("`{raw}` is not a cron expression ({e}); write six fields, seconds first, e.g. `0 0 3 * * *`")
-            })?;
-            Ok(CronExpr(raw.to_owned()))
-        })
+        validated_str(d, CronExpr::parse)
     }
 }
 

@@ -162,6 +162,20 @@ fn bad_cron_timezone_branch_and_glob_are_located() {
 }
 
 #[test]
+fn crontab_five_fields_and_seconds_first_six_are_the_same_schedule() {
+    let base = "forge:\n  kind: local\n  path: r\nschedule:\n  cron: ";
+    let five = parse_fleet(Path::new("fleet.yaml"), &format!("{base}\"0 3 * * *\"\n")).unwrap();
+    let six = parse_fleet(Path::new("fleet.yaml"), &format!("{base}\"0 0 3 * * *\"\n")).unwrap();
+    let (five, six) = (five.schedule.unwrap().cron, six.schedule.unwrap().cron);
+    assert_eq!(five, six);
+    let after = chrono::DateTime::parse_from_rfc3339("2024-05-01T12:00:00Z").unwrap();
+    let next = five.schedule().after(&after).next().unwrap();
+    assert_eq!(next.to_rfc3339(), "2024-05-02T03:00:00+00:00");
+    let err = fleet_err(&format!("{base}\"0 3 * *\"\n"));
+    assert!(err.contains("five fields as crontab does"), "{err}");
+}
+
+#[test]
 fn escaping_skip_paths_are_rejected() {
     let err = fleet_err(
         "forge:\n  kind: local\n  path: r\nrepositories:\n  overrides:\n    a:\n      skip:\n        - path: ../etc/passwd\n          reason: x\n",
