@@ -11,7 +11,8 @@
 FROM rust:1.95-bookworm AS build
 WORKDIR /src
 # Dependencies first, in their own layer: only Cargo.toml/Cargo.lock changes
-# rebuild it.
+# rebuild it. Every target a manifest declares needs a stub here, or cargo
+# refuses the manifest (tests/cli/conventions.rs checks it).
 COPY Cargo.toml Cargo.lock ./
 COPY tests/emulator/Cargo.toml tests/emulator/Cargo.toml
 RUN mkdir -p src benches tests/emulator/src \

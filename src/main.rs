@@ -5,6 +5,7 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let cli = drover::cli::Cli::parse();
+    drover::cli::end_quietly_on_broken_pipe(&cli.command);
     drover::cli::init_tracing(&cli.global);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,

@@ -3,7 +3,7 @@
 
 use clap::Args;
 
-use super::output::cell;
+use super::output::{cell, plural};
 use super::{load, open_store, Exit, Global};
 use crate::render::{sample_file_sets, ForgeFacts};
 use crate::sweep::{self, RepoState, SweepOptions};
@@ -43,12 +43,12 @@ pub async fn run(global: &Global, _args: CheckArgs) -> anyhow::Result<Exit> {
         }
     }
     println!(
-        "{}: {} policies, {} templates, {} file sets rendered, {} repositories checked, {errors} with errors",
+        "{}: {}, {}, {} rendered, {} checked, {errors} with errors",
         config.fleet_path.display(),
-        config.policies.len(),
-        config.templates.files.len(),
-        sets.len(),
-        report.repositories.len(),
+        plural(config.policies.len(), "policy", "policies"),
+        plural(config.templates.files.len(), "template", "templates"),
+        plural(sets.len(), "file set", "file sets"),
+        plural(report.repositories.len(), "repository", "repositories"),
     );
     Ok(if errors > 0 { Exit::Error } else { Exit::Ok })
 }

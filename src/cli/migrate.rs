@@ -7,7 +7,7 @@ use std::io::IsTerminal;
 use anyhow::Context;
 use clap::Args;
 
-use super::output::cell;
+use super::output::{cell, plural};
 use super::{load, open_store, sweep::write_atomically, Exit, Global};
 use crate::migrate::MigrationResult;
 use crate::migrate::{self, MigrateOptions, Migration, MigrationReport, TargetAction};
@@ -198,7 +198,7 @@ impl migrate::Progress for Bar {
     fn start(&self, total: usize) {
         self.bar.set_length(total as u64);
         if !self.tty {
-            eprintln!("{total} repositories");
+            eprintln!("{}", plural(total, "repository", "repositories"));
         }
     }
 
@@ -255,10 +255,10 @@ pub fn plan_text(report: &MigrationReport) -> String {
         ) {
             let _ = writeln!(
                 out,
-                "      {} branches, {} tags, {} commits, {}",
-                r.branches,
-                r.tags,
-                r.commits,
+                "      {}, {}, {}, {}",
+                plural(r.branches, "branch", "branches"),
+                plural(r.tags, "tag", "tags"),
+                plural(r.commits, "commit", "commits"),
                 size(r.bytes)
             );
             if r.rerender.is_empty() {
@@ -298,10 +298,6 @@ fn change_word(change: crate::drift::Change) -> &'static str {
         crate::drift::Change::Update => "update",
         crate::drift::Change::Delete => "delete",
     }
-}
-
-fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// The table at the end of a run.

@@ -3,6 +3,7 @@
 //! context and outcomes become exit codes.
 
 mod check;
+mod completions;
 mod daemon;
 mod migrate;
 mod output;
@@ -94,6 +95,37 @@ pub enum Command {
     Migrate(migrate::MigrateArgs),
     /// Print the JSON schema of fleet.yaml.
     Schema,
+    /// Print the shell completion script for SHELL.
+    Completions(completions::CompletionsArgs),
+    /// Print drover's manual page (roff): `drover man > drover.1`.
+    Man,
+}
+
+impl Command {
+    /// Whether a closed stdout should end the process quietly, as it ends
+    /// `cat`: true for the commands whose output is made to be piped. The
+    /// daemon and migrations keep Rust's default (SIGPIPE ignored, EPIPE an
+    /// error) because they talk to forges and git over sockets and pipes,
+    /// where a peer hanging up must be an error to retry, not the end.
+    pub fn ends_on_broken_pipe(&self) -> bool {
+        !matches!(self, Command::Daemon(_) | Command::Migrate(_))
+    }
+}
+
+/// Lets a closed stdout end the process as SIGPIPE ends `cat` (quietly,
+/// status 141 in a shell), instead of `println!` panicking on EPIPE:
+/// `drover plan --json | head -c1`.
+pub fn end_quietly_on_broken_pipe(command: &Command) {
+    #[cfg(unix)]
+    if command.ends_on_broken_pipe() {
+        // SAFETY: called at startup, before any thread is spawned; it only
+        // restores the default disposition of one signal.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = command;
 }
 
 pub fn init_tracing(global: &Global) {
@@ -121,6 +153,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
             print!("{}", crate::config::fleet_schema());
             Ok(Exit::Ok)
         }
+        Command::Completions(args) => completions::completions(&args),
+        Command::Man => completions::man(),
     }
 }
 

@@ -13,6 +13,11 @@ use crate::sweep::{RepoReport, RepoState, SweepReport};
 /// one line of a table or log: see [`crate::model::one_line`].
 pub use crate::model::one_line as cell;
 
+/// `n` and the noun that goes with it: "1 repository", "2 repositories".
+pub fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 fn paint(s: Style, text: &str) -> String {
     format!("{}{text}{}", s.render(), s.render_reset())
 }
@@ -149,6 +154,7 @@ pub fn sweep_text(report: &SweepReport) -> String {
 fn outcome_line(r: &RepoReport, dry_run: bool) -> String {
     let state = paint(state_style(&r.state), r.state.label());
     let name = cell(&r.name);
+    let files = plural(r.drift.len(), "file", "files");
     match (&r.state, &r.proposal) {
         (RepoState::Drifted, Some(p)) => {
             let url = cell(&p.url);
@@ -169,17 +175,16 @@ fn outcome_line(r: &RepoReport, dry_run: bool) -> String {
             } else {
                 format!("; open, with warnings: {}", cell(&p.warnings.join("; ")))
             };
-            format!("{name}: {state} ({} files) → {what}{warned}", r.drift.len())
+            format!("{name}: {state} ({files}) → {what}{warned}")
         }
         (RepoState::Drifted, None) if r.waiting.is_some() => {
             format!(
-                "{name}: {state} ({} files) → {}",
-                r.drift.len(),
+                "{name}: {state} ({files}) → {}",
                 cell(r.waiting.as_deref().unwrap_or_default())
             )
         }
         (RepoState::Drifted, None) if dry_run => {
-            format!("{name}: {state} ({} files) → would propose", r.drift.len())
+            format!("{name}: {state} ({files}) → would propose")
         }
         (RepoState::InLine, _) if r.closed.is_some() => format!(
             "{name}: {state} → closed {} (fixed on the default branch)",
@@ -210,19 +215,27 @@ pub fn totals_line(report: &SweepReport) -> String {
         String::new()
     };
     format!(
-        "{} repositories: {} in line, {} drifted{waiting}, {} skipped, {} failed; {} forge requests\n",
-        report.repositories.len(),
+        "{}: {} in line, {} drifted{waiting}, {} skipped, {} failed; {}\n",
+        plural(report.repositories.len(), "repository", "repositories"),
         t.in_line,
         t.drifted,
         t.skipped,
         t.failed,
-        report.requests
+        plural(report.requests as usize, "forge request", "forge requests"),
     )
 }
 
 #[cfg(test)]
 mod tests {
-    use super::cell;
+    use super::{cell, plural};
+
+    #[test]
+    fn counts_take_the_noun_of_their_number() {
+        for (n, shown) in [(0, "0 files"), (1, "1 file"), (2, "2 files")] {
+            assert_eq!(plural(n, "file", "files"), shown);
+        }
+        assert_eq!(plural(1, "repository", "repositories"), "1 repository");
+    }
 
     #[test]
     fn forge_text_stays_on_its_line_and_off_the_terminal() {

@@ -266,7 +266,7 @@ fn commits_by_someone_else_on_drovers_branch_mean_hands_off() {
     std::fs::write(dir.join("go.sum"), "").unwrap();
     let run = fleet.drover(&["sweep"]).ok();
     assert!(
-        run.stdout.contains("ledger: drifted (1 files) → hands off"),
+        run.stdout.contains("ledger: drifted (1 file) → hands off"),
         "{}",
         run.stdout
     );

@@ -2,6 +2,7 @@
 //! examples: plan, render, check, and sweeps whose commits the `git` CLI
 //! verifies. One test binary; each test gets a fresh directory.
 
+mod conventions;
 mod daemon;
 mod harness;
 mod hostile_input;
