@@ -5,6 +5,7 @@
 mod check;
 mod completions;
 mod daemon;
+mod init;
 mod migrate;
 mod output;
 mod plan;
@@ -79,6 +80,9 @@ pub enum LogFormat {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Write a commented fleet.yaml for a forge (and, with --eject, the
+    /// default policies and templates beside it); never overwrites.
+    Init(init::InitArgs),
     /// Validate fleet.yaml, policies and templates, and render every repository.
     Check(check::CheckArgs),
     /// Show how each repository differs from its templates.
@@ -142,6 +146,7 @@ pub fn init_tracing(global: &Global) {
 
 pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
     match cli.command {
+        Command::Init(args) => init::run(&cli.global, args).await,
         Command::Check(args) => check::run(&cli.global, args).await,
         Command::Plan(args) => plan::run(&cli.global, args).await,
         Command::Render(args) => render::run(&cli.global, args).await,

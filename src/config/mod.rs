@@ -31,6 +31,32 @@ use crate::model::{CiFlavor, ForgeKind, Mode};
 static EMBEDDED_POLICIES: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/policies");
 static EMBEDDED_TEMPLATES: Dir<'_> = include_dir!("$CARGO_MANIFEST_DIR/templates");
 
+/// The policies and templates compiled into the binary, as files:
+/// `(path, contents)` with the path starting `policies/` or `templates/`.
+/// What `drover init --eject` writes beside a new fleet.yaml.
+pub fn embedded_defaults() -> Vec<(String, &'static [u8])> {
+    let mut out = Vec::new();
+    for (top, root) in [
+        ("policies", &EMBEDDED_POLICIES),
+        ("templates", &EMBEDDED_TEMPLATES),
+    ] {
+        let mut stack = vec![root];
+        while let Some(dir) = stack.pop() {
+            for entry in dir.entries() {
+                match entry {
+                    include_dir::DirEntry::Dir(d) => stack.push(d),
+                    include_dir::DirEntry::File(f) => {
+                        let path = f.path().to_string_lossy().replace('\\', "/");
+                        out.push((format!("{top}/{path}"), f.contents()));
+                    }
+                }
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
 /// Everything a sweep needs from the user's files, validated.
 #[derive(Debug, Clone)]
 pub struct Config {

@@ -6,4 +6,5 @@ mod conventions;
 mod daemon;
 mod harness;
 mod hostile_input;
+mod init;
 mod local;
