@@ -434,19 +434,16 @@ fn load_templates_dir(dir: &Path) -> Result<TemplateSources, ConfigError> {
 }
 
 fn embedded_templates() -> TemplateSources {
-    let mut files = BTreeMap::new();
-    let mut stack = vec![&EMBEDDED_TEMPLATES];
-    while let Some(dir) = stack.pop() {
-        for entry in dir.entries() {
-            match entry {
-                include_dir::DirEntry::Dir(d) => stack.push(d),
-                include_dir::DirEntry::File(f) => {
-                    let name = f.path().to_string_lossy().replace('\\', "/");
-                    files.insert(name, f.contents_utf8().unwrap_or_default().to_owned());
-                }
-            }
-        }
-    }
+    let files = embedded_defaults()
+        .into_iter()
+        .filter_map(|(path, bytes)| {
+            let name = path.strip_prefix("templates/")?.to_owned();
+            Some((
+                name,
+                std::str::from_utf8(bytes).unwrap_or_default().to_owned(),
+            ))
+        })
+        .collect();
     TemplateSources {
         files,
         origin: "<embedded>/templates".into(),
