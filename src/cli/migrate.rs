@@ -2,12 +2,12 @@
 //! per-repository table and the JSON report.
 
 use std::fmt::Write as _;
-use std::io::IsTerminal;
 
 use anyhow::Context;
 use clap::Args;
 
 use super::output::{cell, plural};
+use super::progress::{Bar, Shown};
 use super::{load, open_store, sweep::write_atomically, Exit, Global};
 use crate::migrate::MigrationResult;
 use crate::migrate::{self, MigrateOptions, Migration, MigrationReport, TargetAction};
@@ -130,9 +130,9 @@ pub async fn run(global: &Global, args: MigrateArgs) -> anyhow::Result<Exit> {
         direct: args.direct,
         concurrency: usize::from(args.concurrency),
     };
-    let progress = Bar::new(std::io::stderr().is_terminal() && !args.json);
+    let progress = Bar::new(Shown::of(global, !args.json), "migrate");
     let report = migrate::run(&migration, &options, &progress).await?;
-    progress.bar.finish_and_clear();
+    progress.finish();
 
     let path = match (&args.report, args.dry_run) {
         (Some(p), _) => Some(p.clone()),
@@ -169,37 +169,9 @@ pub async fn run(global: &Global, args: MigrateArgs) -> anyhow::Result<Exit> {
     })
 }
 
-/// A progress bar over the repositories on a terminal; plain lines
-/// otherwise.
-struct Bar {
-    bar: indicatif::ProgressBar,
-    tty: bool,
-}
-
-impl Bar {
-    fn new(tty: bool) -> Bar {
-        let bar = indicatif::ProgressBar::new(0);
-        if tty {
-            bar.set_style(
-                indicatif::ProgressStyle::with_template(
-                    "{bar:30} {pos}/{len} repositories [{elapsed}] {msg}",
-                )
-                .expect("valid template"),
-            );
-            bar.enable_steady_tick(std::time::Duration::from_millis(120));
-        } else {
-            bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
-        }
-        Bar { bar, tty }
-    }
-}
-
 impl migrate::Progress for Bar {
     fn start(&self, total: usize) {
-        self.bar.set_length(total as u64);
-        if !self.tty {
-            eprintln!("{}", plural(total, "repository", "repositories"));
-        }
+        Bar::start(self, total);
     }
 
     fn step(&self, repo: &str, step: &str) {
@@ -207,15 +179,7 @@ impl migrate::Progress for Bar {
             step,
             "migrated" | "done" | "conflict" | "failed" | "planned" | "skipped"
         );
-        let repo = cell(repo);
-        if self.tty {
-            self.bar.set_message(format!("{repo}: {step}"));
-            if last {
-                self.bar.inc(1);
-            }
-        } else {
-            eprintln!("{repo}: {step}");
-        }
+        Bar::step(self, repo, step, last);
     }
 }
 
@@ -362,11 +326,10 @@ pub fn result_text(report: &MigrationReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::migrate::Progress as _;
 
     #[test]
     fn the_bar_counts_each_repository_once_at_its_result() {
-        let bar = Bar::new(true);
+        let bar = Bar::new(Shown::Bar, "migrate");
         bar.start(3);
         for (repo, step) in [
             ("a", "planning"),
@@ -376,7 +339,7 @@ mod tests {
             ("c", "planning"),
             ("c", "conflict"),
         ] {
-            bar.step(repo, step);
+            crate::migrate::Progress::step(&bar, repo, step);
         }
         assert_eq!(bar.bar.length(), Some(3));
         assert_eq!(bar.bar.position(), 3);

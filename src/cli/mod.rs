@@ -9,6 +9,7 @@ mod init;
 mod migrate;
 mod output;
 mod plan;
+mod progress;
 mod render;
 mod status;
 pub mod style;
@@ -70,12 +71,43 @@ pub struct Global {
     /// Log format on stderr.
     #[arg(long, global = true, value_enum, default_value_t = LogFormat::Human)]
     pub log_format: LogFormat,
+    /// Only errors on stderr: no warnings, no progress.
+    #[arg(long, short, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// More on stderr: -v logs what drover does, -vv debugs it
+    /// (`DROVER_LOG=...` wins over both).
+    #[arg(long, short, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    /// Colour: `auto` on a terminal unless NO_COLOR is set, `always`, or
+    /// `never`.
+    #[arg(long, global = true, value_enum, default_value_t = ColorWhen::Auto, value_name = "WHEN")]
+    pub color: ColorWhen,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
     Human,
     Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorWhen {
+    /// Whether text written to a stream that `is_terminal` (or not) is
+    /// coloured: `auto` colours a terminal unless NO_COLOR is set to
+    /// anything but the empty string (no-color.org).
+    pub fn colours(self, is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+        match self {
+            ColorWhen::Always => true,
+            ColorWhen::Never => false,
+            ColorWhen::Auto => is_terminal && no_color.is_none_or(|v| v.is_empty()),
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -132,11 +164,31 @@ pub fn end_quietly_on_broken_pipe(command: &Command) {
     let _ = command;
 }
 
+/// Starts logging on stderr at the level `--quiet`/`--verbose` ask for
+/// (`DROVER_LOG` wins), coloured only as `--color` allows, and sets the
+/// colour choice of everything printed through `anstream`.
 pub fn init_tracing(global: &Global) {
+    use std::io::IsTerminal as _;
+    match global.color {
+        ColorWhen::Auto => {}
+        ColorWhen::Always => anstream::ColorChoice::Always.write_global(),
+        ColorWhen::Never => anstream::ColorChoice::Never.write_global(),
+    }
+    let level = match (global.quiet, global.verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, _) => "debug",
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_env("DROVER_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let ansi = global.color.colours(
+        std::io::stderr().is_terminal(),
+        std::env::var_os("NO_COLOR").as_deref(),
+    );
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr);
     let _ = match global.log_format {
         LogFormat::Human => builder.try_init(),
@@ -188,4 +240,25 @@ pub(crate) async fn open_store(config: &Config, create: bool) -> anyhow::Result<
         .await
         .context("store opener failed")??;
     Ok(Some(store))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ColorWhen;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn auto_colours_a_terminal_unless_no_color_is_set_to_something() {
+        for (when, tty, no_color, colours) in [
+            (ColorWhen::Auto, true, None, true),
+            (ColorWhen::Auto, false, None, false),
+            (ColorWhen::Auto, true, Some("1"), false),
+            (ColorWhen::Auto, true, Some(""), true),
+            (ColorWhen::Always, false, Some("1"), true),
+            (ColorWhen::Never, true, None, false),
+        ] {
+            let got = when.colours(tty, no_color.map(OsStr::new));
+            assert_eq!(got, colours, "{when:?} tty={tty} NO_COLOR={no_color:?}");
+        }
+    }
 }

@@ -3,6 +3,7 @@
 
 use clap::Args;
 
+use super::progress::{Bar, Shown, Watched};
 use super::{load, open_store, output, Exit, Global};
 use crate::sweep::{self, SweepOptions};
 
@@ -28,7 +29,14 @@ pub async fn run(global: &Global, args: PlanArgs) -> anyhow::Result<Exit> {
         only: args.repo.clone().map(sweep::Only::Name),
         ..SweepOptions::default()
     };
-    let report = sweep::run(&config, &renderer, forge.as_ref(), store.as_ref(), &options).await?;
+    let bar = Bar::new(Shown::of(global, true), "plan");
+    let watched = Watched {
+        forge: forge.as_ref(),
+        bar: &bar,
+    };
+    let report = sweep::run(&config, &renderer, &watched, store.as_ref(), &options).await;
+    bar.finish();
+    let report = report?;
     if let Some(name) = &args.repo {
         anyhow::ensure!(
             !report.repositories.is_empty(),

@@ -8,3 +8,4 @@ mod harness;
 mod hostile_input;
 mod init;
 mod local;
+mod logs;
