@@ -3,9 +3,7 @@
 
 use clap::Args;
 
-use super::progress::{Bar, Shown, Watched};
-use super::{load, open_store, output, Exit, Global};
-use crate::sweep::{self, SweepOptions};
+use super::{output, progress, Exit, Global};
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
@@ -21,28 +19,7 @@ pub struct PlanArgs {
 }
 
 pub async fn run(global: &Global, args: PlanArgs) -> anyhow::Result<Exit> {
-    let (config, renderer) = load(global).await?;
-    let forge = crate::forge::open(&config)?;
-    let store = open_store(&config, false).await?;
-    let options = SweepOptions {
-        dry_run: true,
-        only: args.repo.clone().map(sweep::Only::Name),
-        ..SweepOptions::default()
-    };
-    let bar = Bar::new(Shown::of(global, true), "plan");
-    let watched = Watched {
-        forge: forge.as_ref(),
-        bar: &bar,
-    };
-    let report = sweep::run(&config, &renderer, &watched, store.as_ref(), &options).await;
-    bar.finish();
-    let report = report?;
-    if let Some(name) = &args.repo {
-        anyhow::ensure!(
-            !report.repositories.is_empty(),
-            "no repository named `{name}` on the forge"
-        );
-    }
+    let report = progress::sweep_fleet(global, "plan", true, args.repo.as_deref()).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

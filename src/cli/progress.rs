@@ -120,6 +120,41 @@ impl Bar {
     }
 }
 
+/// The sweep `plan` and `sweep` share: fleet.yaml loaded, its forge
+/// opened, the store opened (created only when the sweep writes), only
+/// `repo` when one is named (which must exist), and progress shown as
+/// `global` says, the lines starting with `label`.
+pub async fn sweep_fleet(
+    global: &Global,
+    label: &'static str,
+    dry_run: bool,
+    repo: Option<&str>,
+) -> anyhow::Result<crate::sweep::SweepReport> {
+    let (config, renderer) = super::load(global).await?;
+    let forge = crate::forge::open(&config)?;
+    let store = super::open_store(&config, !dry_run).await?;
+    let options = crate::sweep::SweepOptions {
+        dry_run,
+        only: repo.map(|name| crate::sweep::Only::Name(name.to_owned())),
+        ..crate::sweep::SweepOptions::default()
+    };
+    let bar = Bar::new(Shown::of(global, true), label);
+    let watched = Watched {
+        forge: forge.as_ref(),
+        bar: &bar,
+    };
+    let report = crate::sweep::run(&config, &renderer, &watched, store.as_ref(), &options).await;
+    bar.finish();
+    let report = report?;
+    if let Some(name) = repo {
+        anyhow::ensure!(
+            !report.repositories.is_empty(),
+            "no repository named `{name}` on the forge"
+        );
+    }
+    Ok(report)
+}
+
 /// A forge that reports to a [`Bar`] as a sweep uses it: the repositories
 /// discovered, each one read, each proposal written.
 pub struct Watched<'a> {

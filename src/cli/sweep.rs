@@ -4,9 +4,7 @@
 use anyhow::Context;
 use clap::Args;
 
-use super::progress::{Bar, Shown, Watched};
-use super::{load, open_store, output, Exit, Global};
-use crate::sweep::{self, SweepOptions};
+use super::{output, progress, Exit, Global};
 
 #[derive(Debug, Args)]
 pub struct SweepArgs {
@@ -26,28 +24,7 @@ pub struct SweepArgs {
 }
 
 pub async fn run(global: &Global, args: SweepArgs) -> anyhow::Result<Exit> {
-    let (config, renderer) = load(global).await?;
-    let forge = crate::forge::open(&config)?;
-    let store = open_store(&config, !args.dry_run).await?;
-    let options = SweepOptions {
-        dry_run: args.dry_run,
-        only: args.repo.clone().map(sweep::Only::Name),
-        ..SweepOptions::default()
-    };
-    let bar = Bar::new(Shown::of(global, true), "sweep");
-    let watched = Watched {
-        forge: forge.as_ref(),
-        bar: &bar,
-    };
-    let report = sweep::run(&config, &renderer, &watched, store.as_ref(), &options).await;
-    bar.finish();
-    let report = report?;
-    if let Some(name) = &args.repo {
-        anyhow::ensure!(
-            !report.repositories.is_empty(),
-            "no repository named `{name}` on the forge"
-        );
-    }
+    let report = progress::sweep_fleet(global, "sweep", args.dry_run, args.repo.as_deref()).await?;
     if let Some(path) = &args.report {
         let json = serde_json::to_vec_pretty(&report)?;
         let path = path.clone();
