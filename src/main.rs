@@ -18,9 +18,10 @@ fn main() -> std::process::ExitCode {
         Ok(code) => std::process::ExitCode::from(code as u8),
         Err(e) => {
             anstream::eprintln!(
-                "{}error:{} {e:#}",
+                "{}error:{} {}",
                 drover::cli::style::ERROR.render(),
-                drover::cli::style::ERROR.render_reset()
+                drover::cli::style::ERROR.render_reset(),
+                drover::cli::error_line(&e)
             );
             std::process::ExitCode::from(drover::cli::Exit::Error as u8)
         }

@@ -215,10 +215,34 @@ pub async fn run(cli: Cli) -> anyhow::Result<Exit> {
     }
 }
 
+/// An error as one line: each cause after a colon, except a cause whose
+/// words the line already ends with (an error that names its source in
+/// its own message, as `listing repositories: {0}` does, is said once).
+pub fn error_line(e: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if line.ends_with(&text) {
+            continue;
+        }
+        if !line.is_empty() {
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    line
+}
+
 /// Loads configuration and compiles templates, off the async threads.
 pub(crate) async fn load(global: &Global) -> anyhow::Result<(Config, Renderer)> {
     let path = global.config.clone();
     let state_dir = global.state_dir.clone();
+    if !path.try_exists().unwrap_or(true) {
+        anyhow::bail!(
+            "{}: no such file; `drover init` writes one (or name another with --config or DROVER_CONFIG)",
+            path.display()
+        );
+    }
     tokio::task::spawn_blocking(move || -> anyhow::Result<(Config, Renderer)> {
         let mut config = Config::load(&path)?;
         config.state_dir_flag = state_dir;
@@ -244,8 +268,24 @@ pub(crate) async fn open_store(config: &Config, create: bool) -> anyhow::Result<
 
 #[cfg(test)]
 mod tests {
-    use super::ColorWhen;
+    use super::{error_line, ColorWhen};
     use std::ffi::OsStr;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("network: refused")]
+    struct Inner;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("listing repositories: {0}")]
+    struct Outer(#[from] Inner);
+
+    #[test]
+    fn a_cause_already_in_the_message_is_said_once() {
+        let e = anyhow::Error::from(Outer(Inner));
+        assert_eq!(error_line(&e), "listing repositories: network: refused");
+        let e = anyhow::Error::from(Inner).context("plan");
+        assert_eq!(error_line(&e), "plan: network: refused");
+    }
 
     #[test]
     fn auto_colours_a_terminal_unless_no_color_is_set_to_something() {

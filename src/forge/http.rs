@@ -37,6 +37,45 @@ pub fn enc(s: &str) -> String {
 }
 
 /// One HTTP answer, read whole.
+/// A transport failure in words a person can act on: the host (never the
+/// whole URL) and the cause at the bottom of reqwest's chain — a name that
+/// does not resolve, a refused connection, a timeout — where reqwest alone
+/// says "error sending request".
+pub fn network_error(e: reqwest::Error) -> ForgeError {
+    let host = e.url().and_then(|u| {
+        let host = u.host_str()?;
+        Some(match u.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host.to_owned(),
+        })
+    });
+    let host = host.unwrap_or_else(|| "the forge".into());
+    let mut dns = false;
+    let mut refused = false;
+    let mut innermost = None;
+    let mut source = std::error::Error::source(&e);
+    while let Some(err) = source {
+        let text = err.to_string();
+        dns |= text.contains("dns error");
+        if let Some(io) = err.downcast_ref::<std::io::Error>() {
+            refused |= io.kind() == std::io::ErrorKind::ConnectionRefused;
+        }
+        innermost = Some(text);
+        source = err.source();
+    }
+    let timeout = e.is_timeout();
+    let cause = innermost.unwrap_or_else(|| e.without_url().to_string());
+    ForgeError::Network(if timeout {
+        format!("{host} did not answer in time")
+    } else if dns {
+        format!("cannot resolve the host name {host}: {cause}")
+    } else if refused {
+        format!("cannot connect to {host}: connection refused")
+    } else {
+        format!("{host}: {cause}")
+    })
+}
+
 #[derive(Debug, Clone)]
 pub struct RawResponse {
     pub status: StatusCode,
@@ -49,16 +88,10 @@ impl RawResponse {
     /// the URL out: reqwest's name it, and it is the request's business,
     /// not the log's.
     pub async fn read(request: reqwest::RequestBuilder) -> Result<RawResponse, ForgeError> {
-        let response = request
-            .send()
-            .await
-            .map_err(|e| ForgeError::Network(e.without_url().to_string()))?;
+        let response = request.send().await.map_err(network_error)?;
         let status = response.status();
         let headers = response.headers().clone();
-        let body = response
-            .bytes()
-            .await
-            .map_err(|e| ForgeError::Network(e.without_url().to_string()))?;
+        let body = response.bytes().await.map_err(network_error)?;
         Ok(RawResponse {
             status,
             headers,

@@ -4,6 +4,7 @@
 
 mod conventions;
 mod daemon;
+mod errors;
 mod harness;
 mod hostile_input;
 mod init;
