@@ -9,6 +9,7 @@ mod init;
 mod migrate;
 mod output;
 mod plan;
+mod preview;
 mod progress;
 mod render;
 mod status;

@@ -3,7 +3,7 @@
 
 use clap::Args;
 
-use super::{output, progress, Exit, Global};
+use super::{output, preview, progress, Exit, Global};
 
 #[derive(Debug, Args)]
 pub struct PlanArgs {
@@ -16,14 +16,35 @@ pub struct PlanArgs {
     /// Exit with 2 when any repository has drifted.
     #[arg(long)]
     pub exit_code: bool,
+    /// Print the proposal drover would send for --repo: its title, commit
+    /// message and body, exactly (as JSON with --json).
+    #[arg(long, requires = "repo")]
+    pub proposal: bool,
 }
 
 pub async fn run(global: &Global, args: PlanArgs) -> anyhow::Result<Exit> {
-    let report = progress::sweep_fleet(global, "plan", true, args.repo.as_deref()).await?;
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+    let swept = progress::sweep_fleet(global, "plan", true, args.repo.as_deref()).await?;
+    let report = &swept.report;
+    if args.proposal {
+        let repo = &report.repositories[0];
+        match preview::text_of(&swept.config, &swept.renderer, repo) {
+            Some(text) if args.json => {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&preview::json_of(&text))?
+                )
+            }
+            Some(text) => print!("{}", preview::text(&text)),
+            None => println!(
+                "{} is {}: drover would propose nothing",
+                output::cell(&repo.name),
+                repo.state.label()
+            ),
+        }
+    } else if args.json {
+        println!("{}", serde_json::to_string_pretty(report)?);
     } else {
-        anstream::print!("{}", output::plan_text(&report));
+        anstream::print!("{}", output::plan_text(report));
     }
     let totals = report.totals();
     Ok(if totals.failed > 0 {

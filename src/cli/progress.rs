@@ -129,7 +129,7 @@ pub async fn sweep_fleet(
     label: &'static str,
     dry_run: bool,
     repo: Option<&str>,
-) -> anyhow::Result<crate::sweep::SweepReport> {
+) -> anyhow::Result<Swept> {
     let (config, renderer) = super::load(global).await?;
     let forge = crate::forge::open(&config)?;
     let store = super::open_store(&config, !dry_run).await?;
@@ -152,7 +152,18 @@ pub async fn sweep_fleet(
             "no repository named `{name}` on the forge"
         );
     }
-    Ok(report)
+    Ok(Swept {
+        config,
+        renderer,
+        report,
+    })
+}
+
+/// A sweep's report, with what it was made from.
+pub struct Swept {
+    pub config: crate::config::Config,
+    pub renderer: crate::render::Renderer,
+    pub report: crate::sweep::SweepReport,
 }
 
 /// A forge that reports to a [`Bar`] as a sweep uses it: the repositories

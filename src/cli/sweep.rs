@@ -4,7 +4,7 @@
 use anyhow::Context;
 use clap::Args;
 
-use super::{output, progress, Exit, Global};
+use super::{output, preview, progress, Exit, Global};
 
 #[derive(Debug, Args)]
 pub struct SweepArgs {
@@ -24,18 +24,23 @@ pub struct SweepArgs {
 }
 
 pub async fn run(global: &Global, args: SweepArgs) -> anyhow::Result<Exit> {
-    let report = progress::sweep_fleet(global, "sweep", args.dry_run, args.repo.as_deref()).await?;
+    let swept = progress::sweep_fleet(global, "sweep", args.dry_run, args.repo.as_deref()).await?;
+    let report = &swept.report;
     if let Some(path) = &args.report {
-        let json = serde_json::to_vec_pretty(&report)?;
+        let json = serde_json::to_vec_pretty(report)?;
         let path = path.clone();
         tokio::task::spawn_blocking(move || write_atomically(&path, &json))
             .await?
             .context("--report")?;
     }
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+    if args.json && args.dry_run {
+        // What would be sent, word for word, beside each drifted repository.
+        let json = preview::report_json(&swept.config, &swept.renderer, report)?;
+        println!("{}", serde_json::to_string_pretty(&json)?);
+    } else if args.json {
+        println!("{}", serde_json::to_string_pretty(report)?);
     } else {
-        anstream::print!("{}", output::sweep_text(&report));
+        anstream::print!("{}", output::sweep_text(report));
     }
     Ok(if report.totals().failed > 0 {
         Exit::Partial

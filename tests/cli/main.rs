@@ -10,3 +10,4 @@ mod hostile_input;
 mod init;
 mod local;
 mod logs;
+mod preview;
