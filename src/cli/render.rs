@@ -36,7 +36,13 @@ pub async fn run(global: &Global, args: RenderArgs) -> anyhow::Result<Exit> {
     let mut snapshots = forge
         .snapshot(std::slice::from_ref(&repo), &wanted(&config))
         .await;
-    crate::sweep::complete_facts(forge.as_ref(), std::slice::from_ref(&repo), &mut snapshots).await;
+    crate::sweep::complete_facts(
+        forge.as_ref(),
+        std::slice::from_ref(&repo),
+        &mut snapshots,
+        None,
+    )
+    .await;
     let snapshot = snapshots.remove(0)?;
     let facts = crate::forge::forge_facts(&config);
     let snapshot =

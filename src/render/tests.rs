@@ -226,7 +226,7 @@ fn a_rendering_over_its_time_budget_fails_the_repository() {
     .unwrap();
     let mut slow = ctx();
     slow.vars
-        .insert("items".into(), serde_json::json!(vec![0; 150]));
+        .insert("items".into(), serde_json::json!(vec![0; 300]));
     let started = std::time::Instant::now();
     let err = r
         .desired_files(&policy, CiFlavor::Github, &[], &slow)

@@ -119,8 +119,16 @@ pub struct Store {
     /// `drover migrate`'s journal: per target and repository, the steps
     /// done (JSON, owned by `migrate`).
     journal: sled::Tree,
+    /// Texts of files the repository facts read, by git blob id: content
+    /// addressed, so never stale; a cache (entries evicted past
+    /// [`TEXTS_KEPT`]), so forges whose batched reads give no contents
+    /// read a manifest once per version, not once per sweep.
+    texts: sled::Tree,
     db: sled::Db,
 }
+
+/// Texts kept in the cache before some are evicted.
+pub const TEXTS_KEPT: usize = 50_000;
 
 /// One step of the layout: rewrites the records of a version-`from`
 /// store into version `from + 1`. Pure on the stored JSON; the opener
@@ -204,6 +212,7 @@ impl Store {
         let repos = db.open_tree("repos")?;
         let sweeps = db.open_tree("sweeps")?;
         let journal = db.open_tree("journal")?;
+        let texts = db.open_tree("texts")?;
         let mut version = match meta.get(VERSION_KEY)? {
             None if repos.is_empty() && sweeps.is_empty() && journal.is_empty() => {
                 meta.insert(VERSION_KEY, SCHEMA_VERSION.to_string().as_bytes())?;
@@ -241,6 +250,7 @@ impl Store {
             repos,
             sweeps,
             journal,
+            texts,
             db,
         };
         // Every record must read before the store is trusted.
@@ -251,6 +261,36 @@ impl Store {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The cached texts of these blob ids, those the cache has.
+    pub fn texts(&self, oids: &[String]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        oids.iter()
+            .map(|oid| Ok(self.texts.get(oid.as_bytes())?.map(|v| v.to_vec())))
+            .collect()
+    }
+
+    /// Caches texts by blob id (the caller has checked that each text is
+    /// that blob's), evicting entries once past [`TEXTS_KEPT`]: the keys
+    /// are digests, so the first in order are as good as random.
+    pub fn put_texts(&self, texts: &[(String, Vec<u8>)]) -> Result<(), StoreError> {
+        for (oid, text) in texts {
+            self.texts.insert(oid.as_bytes(), text.as_slice())?;
+        }
+        let over = self.texts.len().saturating_sub(TEXTS_KEPT);
+        if over > 0 {
+            let doomed: Vec<sled::IVec> = self
+                .texts
+                .iter()
+                .keys()
+                .take(over + TEXTS_KEPT / 10)
+                .collect::<Result<_, _>>()?;
+            for key in doomed {
+                self.texts.remove(key)?;
+            }
+        }
+        self.db.flush()?;
+        Ok(())
     }
 
     pub fn repo(&self, full_name: &str) -> Result<Option<RepoRecord>, StoreError> {

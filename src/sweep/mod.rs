@@ -162,7 +162,11 @@ pub async fn run(
     for batch in to_read.chunks(SNAPSHOT_BATCH) {
         let repos: Vec<RemoteRepo> = batch.iter().map(|(_, r)| r.clone()).collect();
         let mut snapshots = forge.snapshot(&repos, &wanted).await;
-        facts::complete_facts(forge, &repos, &mut snapshots).await;
+        let cache = store.map(|store| facts::TextCache {
+            store,
+            write: !options.dry_run,
+        });
+        facts::complete_facts(forge, &repos, &mut snapshots, cache).await;
         let facts = &facts;
         let plans = futures::future::join_all(batch.iter().zip(snapshots).map(
             |((_, repo), snapshot)| async move {
@@ -292,7 +296,7 @@ pub async fn propose_only(
     let mut snapshots = forge
         .snapshot(std::slice::from_ref(repo), &wanted(config))
         .await;
-    facts::complete_facts(forge, std::slice::from_ref(repo), &mut snapshots).await;
+    facts::complete_facts(forge, std::slice::from_ref(repo), &mut snapshots, None).await;
     let snapshot = snapshots
         .into_iter()
         .next()

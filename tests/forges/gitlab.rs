@@ -681,3 +681,31 @@ async fn a_nested_subgroup_project_gets_valid_names_and_its_full_image_path() {
     assert!(file(".gitlab-ci.yml").contains("/acme/platform/core/api"));
     assert!(emu.violations().is_empty(), "{:#?}", emu.violations());
 }
+
+/// The facts need manifests' texts, which GitLab's batched query does not
+/// give: each is read once per version (cached by blob id in the store),
+/// not once per sweep of a drifted project.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manifest_is_read_once_per_version_not_once_per_sweep() {
+    let emu = gitlab().await;
+    let dir = tempfile::tempdir().unwrap();
+    fleet(dir.path(), &emu);
+    let reads = |file: &str| {
+        emu.exchanges()
+            .into_iter()
+            .filter(|e| {
+                e.route.as_deref() == Some("/api/v4/projects/{id}/repository/files/{file_path}/raw")
+                    && e.path.contains(&file.replace('/', "%2F"))
+            })
+            .count()
+    };
+    sweep(dir.path(), &["sweep"]).await;
+    let first = reads("Cargo.toml");
+    assert!(first >= 1, "the first sweep reads the manifest");
+    // The project stays drifted (its merge request is open): the next
+    // sweeps snapshot it again, and find the manifest's text cached.
+    sweep(dir.path(), &["sweep"]).await;
+    sweep(dir.path(), &["sweep"]).await;
+    assert_eq!(reads("Cargo.toml"), first);
+    assert!(emu.violations().is_empty(), "{:#?}", emu.violations());
+}
