@@ -13,17 +13,23 @@
 //!    same server (what a clone-based tool must do at the least, before it
 //!    even compares),
 //!
-//! and prints requests per repository for each sweep and the time ratios.
+//! and prints requests per repository for each sweep, the time ratios, and
+//! each sweep's peak resident set. Every sweep is a `drover sweep` child
+//! process (the emulator runs in this one), so its peak RSS is drover's
+//! alone: `wait4`'s `ru_maxrss` for that child.
+//!
+//! The soak: `DROVER_BENCH_SOAK=20` seeds the same way, then runs `drover
+//! daemon` with a one-second schedule and prints the daemon's peak and
+//! current RSS after each of 20 sweeps (`scripts/soak.sh` wraps it):
+//!
+//!     DROVER_BENCH_SOAK=20 DROVER_BENCH_REPOS=1000 DROVER_BENCH_FORGES=gitlab cargo bench --bench sweep
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use drover::config::Config;
 use drover::model::RemoteRepo;
-use drover::model::Wrote;
 use drover::render::{RenderContext, Renderer};
-use drover::store::Store;
-use drover::sweep::{self, SweepOptions};
 use drover_emulator::{Emulator, EmulatorConfig, Forge as EmuForge, OwnerKind, RepoSeed};
 
 const TOKEN: &str = "bench-token-value-0123456789";
@@ -73,12 +79,20 @@ impl Target {
     }
 }
 
+/// One sweep's figures.
+struct Sweep {
+    requests: u64,
+    elapsed: Duration,
+    /// The `drover sweep` process's peak resident set (KiB).
+    peak_kib: u64,
+}
+
 /// One forge's figures.
 struct Row {
     target: Target,
     drifted: usize,
-    /// Requests and wall time of each sweep in `SWEEPS`.
-    sweeps: Vec<(u64, Duration)>,
+    /// Each sweep of `SWEEPS`.
+    sweeps: Vec<Sweep>,
     clone: Duration,
 }
 
@@ -112,7 +126,125 @@ fn main() {
         .into_iter()
         .map(|t| runtime.block_on(bench(t, n)))
         .collect();
-    print_table(n, &rows);
+    if soak_sweeps().is_none() {
+        print_table(n, &rows);
+    }
+}
+
+/// `DROVER_BENCH_SOAK=N`: the soak instead of the three sweeps.
+fn soak_sweeps() -> Option<usize> {
+    std::env::var("DROVER_BENCH_SOAK")
+        .ok()
+        .map(|v| v.parse().expect("DROVER_BENCH_SOAK is a number of sweeps"))
+}
+
+/// Runs `drover sweep --report FILE` as a child process (its output
+/// discarded) and answers its peak resident set in KiB, from `wait4`'s
+/// `ru_maxrss` for that very child (the emulator's own children, `git
+/// http-backend`, do not count).
+fn sweep_in_child(fleet: &Path, report: &Path) -> u64 {
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_drover"))
+        .arg("--config")
+        .arg(fleet)
+        .arg("sweep")
+        .arg("--report")
+        .arg(report)
+        .current_dir(fleet.parent().unwrap())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("drover runs");
+    let (status, peak_kib) = wait_with_rusage(child);
+    assert!(
+        status == 0,
+        "drover sweep exited with status {status:#x}, see its stderr"
+    );
+    peak_kib
+}
+
+/// Waits for `child` and answers its wait status and peak RSS (KiB).
+fn wait_with_rusage(child: std::process::Child) -> (i32, u64) {
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: a zeroed rusage is a valid out-parameter; `pid` is our child,
+    // not yet waited for (`child` is dropped without `wait`).
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    assert_eq!(waited, pid, "wait4: {}", std::io::Error::last_os_error());
+    drop(child);
+    (status, usage.ru_maxrss as u64)
+}
+
+/// The soak: `drover daemon` sweeping every second against the seeded
+/// forge, printing the process's peak and current resident set after each
+/// of `sweeps` sweeps. The peak is reset after each reading (`5` written
+/// to `/proc/<pid>/clear_refs`), so each line is that sweep's own peak.
+fn soak(target: Target, dir: &Path, fleet: &Path, emu: &Emulator, sweeps: usize) {
+    use std::io::BufRead;
+    let text = std::fs::read_to_string(fleet).unwrap();
+    std::fs::write(fleet, format!("{text}schedule:\n  cron: \"* * * * * *\"\n")).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_drover"))
+        .arg("--config")
+        .arg(fleet)
+        .args(["daemon", "--listen", "127.0.0.1:0"])
+        .current_dir(dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("drover daemon runs");
+    let pid = child.id();
+    let stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    println!(
+        "\nsoak: drover daemon on {}, one sweep a second",
+        target.name()
+    );
+    println!(
+        "{:>6} {:>14} {:>14} {:>10}",
+        "sweep", "peak RSS MiB", "RSS after MiB", "requests"
+    );
+    let mut peaks = Vec::new();
+    let mut last_requests = 0;
+    for line in stderr.lines() {
+        let line = line.unwrap();
+        if line.contains("sweep failed") || line.contains("ERROR") {
+            eprintln!("{line}");
+        }
+        if !line.contains("sweep done") {
+            continue;
+        }
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        let field = |name: &str| -> u64 {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .and_then(|v| v.split_whitespace().next())
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0)
+        };
+        let (peak, now) = (field("VmHWM:"), field("VmRSS:"));
+        std::fs::write(format!("/proc/{pid}/clear_refs"), "5").unwrap();
+        let requests = emu.total_requests();
+        peaks.push(peak);
+        println!(
+            "{:>6} {:>14.1} {:>14.1} {:>10}",
+            peaks.len(),
+            peak as f64 / 1024.0,
+            now as f64 / 1024.0,
+            requests - last_requests
+        );
+        last_requests = requests;
+        if peaks.len() == sweeps {
+            break;
+        }
+    }
+    // SAFETY: `pid` is our child, still running: SIGTERM stops it cleanly.
+    unsafe { libc::kill(pid as libc::pid_t, libc::SIGTERM) };
+    child.wait().unwrap();
+    if let (Some(second), Some(last)) = (peaks.get(1), peaks.last()) {
+        println!(
+            "last sweep's peak over the second's: {:+.1} %",
+            (*last as f64 / *second as f64 - 1.0) * 100.0
+        );
+    }
 }
 
 async fn bench(target: Target, n: usize) -> Row {
@@ -164,39 +296,42 @@ async fn bench(target: Target, n: usize) -> Row {
         seeding.elapsed()
     );
 
-    let forge = drover::forge::open(&config).unwrap();
-    let store = Store::open(&dir.path().join("store")).unwrap();
-    let options = SweepOptions {
-        dry_run: false,
-        ..SweepOptions::default()
-    };
+    if let Some(sweeps) = soak_sweeps() {
+        soak(target, dir.path(), &fleet, &emu, sweeps);
+        return Row {
+            target,
+            drifted,
+            sweeps: Vec::new(),
+            clone: Duration::ZERO,
+        };
+    }
     let mut sweeps = Vec::new();
-    for label in SWEEPS {
+    for (i, label) in SWEEPS.iter().enumerate() {
         emu.reset_counters();
+        let report_file = dir.path().join(format!("report-{i}.json"));
         let started = Instant::now();
-        let report = sweep::run(&config, &renderer, forge.as_ref(), Some(&store), &options)
-            .await
-            .unwrap();
+        let peak_kib = sweep_in_child(&fleet, &report_file);
         let elapsed = started.elapsed();
-        let totals = report.totals();
-        assert_eq!(totals.failed, 0, "{}: {label}: failures", target.name());
+        let report: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&report_file).unwrap()).unwrap();
+        let repos = report["repositories"].as_array().unwrap();
+        let count = |state: &str| repos.iter().filter(|r| r["state"] == state).count();
+        assert_eq!(count("failed"), 0, "{}: {label}: failures", target.name());
         assert_eq!(
-            totals.drifted,
+            count("drifted"),
             drifted,
             "{}: {label}: drifted",
             target.name()
         );
+        let requests = report["requests"].as_u64().unwrap();
         if target != Target::Local {
             // drover counts each SMTP submission (one per new sourcehut
             // patchset: one commit, one mail) as a request too.
             let mailed = if target == Target::Sourcehut {
-                report
-                    .repositories
+                repos
                     .iter()
                     .filter(|r| {
-                        r.proposal
-                            .as_ref()
-                            .is_some_and(|p| matches!(p.wrote, Wrote::Opened | Wrote::Updated))
+                        matches!(r["proposal"]["wrote"].as_str(), Some("opened" | "updated"))
                     })
                     .count() as u64
             } else {
@@ -204,7 +339,7 @@ async fn bench(target: Target, n: usize) -> Row {
             };
             assert_eq!(
                 emu.total_requests() + mailed,
-                report.requests,
+                requests,
                 "{}: {label}: drover's request count matches the emulator's: {:?}",
                 target.name(),
                 emu.request_counts()
@@ -213,7 +348,17 @@ async fn bench(target: Target, n: usize) -> Row {
         if std::env::var_os("DROVER_BENCH_VERBOSE").is_some() {
             eprintln!("{}: {label}: {:#?}", target.name(), emu.request_counts());
         }
-        sweeps.push((report.requests, elapsed));
+        eprintln!(
+            "{}: {label}: {requests} requests, {:.1?}, peak RSS {:.1} MiB",
+            target.name(),
+            elapsed,
+            peak_kib as f64 / 1024.0
+        );
+        sweeps.push(Sweep {
+            requests,
+            elapsed,
+            peak_kib,
+        });
     }
     let clone = clone_all(target, &emu, n, dir.path()).await;
     Row {
@@ -374,7 +519,7 @@ async fn clone_all(target: Target, emu: &Emulator, n: usize, scratch: &Path) -> 
 fn print_table(n: usize, rows: &[Row]) {
     println!("\nsweep of {n} repositories per forge (10 % drifted); emulated forges on loopback");
     println!(
-        "{:<10} {:>8} | {:>10} {:>9} | {:>10} {:>9} {:>10} | {:>14} {:>14}",
+        "{:<10} {:>8} | {:>10} {:>9} | {:>10} {:>9} {:>10} | {:>14} {:>14} | {:>22}",
         "forge",
         "drifted",
         "1st: reqs",
@@ -383,12 +528,13 @@ fn print_table(n: usize, rows: &[Row]) {
         "per repo",
         "repos/req",
         "clone/re-sweep",
-        "clone/1st"
+        "clone/1st",
+        "peak RSS MiB 1st/re/re"
     );
     for row in rows {
-        let (first, first_t) = row.sweeps[0];
-        let (quiet, quiet_t) = row.sweeps[1];
-        let again = row.sweeps[2].0;
+        let (first, first_t) = (row.sweeps[0].requests, row.sweeps[0].elapsed);
+        let (quiet, quiet_t) = (row.sweeps[1].requests, row.sweeps[1].elapsed);
+        let again = row.sweeps[2].requests;
         assert_eq!(
             quiet,
             again,
@@ -401,8 +547,13 @@ fn print_table(n: usize, rows: &[Row]) {
         } else {
             format!("{:.1}", n as f64 / quiet as f64)
         };
+        let peaks: Vec<String> = row
+            .sweeps
+            .iter()
+            .map(|s| format!("{:.1}", s.peak_kib as f64 / 1024.0))
+            .collect();
         println!(
-            "{:<10} {:>8} | {:>10} {:>9.3} | {:>10} {:>9.3} {:>10} | {:>13.1}x {:>13.1}x",
+            "{:<10} {:>8} | {:>10} {:>9.3} | {:>10} {:>9.3} {:>10} | {:>13.1}x {:>13.1}x | {:>22}",
             row.target.name(),
             row.drifted,
             first,
@@ -412,11 +563,13 @@ fn print_table(n: usize, rows: &[Row]) {
             repos_per,
             row.clone.as_secs_f64() / quiet_t.as_secs_f64(),
             row.clone.as_secs_f64() / first_t.as_secs_f64(),
+            peaks.join("/"),
         );
     }
     println!(
         "\nrequests: forge API requests drover made, SMTP submissions included (the emulator's count agrees); \
          the local forge reads the disk.\nratios: wall time of `git clone --depth 1` of every \
-         repository from the same server over the sweep's; one run on a shared machine."
+         repository from the same server over the sweep's (each sweep a `drover sweep` process); \
+         one run on a shared machine.\npeak RSS: each `drover sweep` process's own (wait4's ru_maxrss)."
     );
 }
