@@ -124,7 +124,6 @@ pub async fn run(
     };
     let mut planned: Vec<Option<Planned>> = Vec::new();
     let mut to_read: Vec<(usize, RemoteRepo)> = Vec::new();
-    let mut selected: Vec<RemoteRepo> = Vec::new();
     for repo in discovered {
         if options
             .only
@@ -133,8 +132,8 @@ pub async fn run(
         {
             continue;
         }
-        // Recorded too, skipped ones included: `drover status` shows them.
-        selected.push(repo.clone());
+        // Every selected repository gets a plan, and so a record, skipped
+        // ones included: `drover status` shows them.
         if let Some(reason) = selection.skip_reason(&repo) {
             planned.push(Some(Planned::new(&repo, RepoState::Skipped { reason })));
             continue;
@@ -209,6 +208,9 @@ pub async fn run(
                         return;
                     }
                     let proposal = build_proposal(config, repo, planned);
+                    // The words now live in `proposal`, for as long as
+                    // the forge needs them.
+                    planned.seen.text = None;
                     tracing::debug!(fingerprint = %proposal.fingerprint, "proposing");
                     match forge.propose(repo, &proposal).await {
                         Ok(p) => planned.report.proposal = Some(p),
@@ -230,15 +232,14 @@ pub async fn run(
             followups::close_fixed_by_hand(config, forge, &mut planned, &by_name, options).await;
         }
         if let Some(store) = store {
-            let reports: Vec<RepoReport> = planned.iter().map(|p| p.report.clone()).collect();
             let history = records::history_entry(
                 config,
                 options,
-                &reports,
+                &planned,
                 started_at,
                 forge.requests().saturating_sub(start_requests),
             );
-            records::save_records(store, &selected, &planned, &records, history).await?;
+            records::save_records(store, &planned, &records, history).await?;
         }
     }
 

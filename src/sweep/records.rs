@@ -32,17 +32,13 @@ pub(crate) async fn load_records(
 
 pub(crate) async fn save_records(
     store: &Store,
-    repos: &[RemoteRepo],
     planned: &[Planned],
     previous: &HashMap<String, RepoRecord>,
     history: SweepRecord,
 ) -> Result<(), SweepError> {
-    let names: std::collections::HashSet<&str> =
-        repos.iter().map(|r| r.full_name.as_str()).collect();
     let now = crate::store::now();
     let records: Vec<(String, RepoRecord)> = planned
         .iter()
-        .filter(|p| names.contains(p.report.full_name.as_str()))
         .map(|p| {
             let r = &p.report;
             let outcome = r.state.outcome();
@@ -82,25 +78,24 @@ pub(crate) async fn save_records(
 pub(crate) fn history_entry(
     config: &Config,
     options: &SweepOptions,
-    reports: &[crate::sweep::RepoReport],
+    planned: &[Planned],
     started_at: i64,
     requests: u64,
 ) -> SweepRecord {
-    let totals = SweepReport::totals_of(reports);
-    let actions = SweepReport::actions_of(reports);
+    let reports = || planned.iter().map(|p| &p.report);
+    let totals = SweepReport::totals_of(reports());
+    let actions = SweepReport::actions_of(reports());
     SweepRecord {
         started_at,
         finished_at: crate::store::now(),
         forge: config.fleet.forge.kind.to_string(),
         // The repository's name, however it was asked for.
-        only: options.only.as_ref().map(|only| match reports {
-            [one] => one.name.clone(),
-            [] => only.describe(),
-            several => several
-                .iter()
-                .map(|r| r.name.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
+        only: options.only.as_ref().map(|only| {
+            let names: Vec<&str> = reports().map(|r| r.name.as_str()).collect();
+            match names.as_slice() {
+                [] => only.describe(),
+                several => several.join(", "),
+            }
         }),
         in_line: totals.in_line,
         drifted: totals.drifted,

@@ -169,7 +169,7 @@ impl SweepReport {
         SweepReport::actions_of(&self.repositories)
     }
 
-    pub(crate) fn actions_of(reports: &[RepoReport]) -> Actions {
+    pub(crate) fn actions_of<'r>(reports: impl IntoIterator<Item = &'r RepoReport>) -> Actions {
         let mut a = Actions::default();
         for r in reports {
             match r.proposal.as_ref().map(|p| p.wrote) {
@@ -184,7 +184,7 @@ impl SweepReport {
         a
     }
 
-    pub(crate) fn totals_of(reports: &[RepoReport]) -> Totals {
+    pub(crate) fn totals_of<'r>(reports: impl IntoIterator<Item = &'r RepoReport>) -> Totals {
         let mut t = Totals::default();
         for r in reports {
             match r.state {
