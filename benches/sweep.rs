@@ -18,6 +18,8 @@
 //! process (the emulator runs in this one), so its peak RSS is drover's
 //! alone: `wait4`'s `ru_maxrss` for that child.
 //!
+//! `DROVER_BENCH_CLONE=0` leaves the clones out (their ratios print as 0).
+//!
 //! The soak: `DROVER_BENCH_SOAK=20` seeds the same way, then runs `drover
 //! daemon` with a one-second schedule and prints the daemon's peak and
 //! current RSS after each of 20 sweeps (`scripts/soak.sh` wraps it):
@@ -360,7 +362,12 @@ async fn bench(target: Target, n: usize) -> Row {
             peak_kib,
         });
     }
-    let clone = clone_all(target, &emu, n, dir.path()).await;
+    // DROVER_BENCH_CLONE=0 leaves the clones out (RSS runs).
+    let clone = if std::env::var("DROVER_BENCH_CLONE").is_ok_and(|v| v == "0") {
+        Duration::ZERO
+    } else {
+        clone_all(target, &emu, n, dir.path()).await
+    };
     Row {
         target,
         drifted,
