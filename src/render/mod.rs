@@ -461,4 +461,6 @@ pub fn sample_file_sets(
 }
 
 #[cfg(test)]
+mod fuzz;
+#[cfg(test)]
 mod tests;
