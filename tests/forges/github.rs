@@ -598,3 +598,29 @@ async fn rust_org(names: &[&str]) -> Emulator {
     }
     emu
 }
+
+/// A webhook's sweep looks its repositories up by name in one GraphQL
+/// request instead of listing the whole organisation.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repositories_are_looked_up_by_name_in_one_request() {
+    let emu = github().await;
+    let dir = tempfile::tempdir().unwrap();
+    fleet(dir.path(), &emu);
+    std::env::set_var("DROVER_TEST_TOKEN", TOKEN);
+    let config = drover::config::Config::load(&dir.path().join("fleet.yaml")).unwrap();
+    let forge = drover::forge::open(&config).unwrap();
+    let before = forge.requests();
+    let names: std::collections::BTreeSet<String> = [
+        "acme/billing-api".to_owned(),
+        "acme/ledger".to_owned(),
+        "acme/no-such-repo".to_owned(),
+        "other/billing-api".to_owned(),
+    ]
+    .into();
+    let found = forge.lookup(&names).await.unwrap();
+    let got: Vec<&str> = found.iter().map(|r| r.full_name.as_str()).collect();
+    assert_eq!(got, ["acme/billing-api", "acme/ledger"]);
+    assert!(found[0].head.is_some() && found[0].default_branch == "main");
+    assert_eq!(forge.requests() - before, 1, "one request for all");
+    assert!(emu.violations().is_empty(), "{:#?}", emu.violations());
+}

@@ -117,6 +117,25 @@ impl From<RepoNode> for RemoteRepo {
     }
 }
 
+/// The fields discovery reads of a repository, for a look-up by name.
+const REPO_FIELDS: &str = "name nameWithOwner url isArchived isFork isEmpty isPrivate description defaultBranchRef { name target { oid } }";
+
+/// One query looking up these repositories of `owner` by name (`r{i}`),
+/// as discovery describes them: what a webhook's sweep needs, in one
+/// request instead of listing the owner's every repository.
+pub fn lookup_query(owner: &str, names: &[&str]) -> String {
+    let mut q = String::from("query DroverLookup {\n");
+    for (i, name) in names.iter().enumerate() {
+        q.push_str(&format!(
+            "  r{i}: repository(owner: {}, name: {}) {{ {REPO_FIELDS} }}\n",
+            lit(owner),
+            lit(name)
+        ));
+    }
+    q.push('}');
+    q
+}
+
 /// A GraphQL string literal (JSON's escaping is GraphQL's).
 fn lit(s: &str) -> String {
     serde_json::to_string(s).expect("strings serialise")

@@ -345,6 +345,34 @@ impl Forge for GithubForge {
         Ok(repos)
     }
 
+    async fn lookup(
+        &self,
+        full_names: &std::collections::BTreeSet<String>,
+    ) -> Result<Vec<RemoteRepo>, ForgeError> {
+        let prefix = format!("{}/", self.owner);
+        let names: Vec<&str> = full_names
+            .iter()
+            .filter_map(|f| f.strip_prefix(&prefix))
+            .filter(|n| !n.contains('/'))
+            .collect();
+        let mut repos = Vec::new();
+        for chunk in names.chunks(SNAPSHOT_BATCH) {
+            let data: Value = self
+                .graphql(&graphql::lookup_query(&self.owner, chunk), json!({}))
+                .await?;
+            for i in 0..chunk.len() {
+                let node = &data[format!("r{i}")];
+                if node.is_null() {
+                    continue;
+                }
+                let node: graphql::RepoNode = serde_json::from_value(node.clone())
+                    .map_err(|e| ForgeError::Malformed(format!("GraphQL lookup: {e}")))?;
+                repos.push(RemoteRepo::from(node));
+            }
+        }
+        Ok(repos)
+    }
+
     async fn snapshot(
         &self,
         repos: &[RemoteRepo],
