@@ -699,3 +699,47 @@ fn proposals_follow_the_repositorys_kind_facts_and_hand_written_files() {
         "the hand-written CI is kept: {patch}"
     );
 }
+
+/// A plain directory's patch file is the mail `git format-patch` writes:
+/// `git am` applies it as a commit with drover's author and words.
+#[test]
+fn plain_patches_are_mails_git_am_applies() {
+    let fleet = Fleet::plain();
+    fleet.drover(&["sweep"]).ok();
+    let patch = fleet.root().join(".drover/patches/ledger.patch");
+    let dir = fleet.repo("ledger");
+    git(&dir, &["init", "-q", "-b", "main"]);
+    git(&dir, &["add", "-A"]);
+    git(
+        &dir,
+        &[
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@example.com",
+            "commit",
+            "-q",
+            "-m",
+            "initial",
+        ],
+    );
+    let out = std::process::Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.com", "am"])
+        .arg(&patch)
+        .current_dir(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "git am: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let subject = git(&dir, &["log", "-1", "--format=%s"]);
+    assert!(subject.starts_with("drover: "), "{subject}");
+    assert!(git(&dir, &["log", "-1", "--format=%B"]).contains("Drover-Fingerprint: "));
+    assert_eq!(git(&dir, &["status", "--porcelain"]), "");
+    // Applied, the repository is in line.
+    let plan = plan_json(&fleet);
+    assert_eq!(repo(&plan, "ledger")["state"], "in_line");
+}

@@ -265,6 +265,40 @@ fn propose_commit(
     })
 }
 
+/// The proposal as `git format-patch` writes a commit: a mail `git am`
+/// applies (author, subject, the message's body, then the diff), which
+/// `git apply` also accepts. No date: the same proposal is the same file.
+fn format_patch(proposal: &Proposal) -> String {
+    let (title, rest) = proposal
+        .commit_message
+        .split_once('\n')
+        .unwrap_or((&proposal.commit_message, ""));
+    let body = rest.trim_matches('\n');
+    let author = &proposal.author;
+    let mut mail = format!(
+        "From 0000000000000000000000000000000000000000 Mon Sep 17 00:00:00 2001\n\
+         From: {} <{}>\n\
+         Subject: [PATCH] {}\n\
+         MIME-Version: 1.0\n\
+         Content-Type: text/plain; charset=UTF-8\n\
+         Content-Transfer-Encoding: 8bit\n\n",
+        author.name,
+        author.email,
+        title.trim()
+    );
+    if !body.is_empty() {
+        mail.push_str(body);
+        mail.push('\n');
+    }
+    mail.push_str("---\n");
+    mail.push_str(&proposal.patch);
+    if !proposal.patch.ends_with('\n') {
+        mail.push('\n');
+    }
+    mail.push_str(&format!("-- \ndrover {}\n", env!("CARGO_PKG_VERSION")));
+    mail
+}
+
 fn write_patch(
     patches: &Path,
     repo: &RemoteRepo,
@@ -273,14 +307,15 @@ fn write_patch(
     let file = patches.join(format!("{}.patch", repo.name.replace('/', "__")));
     let url = file.display().to_string();
     let existing = std::fs::read_to_string(&file).ok();
-    if existing.as_deref() == Some(proposal.patch.as_str()) {
+    let mail = format_patch(proposal);
+    if existing.as_deref() == Some(mail.as_str()) {
         return Ok(Proposed::unchanged(url, None));
     }
     std::fs::create_dir_all(patches)
         .map_err(|e| ForgeError::Io(format!("cannot create {}: {e}", patches.display())))?;
     // Write then rename, so a crash never leaves half a patch.
     let tmp = file.with_extension("patch.tmp");
-    std::fs::write(&tmp, &proposal.patch)
+    std::fs::write(&tmp, &mail)
         .and_then(|()| std::fs::rename(&tmp, &file))
         .map_err(|e| ForgeError::Io(format!("cannot write {}: {e}", file.display())))?;
     Ok(match existing {
