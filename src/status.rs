@@ -52,9 +52,9 @@ pub fn report_of(store: &Store) -> Result<StatusReport, StoreError> {
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Line {
     pub repository: String,
-    /// `in_line`, `proposal_open`, `declined`, `hands_off`, `drifted`,
-    /// `skipped`, `misfit` or `failed`. An `in_line` repository with a `url` is in
-    /// line by that proposal, merged.
+    /// `in_line`, `merged` (in line by drover's proposal, `url`),
+    /// `proposal_open`, `declined`, `hands_off`, `drifted`, `skipped`,
+    /// `misfit` or `failed`.
     pub state: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
@@ -89,6 +89,9 @@ pub fn line(name: String, r: RepoRecord, now: i64) -> Line {
                 ProposalFate::Merged | ProposalFate::Closed => "drifted",
             }
             .into();
+        }
+        if r.outcome == Outcome::InLine && p.state == ProposalFate::Merged {
+            l.state = "merged".into();
         }
         if p.state == ProposalFate::Open {
             l.age_seconds = Some((now - p.opened_at).max(0));

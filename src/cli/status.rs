@@ -142,7 +142,7 @@ fn text(lines: &[Line]) -> String {
                     "{url} (opened {} ago)",
                     age(l.age_seconds.unwrap_or_default())
                 ),
-                ("in_line", Some(url), _) => format!("by {url}, merged"),
+                ("merged" | "in_line", Some(url), _) => format!("in line by {url}, merged"),
                 ("declined", Some(url), _) => {
                     format!("{url} closed unmerged; not proposed again until the templates change")
                 }

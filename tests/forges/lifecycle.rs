@@ -733,7 +733,7 @@ async fn a_merged_change_is_recorded_in_line(kind: Kind) {
         run.stdout
     );
     let status = lab.status("api").await;
-    assert_eq!(status["state"], "in_line", "{status}");
+    assert_eq!(status["state"], "merged", "{status}");
     assert!(
         status["url"].is_string(),
         "the merged proposal is recorded: {status}"
@@ -743,7 +743,7 @@ async fn a_merged_change_is_recorded_in_line(kind: Kind) {
         assert_eq!(lab.proposals("api")[0].state, "merged");
     }
     lab.assert_sweep_writes_nothing().await;
-    assert_eq!(lab.status("api").await["state"], "in_line");
+    assert_eq!(lab.status("api").await["state"], "merged");
 }
 
 /// The drift fixed by hand on the default branch: drover closes its
