@@ -32,6 +32,9 @@ pub async fn run(global: &Global, args: CheckArgs) -> anyhow::Result<Exit> {
         },
         &config.fleet.defaults.variables,
     )?;
+    if let Some(warning) = placeholder_sender(&config) {
+        eprintln!("{}: warning: {warning}", config.fleet_path.display());
+    }
     let forge = if args.offline {
         None
     } else {
@@ -83,4 +86,65 @@ pub async fn run(global: &Global, args: CheckArgs) -> anyhow::Result<Exit> {
         plural(report.repositories.len(), "repository", "repositories"),
     );
     Ok(if errors > 0 { Exit::Error } else { Exit::Ok })
+}
+
+/// On sourcehut drover's proposals are mail from `defaults.author.email`:
+/// an address at a name reserved for examples and tests (RFC 2606, RFC
+/// 6761) is one a real mail server refuses to send from.
+fn placeholder_sender(config: &crate::config::Config) -> Option<String> {
+    if config.fleet.forge.kind != crate::model::ForgeKind::Sourcehut {
+        return None;
+    }
+    let email = config.fleet.defaults.author.email.as_str();
+    let domain = email
+        .rsplit_once('@')
+        .map_or("", |(_, d)| d)
+        .to_ascii_lowercase();
+    let reserved = ["example.com", "example.org", "example.net", "localhost"]
+        .iter()
+        .any(|r| domain == *r || domain.ends_with(&format!(".{r}")))
+        || [".example", ".invalid", ".test", ".localhost", ".local"]
+            .iter()
+            .any(|t| domain.ends_with(t))
+        || !domain.contains('.');
+    reserved.then(|| {
+        format!(
+            "defaults.author.email `{email}` is a placeholder address: sourcehut proposals are mail from it, and a real mail server refuses to send it; set the address drover's patches come from"
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn placeholder_senders_are_named_on_sourcehut_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let load = |forge: &str, email: &str| {
+            std::fs::write(
+                dir.path().join("fleet.yaml"),
+                format!(
+                    "forge:\n{forge}\ndefaults:\n  author:\n    name: drover\n    email: {email}\n"
+                ),
+            )
+            .unwrap();
+            crate::config::Config::load(&dir.path().join("fleet.yaml")).unwrap()
+        };
+        let srht = "  kind: sourcehut\n  owner: acme\n  token: env:SRHT_TOKEN\n  smtp:\n    host: mail.acme.org\n    username: acme\n    password: env:SMTP_PASSWORD";
+        for (email, warned) in [
+            ("drover@example.com", true),
+            ("bot@mail.example.org", true),
+            ("drover@drover.invalid", true),
+            ("drover@localhost", true),
+            ("drover@acme.org", false),
+        ] {
+            let config = load(srht, email);
+            assert_eq!(
+                super::placeholder_sender(&config).is_some(),
+                warned,
+                "{email}"
+            );
+        }
+        let local = load("  kind: local\n  path: repos", "drover@example.com");
+        assert!(super::placeholder_sender(&local).is_none());
+    }
 }
