@@ -219,7 +219,15 @@ impl Lab {
                 .unwrap()
                 .into_iter()
                 .filter(|m| m.subject.as_deref().is_some_and(|s| s.starts_with("Re: ")))
-                .map(|m| String::from_utf8_lossy(&m.raw).into_owned())
+                .map(|m| {
+                    // A reply keeps its thread's subject, prefix and all.
+                    let subject = m.subject.clone().unwrap_or_default();
+                    assert!(
+                        subject.starts_with(&format!("Re: [PATCH {repo}")),
+                        "{subject}"
+                    );
+                    String::from_utf8_lossy(&m.raw).into_owned()
+                })
                 .collect(),
             _ => self
                 .emu

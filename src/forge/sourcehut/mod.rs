@@ -407,16 +407,25 @@ impl SourcehutForge {
         note: &ForgeNote,
         id: u64,
     ) -> Result<(String, String), ForgeError> {
+        // lists.sr.ht keeps a patchset's subject without its `[PATCH …]`
+        // prefix: the reply's subject is the thread's, prefix and all.
+        let thread = |version: u32, subject: &str| {
+            if subject.starts_with('[') {
+                subject.to_owned()
+            } else {
+                mail::subject(&repo.name, version, subject)
+            }
+        };
         let found = note.get::<ListState>().and_then(|s| {
             s.patchsets
                 .iter()
                 .find(|p| p.id == id)
-                .map(|p| (p.subject.clone(), p.message_id.clone()))
+                .map(|p| (thread(p.version, &p.subject), p.message_id.clone()))
                 .or_else(|| {
                     s.foreign
                         .iter()
                         .find(|f| f.id == id)
-                        .map(|f| (f.subject.clone(), f.message_id.clone()))
+                        .map(|f| (thread(1, &f.subject), f.message_id.clone()))
                 })
         });
         found.ok_or_else(|| {
