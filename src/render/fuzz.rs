@@ -73,10 +73,10 @@ fn mutated_templates_never_panic_hang_or_escape_their_budgets() {
     let forge_for = |ci: CiFlavor| crate::render::ForgeFacts {
         kind: ForgeKind::Github,
         ci,
-        host: "github.com".into(),
+        host: "forge.example".into(),
         owner: "acme".into(),
-        url: "https://github.com".into(),
-        registry: "ghcr.io/acme".into(),
+        url: "https://forge.example".into(),
+        registry: "registry.example/acme".into(),
         ci_path: ci.ci_path().into(),
     };
     let (mut tried, mut refused, mut rendered) = (0, 0, 0);
