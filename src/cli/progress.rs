@@ -181,6 +181,15 @@ impl Forge for Watched<'_> {
         Ok(repos)
     }
 
+    async fn lookup(
+        &self,
+        full_names: &std::collections::BTreeSet<String>,
+    ) -> Result<Vec<RemoteRepo>, ForgeError> {
+        let repos = self.forge.lookup(full_names).await?;
+        self.bar.start(repos.len());
+        Ok(repos)
+    }
+
     async fn snapshot(
         &self,
         repos: &[RemoteRepo],

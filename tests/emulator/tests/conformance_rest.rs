@@ -35,6 +35,20 @@ fn create_pull_body() -> Value {
 mod conformance_rest {
     use super::*;
 
+    /// The operations a description file declares (JSON is YAML too).
+    fn operations_in(specs: &Specs, file: &str) -> usize {
+        let text = std::fs::read_to_string(specs.file(file).unwrap()).unwrap();
+        let doc: serde_json::Value = serde_yaml::from_str(&text).unwrap();
+        let methods = ["get", "put", "post", "delete", "patch", "head", "options"];
+        doc["paths"]
+            .as_object()
+            .unwrap()
+            .values()
+            .flat_map(|item| item.as_object().unwrap().keys())
+            .filter(|k| methods.contains(&k.as_str()))
+            .count()
+    }
+
     #[test]
     fn descriptions_load_with_every_operation() {
         let Some(specs) = specs() else { return };
@@ -42,18 +56,7 @@ mod conformance_rest {
         // Every operation of the subset loads (57 in its first version,
         // more as SOURCES.md's extensions add path items); the file is
         // self-contained.
-        let file: serde_json::Value = serde_json::from_str(
-            &std::fs::read_to_string(specs.file("github/rest-api.subset.json").unwrap()).unwrap(),
-        )
-        .unwrap();
-        let methods = ["get", "put", "post", "delete", "patch", "head", "options"];
-        let operations = file["paths"]
-            .as_object()
-            .unwrap()
-            .values()
-            .flat_map(|item| item.as_object().unwrap().keys())
-            .filter(|k| methods.contains(&k.as_str()))
-            .count();
+        let operations = operations_in(&specs, "github/rest-api.subset.json");
         assert!(operations >= 57, "{operations}");
         assert_eq!(github.len(), operations);
         assert!(
@@ -62,17 +65,7 @@ mod conformance_rest {
             github.unresolved_refs
         );
         let gitlab = conformance::description(&specs, Api::Gitlab).unwrap();
-        let file: serde_json::Value = serde_yaml::from_str(
-            &std::fs::read_to_string(specs.file("gitlab/openapi_v2.subset.yaml").unwrap()).unwrap(),
-        )
-        .unwrap();
-        let operations = file["paths"]
-            .as_object()
-            .unwrap()
-            .values()
-            .flat_map(|item| item.as_object().unwrap().keys())
-            .filter(|k| methods.contains(&k.as_str()))
-            .count();
+        let operations = operations_in(&specs, "gitlab/openapi_v2.subset.yaml");
         assert!(operations >= 36, "{operations}");
         assert_eq!(gitlab.len(), operations);
         // Only the definitions the subset's header lists as not copied
