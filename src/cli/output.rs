@@ -86,7 +86,7 @@ pub fn plan_text(report: &SweepReport) -> String {
     for repo in report
         .repositories
         .iter()
-        .filter(|r| r.state == RepoState::Drifted)
+        .filter(|r| r.state == RepoState::Drifted || !r.skipped_files.is_empty())
     {
         let _ = writeln!(
             out,

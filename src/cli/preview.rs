@@ -6,7 +6,7 @@
 //! and fingerprint, and its drift.
 
 use crate::config::Config;
-use crate::proposal::{self, ProposalFacts, ProposalText};
+use crate::proposal::ProposalText;
 use crate::render::Renderer;
 use crate::sweep::{RepoReport, RepoState, SweepReport};
 
@@ -16,13 +16,14 @@ pub fn text_of(config: &Config, renderer: &Renderer, repo: &RepoReport) -> Optio
         return None;
     }
     let policy = config.policy(repo.language.as_deref()?)?;
-    Some(proposal::compose(&ProposalFacts {
-        repo_name: &repo.name,
-        full_name: &repo.full_name,
-        language: &policy.language,
-        template_revision: &renderer.policy_fingerprint(policy),
-        drifts: &repo.drift,
-    }))
+    Some(crate::sweep::words(
+        config,
+        renderer,
+        policy,
+        &repo.name,
+        &repo.full_name,
+        &repo.drift,
+    ))
 }
 
 /// The words as JSON: `title`, `body`, `commit_message`.

@@ -453,6 +453,14 @@ pub struct Defaults {
     /// Author and committer of drover's commits.
     #[serde(default)]
     pub author: Author,
+    /// A page about drover in this organisation (what it does, whom to
+    /// ask), linked from every proposal.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub docs_url: Option<Url>,
+    /// Where this fleet.yaml lives (or how to ask for an exception),
+    /// linked from every proposal's opting-out section.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub config_url: Option<Url>,
 }
 
 impl Default for Defaults {
@@ -463,7 +471,46 @@ impl Default for Defaults {
             reviewers: Vec::new(),
             variables: BTreeMap::new(),
             author: Author::default(),
+            docs_url: None,
+            config_url: None,
         }
+    }
+}
+
+/// An `http(s)` address shown to people in proposals.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, JsonSchema)]
+#[serde(transparent)]
+pub struct Url(pub String);
+
+impl Url {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Url {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        validated_str(d, |raw| {
+            // Never echoed: an address may carry a token by mistake.
+            let rest = raw
+                .strip_prefix("https://")
+                .or_else(|| raw.strip_prefix("http://"));
+            let Some(rest) = rest.filter(|r| {
+                !r.is_empty()
+                    && !r.contains(char::is_whitespace)
+                    && !r.contains(['<', '>', '(', ')', '[', ']', '`'])
+            }) else {
+                return Err("not an http(s) address a proposal can link to".into());
+            };
+            if rest
+                .split('/')
+                .next()
+                .is_some_and(|host| host.contains('@'))
+            {
+                return Err("an address with a user or token in it would be published in every proposal; link a page without one".into());
+            }
+            Ok(Url(raw.to_owned()))
+        })
     }
 }
 
@@ -574,7 +621,7 @@ impl<'de> Deserialize<'de> for BranchName {
 }
 
 /// Which repositories of the owner are managed.
-#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Repositories {
     /// Glob patterns on the repository name (relative to the owner, e.g.
@@ -594,6 +641,28 @@ pub struct Repositories {
     /// Per-repository overrides, keyed by repository name.
     #[serde(default)]
     pub overrides: BTreeMap<String, Override>,
+    /// Honour the skips a repository lists in its own `.drover.yaml`
+    /// (each with a reason, shown in reports), so a team that cannot edit
+    /// this file can keep its own version of a managed file. Default: on.
+    #[serde(default = "yes")]
+    pub repository_skips: bool,
+}
+
+impl Default for Repositories {
+    fn default() -> Self {
+        Repositories {
+            include: Vec::new(),
+            exclude: Vec::new(),
+            archived: false,
+            forks: false,
+            overrides: BTreeMap::new(),
+            repository_skips: true,
+        }
+    }
+}
+
+fn yes() -> bool {
+    true
 }
 
 /// A validated glob pattern.

@@ -9,6 +9,8 @@ mod error;
 mod fleet;
 pub mod fleet_text;
 mod policy;
+pub mod repo_file;
+mod revision;
 mod secret;
 mod yaml;
 
@@ -21,9 +23,10 @@ pub use error::{locate, ConfigError};
 pub use fleet::{
     Author, BranchName, CronExpr, DaemonSection, Defaults, Fleet, ForgeSection, Limits,
     ListAddress, ListRule, Override, Pattern, Repositories, Schedule, Skip, Smtp, SmtpSecurity,
-    Timezone,
+    Timezone, Url,
 };
 pub use policy::{Detect, ManagedFile, Markers, Policy, Takeover};
+pub use repo_file::RepoFile;
 pub use secret::{SecretError, SecretRef};
 
 use crate::model::{CiFlavor, ForgeKind, Mode};
@@ -67,6 +70,10 @@ pub struct Config {
     /// In detection order: highest `detect.priority` first, then by name.
     pub policies: Vec<Policy>,
     pub templates: TemplateSources,
+    /// Where the policies and templates come from, in words a person can
+    /// look up (a git revision, or drover's version for the embedded
+    /// ones); named in every proposal.
+    pub revision: String,
     /// `--state-dir` (or `DROVER_STATE_DIR`): wins over everything else.
     pub state_dir_flag: Option<PathBuf>,
 }
@@ -104,26 +111,34 @@ impl Config {
         };
         let fleet = parse_fleet(fleet_path, &text)?;
 
-        let templates = match resolve_dir(
+        let templates_dir = resolve_dir(
             &base_dir,
             fleet.templates.as_deref(),
             "templates",
             fleet_path,
             &text,
-        )? {
-            Some(dir) => load_templates_dir(&dir)?,
+        )?;
+        let templates = match &templates_dir {
+            Some(dir) => load_templates_dir(dir)?,
             None => embedded_templates(),
         };
-        let policies = match resolve_dir(
+        let policies_dir = resolve_dir(
             &base_dir,
             fleet.policies.as_deref(),
             "policies",
             fleet_path,
             &text,
-        )? {
-            Some(dir) => load_policies_dir(&dir, &templates)?,
+        )?;
+        let policies = match &policies_dir {
+            Some(dir) => load_policies_dir(dir, &templates)?,
             None => embedded_policies(&templates)?,
         };
+        let in_use: Vec<&Path> = [&policies_dir, &templates_dir]
+            .into_iter()
+            .flatten()
+            .map(PathBuf::as_path)
+            .collect();
+        let revision = revision::describe(&in_use);
         validate_overrides(fleet_path, &text, &fleet, &policies)?;
         Ok(Config {
             fleet_path: fleet_path.to_path_buf(),
@@ -131,6 +146,7 @@ impl Config {
             fleet,
             policies,
             templates,
+            revision,
             state_dir_flag: None,
         })
     }

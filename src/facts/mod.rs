@@ -135,7 +135,8 @@ impl Facts {
     }
 }
 
-/// Paths and directories every snapshot reads for the facts.
+/// Paths and directories every snapshot reads for the facts, and the
+/// repository's own `.drover.yaml`.
 pub fn wanted() -> Wanted {
     let mut paths = Vec::new();
     for p in rust::MANIFESTS
@@ -146,6 +147,8 @@ pub fn wanted() -> Wanted {
     {
         paths.push(RepoPath::new(p).expect("fact paths are valid"));
     }
+    // The repository's own word (its opt-outs) is read like a manifest.
+    paths.push(crate::config::RepoFile::path());
     let mut dirs: Vec<String> = vec![String::new()];
     dirs.extend(
         rust::DIRS
@@ -234,7 +237,11 @@ pub fn text_needed(snapshot: &Snapshot, path: &RepoPath) -> bool {
         "ruff.toml",
     ];
     let name = path.as_str().rsplit('/').next().unwrap_or("");
-    if MANIFEST_NAMES.contains(&name) || name.starts_with("requirements") || name == "main.go" {
+    if MANIFEST_NAMES.contains(&name)
+        || name.starts_with("requirements")
+        || name == "main.go"
+        || path.as_str() == crate::config::repo_file::PATH
+    {
         return true;
     }
     let facts = Facts::read(snapshot);

@@ -201,6 +201,7 @@ mod tests {
             fleet,
             policies: Vec::new(),
             templates: Default::default(),
+            revision: String::new(),
             state_dir_flag: None,
         }
     }

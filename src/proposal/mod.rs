@@ -72,6 +72,14 @@ pub struct ProposalFacts<'a> {
     pub language: &'a str,
     /// Template revision: the policy fingerprint.
     pub template_revision: &'a str,
+    /// Where the policies and templates come from, in words a person can
+    /// look up (`Config::revision`).
+    pub templates_origin: &'a str,
+    /// fleet.yaml's `docs_url` and `config_url`, linked when set.
+    pub docs_url: Option<&'a str>,
+    pub config_url: Option<&'a str>,
+    /// Whether the repository may opt out in its own `.drover.yaml`.
+    pub repository_skips: bool,
     pub drifts: &'a [FileDrift],
 }
 
@@ -155,8 +163,8 @@ pub fn compose(facts: &ProposalFacts<'_>) -> ProposalText {
     }
     let _ = writeln!(
         body,
-        "\nTemplate revision: `{}@{revision}`.\n",
-        facts.language
+        "\nRendered from {} (policy `{}@{revision}`).\n",
+        facts.templates_origin, facts.language
     );
 
     let patch = patch_of(facts.drifts);
@@ -180,23 +188,7 @@ pub fn compose(facts: &ProposalFacts<'_>) -> ProposalText {
         let _ = writeln!(body, "{fence}diff\n{shown}{fence}\n");
     }
 
-    body.push_str("### Opting out\n\n");
-    let example = facts
-        .drifts
-        .first()
-        .map(|d| d.path.as_str())
-        .unwrap_or("PATH");
-    let _ = writeln!(
-        body,
-        "To keep this repository's own version of a file, add a skip to fleet.yaml \
-         (drover then leaves that file alone here):\n\n```yaml\nrepositories:\n  overrides:\n    {}:\n      skip:\n        - path: {example}\n          reason: <why this repository differs>\n```\n",
-        yaml_key(facts.repo_name)
-    );
-    body.push_str(
-        "To leave the whole repository alone, set `ignore: <reason>` there instead. \
-         Closing this proposal without merging also works: drover remembers and does not \
-         propose the same change again. If you push commits to this branch, drover stops touching it.\n",
-    );
+    opting_out(&mut body, facts);
 
     let mut commit_message = format!("{title}\n\n");
     for d in facts.drifts {
@@ -211,14 +203,62 @@ pub fn compose(facts: &ProposalFacts<'_>) -> ProposalText {
     }
     let _ = write!(
         commit_message,
-        "\nTemplate revision: {}@{revision}\nDrover-Fingerprint: {fingerprint}\n",
-        facts.language
+        "\nTemplate revision: {}@{revision} from {}\nDrover-Fingerprint: {fingerprint}\n",
+        facts.language,
+        facts.templates_origin.replace('`', "")
     );
     ProposalText {
         title,
         body,
         commit_message,
         fingerprint,
+    }
+}
+
+/// How to keep a file as it is: in the repository's own `.drover.yaml`
+/// when the fleet allows it (service teams can edit that), else by asking
+/// for a skip in fleet.yaml, linked when the fleet says where it lives.
+fn opting_out(body: &mut String, facts: &ProposalFacts<'_>) {
+    body.push_str("### Opting out\n\n");
+    let example = facts
+        .drifts
+        .first()
+        .map(|d| d.path.as_str())
+        .unwrap_or("PATH");
+    let fleet_yaml = match facts.config_url {
+        Some(url) => format!("[fleet.yaml]({url})"),
+        None => "fleet.yaml".to_owned(),
+    };
+    if facts.repository_skips {
+        let _ = writeln!(
+            body,
+            "To keep this repository's own version of a file, list it in a `{}` file at the \
+             repository's root (drover reads it on its next sweep and leaves that file alone here):\n\n\
+             ```yaml\nskip:\n  - path: {example}\n    reason: <why this repository differs>\n```\n",
+            crate::config::repo_file::PATH
+        );
+        let _ = writeln!(
+            body,
+            "The fleet's owners can do the same for you in {fleet_yaml}, under \
+             `repositories.overrides.{}.skip`.\n",
+            yaml_key(facts.repo_name)
+        );
+    } else {
+        let _ = writeln!(
+            body,
+            "To keep this repository's own version of a file, ask the fleet's owners to add a skip \
+             to {fleet_yaml} (drover then leaves that file alone here):\n\n```yaml\nrepositories:\n  \
+             overrides:\n    {}:\n      skip:\n        - path: {example}\n          reason: <why this repository differs>\n```\n",
+            yaml_key(facts.repo_name)
+        );
+    }
+    body.push_str(
+        "To leave the whole repository alone, the fleet's owners set `ignore: <reason>` in its override. \
+         Closing this proposal without merging also works: drover remembers and does not \
+         propose the same change again. If you push commits to this branch, drover stops touching it.\n",
+    );
+    if let Some(url) = facts.docs_url {
+        let _ = writeln!(body, "\nMore about drover here: {url}");
     }
 }
 
@@ -268,6 +308,55 @@ mod tests {
         }
     }
 
+    fn sample<'a>(
+        repo_name: &'a str,
+        full_name: &'a str,
+        language: &'a str,
+        template_revision: &'a str,
+        drifts: &'a [FileDrift],
+    ) -> ProposalFacts<'a> {
+        ProposalFacts {
+            repo_name,
+            full_name,
+            language,
+            template_revision,
+            templates_origin: "`v1.2.0` of the fleet's configuration repository",
+            docs_url: None,
+            config_url: None,
+            repository_skips: true,
+            drifts,
+        }
+    }
+
+    #[test]
+    fn without_repository_skips_the_body_says_whom_to_ask_and_links_the_fleet() {
+        let drifts = [drift(
+            "Dockerfile",
+            Change::Create,
+            None,
+            Some("FROM scratch\n"),
+        )];
+        let mut facts = sample("api", "acme/api", "rust", "ff", &drifts);
+        facts.repository_skips = false;
+        facts.config_url = Some("https://git.example.com/platform/fleet/-/blob/main/fleet.yaml");
+        facts.docs_url = Some("https://wiki.example.com/drover");
+        let body = compose(&facts).body;
+        assert!(!body.contains(".drover.yaml"), "{body}");
+        assert!(
+            body.contains("ask the fleet's owners to add a skip to [fleet.yaml](https://git.example.com/platform/fleet/-/blob/main/fleet.yaml)"),
+            "{body}"
+        );
+        assert!(body.contains("        - path: Dockerfile\n"), "{body}");
+        assert!(
+            body.trim_end()
+                .ends_with("More about drover here: https://wiki.example.com/drover"),
+            "{body}"
+        );
+        // The same changes, the same fingerprint, whatever the words.
+        facts.repository_skips = true;
+        assert_eq!(compose(&facts).fingerprint, fingerprint(&drifts));
+    }
+
     #[test]
     fn a_proposal_explains_itself() {
         let drifts = [
@@ -279,13 +368,13 @@ mod tests {
                 None,
             ),
         ];
-        let text = compose(&ProposalFacts {
-            repo_name: "billing-api",
-            full_name: "acme/billing-api",
-            language: "rust",
-            template_revision: "0123456789abcdef0123",
-            drifts: &drifts,
-        });
+        let text = compose(&sample(
+            "billing-api",
+            "acme/billing-api",
+            "rust",
+            "0123456789abcdef0123",
+            &drifts,
+        ));
         let fp = text.fingerprint.clone();
         let redact = |s: &str| s.replace(&fp, "[fingerprint]");
         insta::assert_snapshot!("title", text.title);
@@ -297,13 +386,8 @@ mod tests {
     fn long_diffs_are_folded_and_fingerprints_follow_content() {
         let long: String = (0..100).map(|i| format!("line {i}\n")).collect();
         let drifts = [drift("big.txt", Change::Create, None, Some(&long))];
-        let facts = ProposalFacts {
-            repo_name: "a b",
-            full_name: "acme/a b",
-            language: "go",
-            template_revision: "ff",
-            drifts: &drifts,
-        };
+        let mut facts = sample("a b", "acme/a b", "go", "ff", &drifts);
+        facts.repository_skips = false;
         let text = compose(&facts);
         assert!(
             text.body
@@ -331,13 +415,7 @@ mod tests {
             Some("FROM z\n"),
         );
         d.takeover = Some(2);
-        let text = compose(&ProposalFacts {
-            repo_name: "api",
-            full_name: "acme/api",
-            language: "rust",
-            template_revision: "0123456789abcdef",
-            drifts: &[d],
-        });
+        let text = compose(&sample("api", "acme/api", "rust", "0123456789abcdef", &[d]));
         let first = text.body.lines().nth(1).unwrap_or_default();
         assert!(
             text.body

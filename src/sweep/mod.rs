@@ -31,7 +31,7 @@ use futures::stream::{self, StreamExt};
 use tracing::Instrument;
 
 pub use facts::complete_facts;
-pub use plan::{complete_snapshot, wanted, MANAGED_HEADER};
+pub use plan::{complete_snapshot, wanted, words, MANAGED_HEADER};
 pub use report::{Actions, RepoReport, RepoState, SweepReport, Takeover, Totals};
 pub use select::{detect_language, language_for, Only, Selection};
 
@@ -316,7 +316,7 @@ pub async fn propose_only(
         return Ok(planned.report);
     }
     let policy = config.policy(&language).expect("planned with this policy");
-    plan::compose_text(renderer, policy, repo, &mut planned);
+    plan::compose_text(config, renderer, policy, repo, &mut planned);
     let proposal = build_proposal(config, repo, &planned);
     planned.report.proposal = Some(forge.propose(repo, &proposal).await?);
     Ok(planned.report)

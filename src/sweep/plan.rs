@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use super::report::{Planned, RepoState, Takeover};
 use super::select::language_for;
-use crate::config::{Config, Policy, Skip};
+use crate::config::{repo_file, Config, Policy, RepoFile, Skip};
 use crate::drift;
 use crate::facts::Facts;
 use crate::forge::{Forge, ForgeError};
@@ -53,10 +53,15 @@ pub(crate) fn detect_key(config: &Config) -> String {
 /// A repository resolved for rendering, once per sweep: its language,
 /// policy, context (facts included) and skips.
 pub(crate) struct Target<'c> {
+    pub config: &'c Config,
     pub language: String,
     pub policy: &'c Policy,
     pub ctx: RenderContext,
-    pub skips: &'c [Skip],
+    /// fleet.yaml's skips for the repository: part of the render key.
+    pub fleet_skips: &'c [Skip],
+    /// Those and the repository's own (`.drover.yaml`), which follow from
+    /// its head as the facts do.
+    pub skips: Vec<Skip>,
 }
 
 /// The target of a repository whose snapshot is read, or — when no policy
@@ -90,13 +95,61 @@ pub(crate) fn resolve<'c>(
         .policy(&language)
         .expect("override languages are validated");
     let over = config.fleet.repositories.overrides.get(&repo.name);
+    let fleet_skips = over.map(|o| o.skip.as_slice()).unwrap_or_default();
+    let skips = match own_skips(config, repo, snapshot) {
+        Ok(own) => fleet_skips
+            .iter()
+            .cloned()
+            .chain(
+                own.into_iter()
+                    .filter(|s| !fleet_skips.iter().any(|f| f.path == s.path)),
+            )
+            .collect(),
+        Err(e) => {
+            let mut planned = Planned::new(
+                repo,
+                RepoState::Skipped {
+                    reason: format!("{e} (drover leaves the repository alone until it is fixed)"),
+                },
+            );
+            planned.report.head = snapshot.head.clone();
+            planned.report.language = Some(language);
+            return Err(Box::new(planned));
+        }
+    };
     let ctx = RenderContext::new(config, forge, repo, &language, &Facts::read(snapshot));
     Ok(Target {
+        config,
         language,
         policy,
         ctx,
-        skips: over.map(|o| o.skip.as_slice()).unwrap_or_default(),
+        fleet_skips,
+        skips,
     })
+}
+
+/// The skips the repository lists in its own `.drover.yaml`, when the
+/// fleet honours them, each reason marked as the repository's.
+fn own_skips(
+    config: &Config,
+    repo: &RemoteRepo,
+    snapshot: &Snapshot,
+) -> Result<Vec<Skip>, crate::config::ConfigError> {
+    if !config.fleet.repositories.repository_skips {
+        return Ok(Vec::new());
+    }
+    let Some(Actual::File { content }) = snapshot.files.get(&RepoFile::path()) else {
+        return Ok(Vec::new());
+    };
+    let file = RepoFile::parse(&repo.full_name, content)?;
+    Ok(file
+        .skip
+        .into_iter()
+        .map(|s| Skip {
+            reason: format!("{} (the repository's {})", s.reason, repo_file::PATH),
+            path: s.path,
+        })
+        .collect())
 }
 
 /// A target's rendering, with the key the store records for it.
@@ -112,11 +165,11 @@ pub(crate) fn render(
     target: &Target<'_>,
 ) -> Result<Rendered, crate::render::RenderError> {
     let (desired, skipped) =
-        renderer.desired_files(target.policy, forge.ci, target.skips, &target.ctx)?;
+        renderer.desired_files(target.policy, forge.ci, &target.skips, &target.ctx)?;
     Ok(Rendered {
         desired,
         skipped,
-        key: renderer.render_key(target.policy, &target.ctx, target.skips),
+        key: renderer.render_key(target.policy, &target.ctx, target.fleet_skips),
     })
 }
 
@@ -318,7 +371,7 @@ pub(crate) fn compare(
             }
             report.drift = drifts;
             report.state = RepoState::Drifted;
-            compose_text(renderer, target.policy, repo, &mut planned);
+            compose_text(target.config, renderer, target.policy, repo, &mut planned);
         }
         Err(e) => {
             report.state = RepoState::Failed {
@@ -368,21 +421,47 @@ pub(crate) fn takeovers(desired: &mut Vec<DesiredFile>, snapshot: &Snapshot) -> 
 
 /// The proposal's words and fingerprint for the plan's drift.
 pub(crate) fn compose_text(
+    config: &Config,
     renderer: &Renderer,
     policy: &Policy,
     repo: &RemoteRepo,
     planned: &mut Planned,
 ) {
-    let revision = renderer.policy_fingerprint(policy);
-    let text = proposal::compose(&ProposalFacts {
-        repo_name: &repo.name,
-        full_name: &repo.full_name,
-        language: &policy.language,
-        template_revision: &revision,
-        drifts: &planned.report.drift,
-    });
+    let text = words(
+        config,
+        renderer,
+        policy,
+        &repo.name,
+        &repo.full_name,
+        &planned.report.drift,
+    );
     planned.report.fingerprint = Some(text.fingerprint.clone());
     planned.seen.text = Some(text);
+}
+
+/// The words of a proposal for `drifts`: the one place the sweep and the
+/// preview (`plan --proposal`) get them from, so they cannot differ.
+pub fn words(
+    config: &Config,
+    renderer: &Renderer,
+    policy: &Policy,
+    repo_name: &str,
+    full_name: &str,
+    drifts: &[drift::FileDrift],
+) -> proposal::ProposalText {
+    let revision = renderer.policy_fingerprint(policy);
+    let defaults = &config.fleet.defaults;
+    proposal::compose(&ProposalFacts {
+        repo_name,
+        full_name,
+        language: &policy.language,
+        template_revision: &revision,
+        templates_origin: &config.revision,
+        docs_url: defaults.docs_url.as_ref().map(|u| u.as_str()),
+        config_url: defaults.config_url.as_ref().map(|u| u.as_str()),
+        repository_skips: config.fleet.repositories.repository_skips,
+        drifts,
+    })
 }
 
 /// A plan without reading anything, when the store says the repository

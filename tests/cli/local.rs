@@ -743,3 +743,63 @@ fn plain_patches_are_mails_git_am_applies() {
     let plan = plan_json(&fleet);
     assert_eq!(repo(&plan, "ledger")["state"], "in_line");
 }
+
+#[test]
+fn a_repository_keeps_its_own_file_by_drover_yaml_unless_the_fleet_turns_that_off() {
+    let fleet = Fleet::plain();
+    let (path, _) = drifted_paths(&plan_json(&fleet), "ledger")
+        .into_iter()
+        .next()
+        .expect("ledger drifts");
+    let own = fleet.repo("ledger").join(".drover.yaml");
+    std::fs::write(
+        &own,
+        format!("skip:\n  - path: {path}\n    reason: kept by the team\n"),
+    )
+    .unwrap();
+
+    let plan = plan_json(&fleet);
+    assert!(
+        !drifted_paths(&plan, "ledger")
+            .iter()
+            .any(|(p, _)| *p == path),
+        "{path} is the repository's own now"
+    );
+    let reason = "kept by the team (the repository's .drover.yaml)";
+    assert_eq!(
+        repo(&plan, "ledger")["skipped_files"][0],
+        serde_json::json!({ "path": path, "reason": reason })
+    );
+    let text = fleet.drover(&["plan"]).ok().stdout;
+    assert!(text.contains(reason), "{text}");
+
+    // The fleet's owners turn repository opt-outs off.
+    let fleet_yaml = fleet.root().join("fleet.yaml");
+    let original = std::fs::read_to_string(&fleet_yaml).unwrap();
+    std::fs::write(
+        &fleet_yaml,
+        original.replace(
+            "repositories:\n",
+            "repositories:\n  repository_skips: false\n",
+        ),
+    )
+    .unwrap();
+    let plan = plan_json(&fleet);
+    assert!(drifted_paths(&plan, "ledger")
+        .iter()
+        .any(|(p, _)| *p == path));
+    std::fs::write(&fleet_yaml, &original).unwrap();
+
+    // A file drover cannot read leaves that repository alone, and says
+    // where the problem is; the others are planned as before.
+    std::fs::write(&own, format!("skip:\n  - path: {path}\n")).unwrap();
+    let plan = plan_json(&fleet);
+    let ledger = repo(&plan, "ledger");
+    assert_eq!(ledger["state"], "skipped", "{ledger}");
+    let why = ledger["reason"].as_str().unwrap();
+    assert!(
+        why.contains("/.drover.yaml:2:") && why.contains("missing field `reason`"),
+        "{why}"
+    );
+    assert_eq!(repo(&plan, "billing-api")["state"], "drifted");
+}

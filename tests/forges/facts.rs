@@ -2,7 +2,8 @@
 //! virtual workspace (members behind a glob: a follow-up read lists
 //! `crates/` and reads each member's manifest and sources) and a Go
 //! service under `cmd/<other name>` (a follow-up read lists `cmd/server`
-//! and reads its `main.go`), on the emulated GitHub, GitLab and sourcehut.
+//! and reads its `main.go`; its own `.drover.yaml` opts out of the
+//! Dockerfile), on the emulated GitHub, GitLab and sourcehut.
 //! Every request conforms to the forge's official description.
 
 use drover_emulator::{Emulator, EmulatorConfig, Forge, OwnerKind, RepoSeed};
@@ -36,6 +37,12 @@ fn go_service() -> RepoSeed {
         .file(
             "cmd/server/main.go",
             "package main\n\nimport \"net/http\"\n\nfunc main() {\n\t_ = http.ListenAndServe(\":9000\", nil)\n}\n",
+        )
+        // The team keeps its own Dockerfile (it has none yet: built by
+        // the platform's buildpacks) and says so in its own tree.
+        .file(
+            ".drover.yaml",
+            "skip:\n  - path: Dockerfile\n    reason: built by buildpacks\n",
         )
 }
 
@@ -120,6 +127,32 @@ async fn facts_on(forge: Forge) {
         "{forge:?}: {go}"
     );
     assert_eq!(go["service"]["port"], 9000, "{forge:?}: {go}");
+    // Its own .drover.yaml, read in the same snapshot, keeps the
+    // Dockerfile out of the proposal and says why.
+    let paths = |key: &str| -> Vec<String> {
+        kv[key]
+            .as_array()
+            .unwrap_or_else(|| panic!("{forge:?}: no {key} in {kv}"))
+            .iter()
+            .map(|d| d["path"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert!(
+        !paths("drift").contains(&"Dockerfile".to_owned()),
+        "{forge:?}: {kv}"
+    );
+    assert!(
+        paths("drift").iter().any(|p| p.starts_with("deploy/")),
+        "{forge:?}: {kv}"
+    );
+    assert_eq!(
+        kv["skipped_files"][0],
+        serde_json::json!({
+            "path": "Dockerfile",
+            "reason": "built by buildpacks (the repository's .drover.yaml)"
+        }),
+        "{forge:?}: {kv}"
+    );
     assert!(
         emu.violations().is_empty(),
         "{forge:?}: {:#?}",

@@ -13,4 +13,5 @@ mod harness;
 mod lifecycle;
 mod migrate;
 mod partial;
+mod preview;
 mod sourcehut;
