@@ -16,4 +16,5 @@ pub mod proposal;
 pub mod render;
 pub mod status;
 pub mod store;
+pub mod suggest;
 pub mod sweep;

@@ -43,7 +43,29 @@ impl ConfigError {
             .map(|l| (l.line(), l.column()))
             .unwrap_or((1, 1));
         let message = super::yaml::scrub(&strip_positions(&err.to_string()));
-        Self::at(file, line, column, message)
+        Self::at(file, line, column, did_you_mean(message))
+    }
+}
+
+/// Adds "did you mean `key`?" to serde's `unknown field `x`, expected one
+/// of `a`, `b`` (or `expected `a``) when a known key is close.
+fn did_you_mean(message: String) -> String {
+    let Some((_, rest)) = message.split_once("unknown field `") else {
+        return message;
+    };
+    let Some((field, expected)) = rest.split_once('`') else {
+        return message;
+    };
+    let known = expected
+        .split_once("expected ")
+        .map(|(_, list)| list.trim_start_matches("one of "))
+        .unwrap_or("");
+    let known = known
+        .split(", ")
+        .filter_map(|k| k.strip_prefix('`')?.strip_suffix('`'));
+    match crate::suggest::closest(field, known) {
+        Some(key) => format!("{message} (did you mean `{key}`?)"),
+        None => message,
     }
 }
 

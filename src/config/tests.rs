@@ -76,6 +76,12 @@ fn unknown_keys_are_errors_with_location() {
     assert!(err.contains("unknown field `colour`"), "{err}");
     let err = fleet_err("forge:\n  kind: local\n  path: repos\ndefault:\n  branch: x\n");
     assert!(err.starts_with("fleet.yaml:4:1: "), "{err}");
+    assert!(err.ends_with("(did you mean `defaults`?)"), "{err}");
+    let err = fleet_err("forge:\n  kind: local\n  path: repos\ndefaults:\n  brach: x\n");
+    assert!(
+        err.ends_with("unknown field `brach`, expected one of `branch`, `labels`, `reviewers`, `variables`, `author`, `docs_url`, `config_url` (did you mean `branch`?)"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -224,7 +224,7 @@ fn render_one(
 ) -> Result<String, RenderError> {
     let text = tera
         .render(template, context)
-        .map_err(|e| render_error(sources, template, &e))?;
+        .map_err(|e| render_error(sources, template, context, &e))?;
     if text.len() > guard::MAX_OUTPUT {
         return Err(RenderError {
             file: sources.display_path(template),
@@ -341,7 +341,12 @@ fn compile_error(sources: &TemplateSources, err: &tera::Error) -> RenderError {
     }
 }
 
-fn render_error(sources: &TemplateSources, template: &str, err: &tera::Error) -> RenderError {
+fn render_error(
+    sources: &TemplateSources,
+    template: &str,
+    context: &tera::Context,
+    err: &tera::Error,
+) -> RenderError {
     let messages = chain(err);
     let innermost = messages.last().cloned().unwrap_or_default();
     // Errors inside an included template name that template.
@@ -360,7 +365,10 @@ fn render_error(sources: &TemplateSources, template: &str, err: &tera::Error) ->
         return RenderError {
             file: sources.display_path(&name),
             line: line_using(text, var),
-            message: format!("variable `{var}` is not defined (use `{var} | default(value=...)` if it is optional)"),
+            message: match closest_variable(context, var) {
+                Some(known) => format!("variable `{var}` is not defined (did you mean `{known}`?)"),
+                None => format!("variable `{var}` is not defined (use `{var} | default(value=...)` if it is optional)"),
+            },
         };
     }
     RenderError {
@@ -368,6 +376,29 @@ fn render_error(sources: &TemplateSources, template: &str, err: &tera::Error) ->
         line: 1,
         message: innermost,
     }
+}
+
+/// The context variable closest to `var` (`repo.nmae` → `repo.name`): the
+/// longest prefix of `var` the context has, then the closest key below it.
+fn closest_variable(context: &tera::Context, var: &str) -> Option<String> {
+    let json = context.clone().into_json();
+    let mut node = &json;
+    let mut known = Vec::new();
+    for part in var.split('.') {
+        let object = node.as_object()?;
+        match object.get(part) {
+            Some(next) => {
+                node = next;
+                known.push(part.to_owned());
+            }
+            None => {
+                let key = crate::suggest::closest(part, object.keys().map(String::as_str))?;
+                known.push(key.to_owned());
+                return Some(known.join("."));
+            }
+        }
+    }
+    None
 }
 
 fn quoted_after(message: &str, prefix: &str) -> Option<String> {

@@ -73,6 +73,25 @@ fn undefined_variables_name_template_and_line() {
 }
 
 #[test]
+fn a_mistyped_variable_is_told_the_name_it_is_near() {
+    let r = Renderer::new(&sources(&[
+        ("a", "{{ repo.nmae }}\n"),
+        ("b", "{{ rpeo.name }}\n"),
+        ("c", "{{ repo.name_of_the_thing }}\n"),
+    ]))
+    .unwrap();
+    let err = r.render("a", &ctx()).unwrap_err();
+    assert_eq!(
+        err.message,
+        "variable `repo.nmae` is not defined (did you mean `repo.name`?)"
+    );
+    let err = r.render("b", &ctx()).unwrap_err();
+    assert!(err.message.ends_with("(did you mean `repo`?)"), "{err}");
+    let err = r.render("c", &ctx()).unwrap_err();
+    assert!(err.message.ends_with("if it is optional)"), "{err}");
+}
+
+#[test]
 fn errors_inside_includes_name_the_included_template() {
     let r = Renderer::new(&sources(&[
         ("outer", "x\n{% include \"inner\" %}\n"),

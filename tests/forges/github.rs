@@ -624,3 +624,23 @@ async fn repositories_are_looked_up_by_name_in_one_request() {
     assert_eq!(forge.requests() - before, 1, "one request for all");
     assert!(emu.violations().is_empty(), "{:#?}", emu.violations());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_token_is_said_once_without_the_token() {
+    let emu = github().await;
+    let dir = tempfile::tempdir().unwrap();
+    fleet(dir.path(), &emu);
+    let wrong = "ghp_notTheRightOne42";
+    let run = drover(dir.path(), &["plan"], &[("DROVER_TEST_TOKEN", wrong)]).await;
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert_eq!(run.stdout, "");
+    assert_eq!(run.stderr.lines().count(), 1, "said once: {}", run.stderr);
+    assert_eq!(
+        run.stderr.matches("GitHub rejected the token").count(),
+        1,
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("401"), "{}", run.stderr);
+    assert!(!run.stderr.contains(wrong), "{}", run.stderr);
+}

@@ -440,7 +440,8 @@ async fn a_bad_token_or_an_unknown_group_says_what_to_do() {
     let run = drover(dir.path(), &["sweep"], &[("DROVER_TEST_TOKEN", wrong)]).await;
     assert_ne!(run.code, 0);
     let all = format!("{}{}", run.stdout, run.stderr);
-    assert!(all.contains("GitLab rejected the token"), "{all}");
+    assert_eq!(all.matches("GitLab rejected the token").count(), 1, "{all}");
+    assert_eq!(run.stderr.lines().count(), 1, "said once: {all}");
     assert!(!all.contains(wrong), "{all}");
 
     write_fleet(

@@ -174,7 +174,7 @@ impl GithubForge {
                 }
                 Ok("/user/repos".to_owned())
             }
-            _ => Err(rest::error(&Method::GET, "/orgs/{org}", &org)),
+            _ => Err(rest::error(&org).context(&format!("GET {org_path}"))),
         }
     }
 
@@ -193,7 +193,7 @@ impl GithubForge {
             if response.status.is_success() {
                 accept(response)
             } else {
-                Err(rest::error(&method, path, &response))
+                Err(rest::error(&response))
             }
         })
         .await

@@ -82,7 +82,7 @@ pub fn decode_blob(value: &Value) -> Result<Vec<u8>, ForgeError> {
 }
 
 /// A failed REST call as an error a user can act on. Never echoes headers.
-pub fn error(method: &Method, path: &str, response: &RawResponse) -> ForgeError {
+pub fn error(response: &RawResponse) -> ForgeError {
     let status = response.status.as_u16();
     let detail = serde_json::from_slice::<ErrorBody>(&response.body)
         .map(|b| {
@@ -109,9 +109,16 @@ pub fn error(method: &Method, path: &str, response: &RawResponse) -> ForgeError 
         404 => " — not found, or the token cannot see it",
         _ => "",
     };
+    // The request (method and path) is said by the transport's context,
+    // once; here the status and the forge's own words.
+    let said = if detail == format!("HTTP {status}") {
+        detail
+    } else {
+        format!("HTTP {status}: {detail}")
+    };
     ForgeError::Api {
         status: Some(status),
-        message: format!("{method} {path}: {detail}{hint}"),
+        message: format!("{said}{hint}"),
     }
 }
 

@@ -137,12 +137,11 @@ impl GitlabForge {
         body: Option<Value>,
         accept: impl Fn(RawResponse) -> Result<T, ForgeError>,
     ) -> Result<T, ForgeError> {
-        let shown = path.split('?').next().unwrap_or(path);
         self.call(method.clone(), path, body.as_ref(), |response| {
             if response.status.is_success() {
                 accept(response)
             } else {
-                Err(rest::error(&method, shown, &response))
+                Err(rest::error(&response))
             }
         })
         .await

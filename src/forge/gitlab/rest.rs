@@ -92,7 +92,7 @@ fn detail(body: &[u8]) -> Option<String> {
 }
 
 /// A failed call as an error a user can act on. Never echoes headers.
-pub fn error(method: &Method, path: &str, response: &RawResponse) -> ForgeError {
+pub fn error(response: &RawResponse) -> ForgeError {
     let status = response.status.as_u16();
     let detail = detail(&response.body).unwrap_or_else(|| format!("HTTP {status}"));
     let hint = match status {
@@ -101,9 +101,16 @@ pub fn error(method: &Method, path: &str, response: &RawResponse) -> ForgeError 
         404 => " — not found, or not visible to the token",
         _ => "",
     };
+    // The request (method and path) is said by the transport's context,
+    // once; here the status and the forge's own words.
+    let said = if detail == format!("HTTP {status}") {
+        detail
+    } else {
+        format!("HTTP {status}: {detail}")
+    };
     ForgeError::Api {
         status: Some(status),
-        message: format!("{method} {path}: {detail}{hint}"),
+        message: format!("{said}{hint}"),
     }
 }
 
