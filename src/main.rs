@@ -6,7 +6,7 @@ use clap::Parser;
 fn main() -> std::process::ExitCode {
     let cli = drover::cli::Cli::parse();
     drover::cli::end_quietly_on_broken_pipe(&cli.command);
-    drover::cli::init_tracing(&cli.global);
+    drover::cli::init_tracing(&cli.global, &cli.command);
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {

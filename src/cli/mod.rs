@@ -167,8 +167,11 @@ pub fn end_quietly_on_broken_pipe(command: &Command) {
 
 /// Starts logging on stderr at the level `--quiet`/`--verbose` ask for
 /// (`DROVER_LOG` wins), coloured only as `--color` allows, and sets the
-/// colour choice of everything printed through `anstream`.
-pub fn init_tracing(global: &Global) {
+/// colour choice of everything printed through `anstream`. The daemon
+/// logs at `info` by default: its schedule, each sweep's summary and each
+/// webhook are all a service's log has to say; other commands print their
+/// results and log warnings only.
+pub fn init_tracing(global: &Global, command: &Command) {
     use std::io::IsTerminal as _;
     match global.color {
         ColorWhen::Auto => {}
@@ -177,6 +180,7 @@ pub fn init_tracing(global: &Global) {
     }
     let level = match (global.quiet, global.verbose) {
         (true, _) => "error",
+        (false, 0) if matches!(command, Command::Daemon(_)) => "warn,drover=info",
         (false, 0) => "warn",
         (false, 1) => "info",
         (false, _) => "debug",

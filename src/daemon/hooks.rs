@@ -150,6 +150,8 @@ async fn hook(
     shared.metrics.webhook(forge, status.as_u16());
     if status.is_client_error() {
         tracing::warn!(forge, status = status.as_u16(), "webhook refused: {text}");
+    } else {
+        tracing::info!(forge, status = status.as_u16(), "webhook: {text}");
     }
     (status, format!("{text}\n")).into_response()
 }

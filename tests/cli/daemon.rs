@@ -37,7 +37,8 @@ impl Daemon {
             .args(["daemon", "--listen", "127.0.0.1:0"])
             .current_dir(fleet.root())
             .env_remove("DROVER_CONFIG")
-            .env("DROVER_LOG", "drover=info")
+            // The daemon's own default level: info for drover.
+            .env_remove("DROVER_LOG")
             .env("GITHUB_HOOK_SECRET", GITHUB_SECRET)
             .env("GITLAB_HOOK_SECRET", GITLAB_SECRET)
             .env("STATUS_TOKEN", STATUS_TOKEN)
@@ -194,10 +195,10 @@ fn the_daemon_sweeps_on_schedule_answers_hooks_reloads_and_stops_cleanly() {
         d.sample("drover_sweeps_total{result=\"ok\"}") >= 2.0
     });
     assert!(daemon.sample("drover_next_sweep_timestamp_seconds") > 1.7e9);
+    let log = daemon.log();
     assert!(
-        daemon.log().contains("next scheduled sweep"),
-        "{}",
-        daemon.log()
+        log.contains("next scheduled sweep") && log.contains("sweep done"),
+        "logged at the default level: {log}"
     );
 
     // Webhooks.
@@ -214,6 +215,11 @@ fn the_daemon_sweeps_on_schedule_answers_hooks_reloads_and_stops_cleanly() {
         daemon.request("POST", "/hooks/github", &headers, body).0
     };
     assert_eq!(github(push, Some(&sign(push))), 202, "{}", daemon.log());
+    assert!(
+        daemon.log().contains("webhook: "),
+        "an accepted delivery is logged: {}",
+        daemon.log()
+    );
     assert_eq!(github(push, Some(&sign(b"another body"))), 401, "forged");
     assert_eq!(github(push, None), 401, "missing");
     assert_eq!(
