@@ -229,6 +229,12 @@ pub struct ForgeSection {
     /// `env:NAME` or `file:PATH`; never the token itself.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub token: Option<SecretRef>,
+    /// GitHub: run as a GitHub App instead of with `token:` — drover signs
+    /// a JWT with the app's private key, exchanges it for an installation
+    /// token (refreshed before it expires), and commits and opens pull
+    /// requests as the app's bot.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app: Option<GithubApp>,
     /// Local forge: the directory holding one repository per subdirectory,
     /// relative to fleet.yaml.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -261,6 +267,66 @@ pub struct ForgeSection {
     /// Needed by `sweep`, not by `plan`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub smtp: Option<Smtp>,
+}
+
+/// `forge.app`: a GitHub App drover runs as.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GithubApp {
+    /// The app's id (its settings page: "App ID"), the JWT's issuer.
+    pub id: u64,
+    /// The app's private key, a PEM file GitHub generated
+    /// (`file:PATH` or `env:NAME`); never the key itself.
+    pub private_key: SecretRef,
+    /// Which installation's token drover uses: `auto` (the one on
+    /// `forge.owner`, looked up with the JWT) or its numeric id.
+    #[serde(default)]
+    pub installation: Installation,
+}
+
+/// `forge.app.installation`: `auto` or an installation id.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, JsonSchema)]
+#[schemars(untagged)]
+pub enum Installation {
+    /// The app's installation on `forge.owner`.
+    #[default]
+    Auto,
+    /// This installation.
+    Id(u64),
+}
+
+impl Serialize for Installation {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Installation::Auto => s.serialize_str("auto"),
+            Installation::Id(id) => s.serialize_u64(*id),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Installation {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Id(u64),
+            Text(String),
+        }
+        let problem = |shown: &str| {
+            serde::de::Error::custom(format!(
+                "`{shown}` is not an installation: write `auto` or the installation's numeric id"
+            ))
+        };
+        match Raw::deserialize(d)? {
+            Raw::Id(0) => Err(problem("0")),
+            Raw::Id(id) => Ok(Installation::Id(id)),
+            Raw::Text(t) if t == "auto" => Ok(Installation::Auto),
+            Raw::Text(t) => match t.parse::<u64>() {
+                Ok(id) if id > 0 => Ok(Installation::Id(id)),
+                _ => Err(problem(&t)),
+            },
+        }
+    }
 }
 
 /// Which mailing list a repository's patches go to: an address with

@@ -21,9 +21,9 @@ use include_dir::{include_dir, Dir};
 
 pub use error::{locate, ConfigError};
 pub use fleet::{
-    Author, BranchName, CronExpr, DaemonSection, Defaults, Fleet, ForgeSection, Limits,
-    ListAddress, ListRule, Override, Pattern, Repositories, Schedule, Skip, Smtp, SmtpSecurity,
-    Timezone, Url,
+    Author, BranchName, CronExpr, DaemonSection, Defaults, Fleet, ForgeSection, GithubApp,
+    Installation, Limits, ListAddress, ListRule, Override, Pattern, Repositories, Schedule, Skip,
+    Smtp, SmtpSecurity, Timezone, Url,
 };
 pub use policy::{Detect, ManagedFile, Markers, Policy, Takeover};
 pub use repo_file::RepoFile;
@@ -280,9 +280,10 @@ fn check_forge(
                     "the local forge needs `path:`, the directory holding the repositories".into(),
                 ));
             }
-            for key in ["token", "url", "owner", "ssh_key"] {
+            for key in ["token", "app", "url", "owner", "ssh_key"] {
                 let set = match key {
                     "token" => forge.token.is_some(),
+                    "app" => forge.app.is_some(),
                     "url" => forge.url.is_some(),
                     "ssh_key" => forge.ssh_key.is_some(),
                     _ => false,
@@ -298,10 +299,28 @@ fn check_forge(
                     "a {kind} forge needs `owner:`, the organisation, group or user whose repositories are swept"
                 )));
             }
-            if forge.token.is_none() {
-                return Err(at("kind")(format!(
-                    "a {kind} forge needs `token:` as `env:NAME` or `file:PATH`"
-                )));
+            match (&forge.token, &forge.app) {
+                (Some(_), Some(_)) => {
+                    return Err(at("app")(
+                        "`token:` and `app:` are two ways to sign in; keep one".into(),
+                    ))
+                }
+                (None, Some(_)) if kind != ForgeKind::Github => {
+                    return Err(at("app")(format!(
+                        "`app:` is a GitHub App, only for a github forge; a {kind} forge takes `token:`"
+                    )))
+                }
+                (None, None) if kind == ForgeKind::Github => {
+                    return Err(at("kind")(
+                        "a github forge needs `token:` as `env:NAME` or `file:PATH`, or `app:` (a GitHub App's id and private key)".into(),
+                    ))
+                }
+                (None, None) => {
+                    return Err(at("kind")(format!(
+                        "a {kind} forge needs `token:` as `env:NAME` or `file:PATH`"
+                    )))
+                }
+                _ => {}
             }
             if forge.path.is_some() {
                 return Err(at("path")(format!(

@@ -243,6 +243,12 @@ pub trait Forge: Send + Sync {
         )))
     }
 
+    /// Who drover's commits must be by when the forge's credentials say
+    /// so (a GitHub App commits as its bot); `None`: `defaults.author`.
+    async fn author(&self) -> Result<Option<crate::config::Author>, ForgeError> {
+        Ok(None)
+    }
+
     /// Opens or updates the repository's proposal.
     async fn propose(&self, repo: &RemoteRepo, proposal: &Proposal)
         -> Result<Proposed, ForgeError>;

@@ -8,7 +8,7 @@ use futures::stream::{self, StreamExt};
 
 use super::report::{Planned, RepoState};
 use super::SweepOptions;
-use crate::config::Config;
+use crate::config::Author;
 use crate::forge::{Forge, ForgeError};
 use crate::model::{ExistingProposal, ProposalFate, RemoteRepo};
 use crate::store::RepoRecord;
@@ -88,13 +88,13 @@ pub(crate) async fn tell_hands_off(
 /// A forge without the operation leaves the proposal open; a failure marks
 /// the repository failed, so the next sweep looks again.
 pub(crate) async fn close_fixed_by_hand(
-    config: &Config,
+    author: &Author,
     forge: &dyn Forge,
     planned: &mut [Planned],
     repos: &HashMap<&str, &RemoteRepo>,
     options: &SweepOptions,
 ) {
-    let email = config.fleet.defaults.author.email.as_str();
+    let email = author.email.as_str();
     let jobs = planned
         .iter_mut()
         .filter(|p| p.report.state == RepoState::InLine)

@@ -95,6 +95,9 @@ impl Default for SweepOptions {
 pub enum SweepError {
     #[error("listing repositories: {0}")]
     Discover(#[from] ForgeError),
+    /// The identity the forge's credentials commit as could not be read.
+    #[error("finding who drover commits as: {0}")]
+    Author(ForgeError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -193,6 +196,13 @@ pub async fn run(
         .collect();
 
     if !options.dry_run {
+        // Who the commits are by: `defaults.author`, unless the forge's
+        // credentials decide it (a GitHub App's bot).
+        let author = match forge.author().await.map_err(SweepError::Author)? {
+            Some(author) => author,
+            None => config.fleet.defaults.author.clone(),
+        };
+        let author = &author;
         limits::hold_back_over_limits(&config.fleet.limits, &mut planned, &records);
         let by_name: HashMap<&str, &RemoteRepo> =
             to_read.iter().map(|(_, r)| (r.name.as_str(), r)).collect();
@@ -207,7 +217,7 @@ pub async fn run(
                         planned.report.waiting = Some(NOT_REACHED.into());
                         return;
                     }
-                    let proposal = build_proposal(config, repo, planned);
+                    let proposal = build_proposal(config, author, repo, planned);
                     // The words now live in `proposal`, for as long as
                     // the forge needs them.
                     planned.seen.text = None;
@@ -229,7 +239,7 @@ pub async fn run(
             .await;
         if !options.stopping() {
             followups::tell_hands_off(forge, &mut planned, &by_name, &records, options).await;
-            followups::close_fixed_by_hand(config, forge, &mut planned, &by_name, options).await;
+            followups::close_fixed_by_hand(author, forge, &mut planned, &by_name, options).await;
         }
         if let Some(store) = store {
             let history = records::history_entry(
@@ -317,12 +327,21 @@ pub async fn propose_only(
     }
     let policy = config.policy(&language).expect("planned with this policy");
     plan::compose_text(config, renderer, policy, repo, &mut planned);
-    let proposal = build_proposal(config, repo, &planned);
+    let author = forge
+        .author()
+        .await?
+        .unwrap_or_else(|| config.fleet.defaults.author.clone());
+    let proposal = build_proposal(config, &author, repo, &planned);
     planned.report.proposal = Some(forge.propose(repo, &proposal).await?);
     Ok(planned.report)
 }
 
-fn build_proposal(config: &Config, repo: &RemoteRepo, planned: &Planned) -> Proposal {
+fn build_proposal(
+    config: &Config,
+    author: &crate::config::Author,
+    repo: &RemoteRepo,
+    planned: &Planned,
+) -> Proposal {
     let (report, seen) = (&planned.report, &planned.seen);
     let text = seen.text.clone().expect("drifted reports carry their text");
     let defaults = &config.fleet.defaults;
@@ -343,7 +362,7 @@ fn build_proposal(config: &Config, repo: &RemoteRepo, planned: &Planned) -> Prop
             })
             .collect(),
         patch: drift::patch_of(&report.drift),
-        author: defaults.author.clone(),
+        author: author.clone(),
         labels: over
             .and_then(|o| o.labels.clone())
             .unwrap_or_else(|| defaults.labels.clone()),

@@ -4,7 +4,7 @@
 //! bytes a proposal writes reach the branch exactly, binary or Latin-1.
 
 use drover::config::Author;
-use drover::forge::github::GithubForge;
+use drover::forge::github::{Credentials, GithubForge};
 use drover::forge::http::RetryPolicy;
 use drover::forge::Forge as _;
 use drover::model::{FileChange, ForgeNote, RepoPath, Secret, Wanted};
@@ -75,7 +75,7 @@ async fn binary_and_latin1_files_reach_the_branch_byte_for_byte() {
         emu.github_url(),
         "acme",
         "drover/sync",
-        &Secret::new(TOKEN),
+        Credentials::Token(Secret::new(TOKEN)),
         RetryPolicy::default(),
     )
     .unwrap();

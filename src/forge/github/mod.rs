@@ -5,6 +5,7 @@
 //! at `https://HOST/api/v3` (GraphQL then goes to `https://HOST/api/graphql`,
 //! not under `/api/v3`).
 
+pub mod app;
 mod graphql;
 mod hook;
 pub mod profile;
@@ -19,6 +20,7 @@ use super::http::{enc, RawResponse, RetryPolicy, Transport};
 use super::{Forge, ForgeError};
 use crate::model::{Actual, Proposed, RemoteRepo, RepoPath, Secret, Snapshot, Wanted};
 use crate::proposal::{decide, Decision, Proposal, Seen};
+use app::AppAuth;
 
 pub use graphql::{snapshot_query, DISCOVER};
 use rest::{ref_path, repo_path};
@@ -34,10 +36,17 @@ pub struct GithubForge {
     /// Where git reaches repositories (`https://github.com` for the
     /// public API, `https://HOST` for Enterprise).
     git_root: String,
-    token: Secret,
+    credentials: Credentials,
     transport: Transport,
     /// Where repositories of the owner are created, found out once.
     create_path: tokio::sync::OnceCell<String>,
+}
+
+/// How drover signs in: a token fleet.yaml names, or a GitHub App whose
+/// installation tokens it takes and renews itself.
+pub enum Credentials {
+    Token(Secret),
+    App(Box<AppAuth>),
 }
 
 /// A description GitHub takes: one line (other forges allow several), at
@@ -77,9 +86,11 @@ impl GithubForge {
         api: &str,
         owner: &str,
         branch: &str,
-        token: &Secret,
+        credentials: Credentials,
         policy: RetryPolicy,
     ) -> Result<GithubForge, ForgeError> {
+        // No credentials in the client: each request carries the token
+        // current when it is sent (an app's is renewed as it goes).
         let build = |base: &str| -> Result<Octocrab, ForgeError> {
             Octocrab::builder()
                 .base_uri(base)
@@ -87,7 +98,6 @@ impl GithubForge {
                     status: None,
                     message: format!("bad forge.url `{base}`: {e}"),
                 })?
-                .personal_token(token.expose().to_owned())
                 .add_retry_config(octocrab::service::middleware::retry::RetryConfig::None)
                 .build()
                 .map_err(|e| ForgeError::Api {
@@ -101,14 +111,16 @@ impl GithubForge {
             owner: owner.to_owned(),
             branch: branch.to_owned(),
             git_root: git_root(api),
-            token: token.clone(),
+            credentials,
             transport: Transport::new(policy),
             create_path: tokio::sync::OnceCell::new(),
         })
     }
 
     /// One REST or GraphQL call with retries, each answer handed to
-    /// `accept` inside the retry loop. `client` picks the base.
+    /// `accept` inside the retry loop, signed with the token in hand. As
+    /// an app, a 401 (the installation token expired or was revoked
+    /// early) takes a new token and sends once more.
     async fn call<T>(
         &self,
         graphql: bool,
@@ -117,23 +129,67 @@ impl GithubForge {
         body: Option<Value>,
         accept: impl Fn(RawResponse) -> Result<T, ForgeError>,
     ) -> Result<T, ForgeError> {
+        let app = match &self.credentials {
+            Credentials::Token(token) => {
+                return self.send(graphql, &method, path, body, token, accept).await
+            }
+            Credentials::App(app) => app,
+        };
+        let token = self.app_token(app).await?;
+        let refused = |r: &RawResponse| r.status == http::StatusCode::UNAUTHORIZED;
+        let first = self
+            .send(graphql, &method, path, body.clone(), &token, |r| {
+                if refused(&r) {
+                    Ok(None)
+                } else {
+                    accept(r).map(Some)
+                }
+            })
+            .await?;
+        if let Some(answer) = first {
+            return Ok(answer);
+        }
+        let token = self.app_token_after_401(app, &token).await?;
+        self.send(graphql, &method, path, body, &token, accept)
+            .await
+    }
+
+    /// One REST or GraphQL call with `token` as bearer, with retries.
+    /// `graphql` picks the base.
+    async fn send<T>(
+        &self,
+        graphql: bool,
+        method: &Method,
+        path: &str,
+        body: Option<Value>,
+        token: &Secret,
+        accept: impl Fn(RawResponse) -> Result<T, ForgeError>,
+    ) -> Result<T, ForgeError> {
         let client = if graphql { &self.graphql } else { &self.rest };
         let what = format!("{method} {path}");
+        let mut auth =
+            http::HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
+                ForgeError::Api {
+                    status: None,
+                    message: "the GitHub token holds characters an HTTP header cannot carry".into(),
+                }
+            })?;
+        auth.set_sensitive(true);
         self.transport
             .send_and(
                 &what,
                 || {
-                    let method = method.clone();
-                    let body = body.clone();
+                    let request = http::Request::builder()
+                        .method(method.clone())
+                        .uri(path)
+                        .header(http::header::AUTHORIZATION, auth.clone());
+                    let request = client.build_request(request, body.as_ref());
                     async move {
-                        let sent = match method {
-                            Method::GET => client._get(path).await,
-                            Method::POST => client._post(path, body.as_ref()).await,
-                            Method::PATCH => client._patch(path, body.as_ref()).await,
-                            Method::PUT => client._put(path, body.as_ref()).await,
-                            Method::DELETE => client._delete(path, body.as_ref()).await,
-                            other => unreachable!("drover sends no {other}"),
-                        };
+                        let request = request.map_err(|e| ForgeError::Api {
+                            status: None,
+                            message: format!("{method} {path}: cannot build the request: {e}"),
+                        })?;
+                        let sent = client.execute(request).await;
                         let response = sent.map_err(|e| ForgeError::Network(e.to_string()))?;
                         let status = response.status();
                         let headers = response.headers().clone();
@@ -468,12 +524,29 @@ impl Forge for GithubForge {
     }
 
     fn git_remote(&self, name: &str) -> Result<crate::model::GitRemote, ForgeError> {
+        // As an app, the installation token of the last API call (git's
+        // credential callback cannot wait for a new one): whoever reaches
+        // for git has listed the repositories first.
+        let token = match &self.credentials {
+            Credentials::Token(token) => token.clone(),
+            Credentials::App(app) => app.last_token().ok_or_else(|| ForgeError::Api {
+                status: None,
+                message: "no installation token yet: git is reached after the API".into(),
+            })?,
+        };
         Ok(crate::model::GitRemote {
             url: format!("{}/{}/{name}.git", self.git_root, self.owner),
             user: "x-access-token".into(),
-            token: self.token.clone(),
+            token,
             ssh_key: None,
         })
+    }
+
+    async fn author(&self) -> Result<Option<crate::config::Author>, ForgeError> {
+        match &self.credentials {
+            Credentials::Token(_) => Ok(None),
+            Credentials::App(app) => self.app_bot(app).await.map(Some),
+        }
     }
 
     async fn create_repo(

@@ -2,7 +2,8 @@
 //! `https://HOST/api/v3`), `owner/name`, GitHub Actions, images on ghcr.io,
 //! and opening a [`GithubForge`] from fleet.yaml.
 
-use super::GithubForge;
+use super::app::AppAuth;
+use super::{Credentials, GithubForge};
 use crate::config::{Config, ForgeSection};
 use crate::forge::hook::Webhook;
 use crate::forge::http::RetryPolicy;
@@ -56,12 +57,24 @@ impl Profile for Github {
     }
 
     fn open(&self, config: &Config, section: &ForgeSection) -> Result<Box<dyn Forge>, OpenError> {
-        let token = profile::token(config, section)?;
+        let credentials = match &section.app {
+            Some(app) => {
+                let key = profile::secret(config, &app.private_key, "forge.app.private_key")?;
+                let auth = AppAuth::new(app.id, &key, app.installation).map_err(|e| {
+                    OpenError::Invalid {
+                        what: "forge.app.private_key".into(),
+                        problem: format!("{e} ({})", app.private_key),
+                    }
+                })?;
+                Credentials::App(Box::new(auth))
+            }
+            None => Credentials::Token(profile::token(config, section)?),
+        };
         Ok(Box::new(GithubForge::new(
             section.url.as_deref().unwrap_or(API),
             profile::owner(section),
             config.fleet.defaults.branch.as_str(),
-            &token,
+            credentials,
             RetryPolicy::default(),
         )?))
     }

@@ -83,6 +83,26 @@ pub fn decode_blob(value: &Value) -> Result<Vec<u8>, ForgeError> {
 
 /// A failed REST call as an error a user can act on. Never echoes headers.
 pub fn error(response: &RawResponse) -> ForgeError {
+    let hint = match response.status.as_u16() {
+        401 => " — GitHub rejected the token: check the variable or file forge.token names (or, as an app, that it is installed and not suspended)",
+        403 => " — the token lacks a permission: drover needs contents, pull requests and issues write access (metadata read)",
+        404 => " — not found, or the token cannot see it",
+        _ => "",
+    };
+    error_with(response, hint)
+}
+
+/// A failed call signed with the app's JWT (the app endpoints).
+pub fn app_error(response: &RawResponse) -> ForgeError {
+    let hint = match response.status.as_u16() {
+        401 => " — GitHub refused the app's JWT: check forge.app.id, that forge.app.private_key is a current key of that app, and this machine's clock",
+        403 | 404 => " — check forge.app.id and that the app is installed on forge.owner",
+        _ => "",
+    };
+    error_with(response, hint)
+}
+
+fn error_with(response: &RawResponse, hint: &str) -> ForgeError {
     let status = response.status.as_u16();
     let detail = serde_json::from_slice::<ErrorBody>(&response.body)
         .map(|b| {
@@ -103,12 +123,6 @@ pub fn error(response: &RawResponse) -> ForgeError {
             }
         })
         .unwrap_or_else(|_| format!("HTTP {status}"));
-    let hint = match status {
-        401 => " — GitHub rejected the token: check the variable or file forge.token names",
-        403 => " — the token lacks a permission: drover needs contents, pull requests and issues write access (metadata read)",
-        404 => " — not found, or the token cannot see it",
-        _ => "",
-    };
     // The request (method and path) is said by the transport's context,
     // once; here the status and the forge's own words.
     let said = if detail == format!("HTTP {status}") {
