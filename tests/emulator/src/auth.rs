@@ -94,11 +94,12 @@ pub fn token(site: Site, headers: &HeaderMap, query: Option<&str>) -> Option<Str
 pub fn caller(st: &SiteState, headers: &HeaderMap, query: Option<&str>) -> Caller {
     let token = token(st.site, headers, query);
     let user = token.as_deref().and_then(|t| {
-        st.shared
-            .world
-            .lock()
-            .user_for_token(st.site.forge(), t)
-            .map(str::to_string)
+        let mut world = st.shared.world.lock();
+        // An expired GitHub App installation token is a bad one.
+        if st.site == Site::Github && crate::github::apps::expired(&mut world, t) {
+            return None;
+        }
+        world.user_for_token(st.site.forge(), t).map(str::to_string)
     });
     Caller {
         site: st.site,

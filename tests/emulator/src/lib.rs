@@ -202,6 +202,36 @@ impl Emulator {
     pub fn create_token(&self, forge: Forge, user: &str, token: &str) -> Result<()> {
         self.state.world.lock().add_token(forge, user, token)
     }
+    /// Registers GitHub App `id` (`slug`, owned by `owner`) with its RSA
+    /// public key in PEM form; its bot user `<slug>[bot]` is created.
+    pub fn create_app(&self, id: u64, slug: &str, owner: &str, public_key_pem: &str) -> Result<()> {
+        github::apps::create_app(
+            &mut self.state.world.lock(),
+            id,
+            slug,
+            owner,
+            public_key_pem,
+        )
+    }
+    /// Installs GitHub App `app_id` on the organisation or user `account`.
+    /// Returns the installation's id.
+    pub fn install_app(&self, app_id: u64, account: &str) -> Result<u64> {
+        github::apps::install(&mut self.state.world.lock(), app_id, account)
+    }
+    /// How long installation tokens issued from now on live (GitHub: an
+    /// hour), and after how many requests each stops working regardless
+    /// (`None`: only its lifetime) — an expiry the client cannot see
+    /// coming, landing mid-sweep.
+    pub fn set_app_token_lifetime(&self, secs: i64, uses: Option<u64>) {
+        let mut world = self.state.world.lock();
+        let apps = world.ext_mut::<github::apps::Apps>();
+        apps.lifetime_secs = secs;
+        apps.uses_per_token = uses;
+    }
+    /// Expires every installation token issued so far.
+    pub fn expire_app_tokens(&self) {
+        github::apps::expire_all(&mut self.state.world.lock());
+    }
     /// Creates a repository with one real initial commit. Returns its id.
     pub fn create_repo(&self, forge: Forge, full_path: &str, seed: RepoSeed) -> Result<u64> {
         seed::create_repo(&mut self.state.world.lock(), forge, full_path, &seed)

@@ -80,6 +80,15 @@ pub const KNOWN_GAPS: &[KnownGap] = &[
               not a documented operation, absent from shared subset, see SOURCES.md",
     },
     KnownGap {
+        api: Api::Github,
+        method: "GET",
+        template: "/users/{username}/installation",
+        why: "a user account's installation of the authenticated app (GitHub's \"Get a user \
+              installation for the authenticated app\"; drover's `installation: auto` when \
+              forge.owner is a user): absent from shared subset, which has the organisation's \
+              and the repository's only, see SOURCES.md",
+    },
+    KnownGap {
         api: Api::Gitlab,
         method: "GET",
         template: "/api/v4/projects",

@@ -12,6 +12,8 @@
 //!   frozen stats), mergeability and the merge itself (git2);
 //! - `rest_repos`, `rest_commits`, `rest_git`, `rest_refs`, `rest_contents`,
 //!   `rest_pulls`, `rest_issues`: the REST handlers;
+//! - [`apps`]: GitHub Apps — JWTs, installations, installation tokens
+//!   that expire, the app's bot user;
 //! - `graphql` (endpoint, `Query`, owners), `graphql_repo` (`Repository`,
 //!   `PullRequest`), `graphql_git` (refs and git objects), `graphql_conn`
 //!   (connections): the GraphQL resolvers.
@@ -26,6 +28,7 @@
 // handlers answer as is; boxing it would only add noise.
 #![allow(clippy::result_large_err)]
 
+pub mod apps;
 pub mod http;
 pub mod pulls;
 pub mod shapes;
@@ -62,6 +65,7 @@ pub fn router(state: AppState) -> Router {
         .merge(rest_contents::routes())
         .merge(rest_pulls::routes())
         .merge(rest_issues::routes())
+        .merge(apps::routes())
         .route("/graphql", post(graphql::handler))
         .with_state(state)
 }

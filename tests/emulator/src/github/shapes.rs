@@ -15,10 +15,13 @@ use crate::world::{
 
 use super::http::{encode_path, node_id, Base};
 
-/// The GraphQL / node type name of an owner.
+/// The GraphQL / node type name of an owner (a GitHub App's bot user,
+/// `<slug>[bot]`, is a `Bot`).
 pub fn owner_type(owner: &Owner) -> &'static str {
     if owner.kind == OwnerKind::Organization {
         "Organization"
+    } else if owner.name.ends_with("[bot]") {
+        "Bot"
     } else {
         "User"
     }
@@ -26,7 +29,13 @@ pub fn owner_type(owner: &Owner) -> &'static str {
 
 /// `simple-user` for an owner (user or organisation).
 pub fn owner_json(owner: &Owner, base: &Base) -> Value {
-    let api = format!("{}/users/{}", base.api, owner.name);
+    // A bot's login (`app[bot]`) is percent-encoded in URLs, and its page
+    // is the app's.
+    let api = format!("{}/users/{}", base.api, encode_path(&owner.name, false));
+    let html = match owner.name.strip_suffix("[bot]") {
+        Some(slug) => format!("{}/apps/{slug}", base.web),
+        None => format!("{}/{}", base.web, owner.name),
+    };
     json!({
         "login": owner.name,
         "id": owner.id,
@@ -34,7 +43,7 @@ pub fn owner_json(owner: &Owner, base: &Base) -> Value {
         "avatar_url": format!("{}/avatars/u/{}?v=4", base.web, owner.id),
         "gravatar_id": "",
         "url": api,
-        "html_url": format!("{}/{}", base.web, owner.name),
+        "html_url": html,
         "followers_url": format!("{api}/followers"),
         "following_url": format!("{api}/following{{/other_user}}"),
         "gists_url": format!("{api}/gists{{/gist_id}}"),
@@ -143,6 +152,22 @@ pub fn private_user_json(world: &World, user: &Owner, base: &Base) -> Value {
         "collaborators": 0,
         "two_factor_authentication": false,
         "user_view_type": "private",
+    });
+    merge(&mut v, extra);
+    v
+}
+
+/// `public-user`: what anyone may read of an account.
+pub fn public_user_json(world: &World, user: &Owner, base: &Base) -> Value {
+    let mut v = owner_json(user, base);
+    let extra = json!({
+        "name": null, "company": null, "blog": "", "location": null,
+        "email": null, "hireable": null, "bio": null, "twitter_username": null,
+        "public_repos": count_repos(world, user, false),
+        "public_gists": 0, "followers": 0, "following": 0,
+        "created_at": rfc3339(user.created_at),
+        "updated_at": rfc3339(user.created_at),
+        "user_view_type": "public",
     });
     merge(&mut v, extra);
     v

@@ -122,6 +122,14 @@ impl Api {
         }
     }
 
+    /// The same root, signed in with `token` (a JWT, an installation token).
+    pub fn with_token(&self, token: &str) -> Api {
+        Api {
+            token: Some(token.into()),
+            ..self.clone()
+        }
+    }
+
     pub fn anonymous(emu: &Emulator) -> Api {
         Api {
             token: None,
