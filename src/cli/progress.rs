@@ -229,6 +229,10 @@ impl Forge for Watched<'_> {
         self.forge.close(repo, proposal, note, comment).await
     }
 
+    async fn author(&self) -> Result<Option<crate::config::Author>, ForgeError> {
+        self.forge.author().await
+    }
+
     async fn propose(
         &self,
         repo: &RemoteRepo,

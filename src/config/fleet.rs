@@ -285,14 +285,29 @@ pub struct GithubApp {
 }
 
 /// `forge.app.installation`: `auto` or an installation id.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, JsonSchema)]
-#[schemars(untagged)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum Installation {
     /// The app's installation on `forge.owner`.
     #[default]
     Auto,
     /// This installation.
     Id(u64),
+}
+
+impl JsonSchema for Installation {
+    fn schema_name() -> String {
+        "Installation".into()
+    }
+    fn json_schema(_: &mut schemars::gen::SchemaGenerator) -> schemars::schema::Schema {
+        serde_json::from_value(serde_json::json!({
+            "description": "`auto` (the app's installation on `forge.owner`) or an installation id",
+            "oneOf": [
+                { "type": "string", "enum": ["auto"] },
+                { "type": "integer", "minimum": 1 }
+            ]
+        }))
+        .expect("a valid schema")
+    }
 }
 
 impl Serialize for Installation {
@@ -305,27 +320,37 @@ impl Serialize for Installation {
 }
 
 impl<'de> Deserialize<'de> for Installation {
+    /// Checked on the scalar (a visitor, not an untagged enum), so that
+    /// an error carries the value's own line and column.
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum Raw {
-            Id(u64),
-            Text(String),
+        struct V;
+        fn id<E: serde::de::Error>(shown: &str, id: Option<u64>) -> Result<Installation, E> {
+            match id {
+                Some(id) if id > 0 => Ok(Installation::Id(id)),
+                _ => Err(E::custom(format!(
+                    "`{shown}` is not an installation: write `auto` or the installation's numeric id"
+                ))),
+            }
         }
-        let problem = |shown: &str| {
-            serde::de::Error::custom(format!(
-                "`{shown}` is not an installation: write `auto` or the installation's numeric id"
-            ))
-        };
-        match Raw::deserialize(d)? {
-            Raw::Id(0) => Err(problem("0")),
-            Raw::Id(id) => Ok(Installation::Id(id)),
-            Raw::Text(t) if t == "auto" => Ok(Installation::Auto),
-            Raw::Text(t) => match t.parse::<u64>() {
-                Ok(id) if id > 0 => Ok(Installation::Id(id)),
-                _ => Err(problem(&t)),
-            },
+        impl serde::de::Visitor<'_> for V {
+            type Value = Installation;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("`auto` or an installation id")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Installation, E> {
+                id(&v.to_string(), Some(v))
+            }
+            fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Installation, E> {
+                id(&v.to_string(), u64::try_from(v).ok())
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Installation, E> {
+                if v == "auto" {
+                    return Ok(Installation::Auto);
+                }
+                id(&v.escape_default().to_string(), v.parse().ok())
+            }
         }
+        d.deserialize_any(V)
     }
 }
 

@@ -96,6 +96,52 @@ fn literal_tokens_are_refused_and_never_echoed() {
 }
 
 #[test]
+fn a_github_app_signs_in_instead_of_a_token() {
+    let app = "forge:\n  kind: github\n  owner: acme\n  app:\n    id: 12345\n    private_key: file:/etc/drover/app.pem\n";
+    let fleet = parse_fleet(Path::new("fleet.yaml"), app).unwrap();
+    let parsed = fleet.forge.app.unwrap();
+    assert_eq!(parsed.id, 12345);
+    assert_eq!(parsed.private_key.to_string(), "file:/etc/drover/app.pem");
+    assert_eq!(parsed.installation, crate::config::Installation::Auto);
+    for (raw, want) in [
+        ("auto", crate::config::Installation::Auto),
+        ("678", crate::config::Installation::Id(678)),
+        ("\"678\"", crate::config::Installation::Id(678)),
+    ] {
+        let text = format!("{app}    installation: {raw}\n");
+        let fleet = parse_fleet(Path::new("fleet.yaml"), &text).unwrap();
+        assert_eq!(fleet.forge.app.unwrap().installation, want, "{raw}");
+    }
+
+    // The key is never written into fleet.yaml, nor echoed.
+    let err = fleet_err("forge:\n  kind: github\n  owner: acme\n  app:\n    id: 1\n    private_key: \"-----BEGIN RSA PRIVATE KEY-----MIIEsecret\"\n");
+    assert!(err.starts_with("fleet.yaml:6:"), "{err}");
+    assert!(err.contains("env:NAME"), "{err}");
+    assert!(!err.contains("MIIEsecret"), "{err}");
+
+    let err = fleet_err(&format!("{app}    installation: first\n"));
+    assert!(err.starts_with("fleet.yaml:7:"), "{err}");
+    assert!(
+        err.contains("`auto` or the installation's numeric id"),
+        "{err}"
+    );
+    let err = fleet_err(&format!("{app}  token: env:T\n"));
+    assert!(err.starts_with("fleet.yaml:4:3: "), "{err}");
+    assert!(err.contains("keep one"), "{err}");
+    let err = fleet_err(
+        "forge:\n  kind: gitlab\n  owner: acme\n  app:\n    id: 1\n    private_key: env:K\n",
+    );
+    assert!(err.starts_with("fleet.yaml:4:3: "), "{err}");
+    assert!(err.contains("only for a github forge"), "{err}");
+    let err = fleet_err("forge:\n  kind: github\n  owner: acme\n");
+    assert!(err.contains("`token:`") && err.contains("`app:`"), "{err}");
+    let err = fleet_err(
+        "forge:\n  kind: local\n  path: repos\n  app:\n    id: 1\n    private_key: env:K\n",
+    );
+    assert!(err.contains("takes no `app:`"), "{err}");
+}
+
+#[test]
 fn forge_kinds_need_their_keys() {
     let err = fleet_err("forge:\n  kind: github\n  token: env:T\n");
     assert!(err.starts_with("fleet.yaml:2:3: "), "{err}");

@@ -8,6 +8,7 @@ mod daemon;
 mod facts;
 mod fixtures;
 mod github;
+mod github_app;
 mod gitlab;
 mod harness;
 mod lifecycle;

@@ -52,6 +52,8 @@ pub struct AppAuth {
     /// The token last handed out, for git's credential callback (which
     /// cannot wait for a refresh).
     last: std::sync::Mutex<Option<Secret>>,
+    /// The installation's id, found once when `auto`.
+    installation_id: tokio::sync::OnceCell<u64>,
     /// The app's bot, found once.
     bot: tokio::sync::OnceCell<Author>,
 }
@@ -103,6 +105,7 @@ impl AppAuth {
             installation,
             current: tokio::sync::Mutex::new(None),
             last: std::sync::Mutex::new(None),
+            installation_id: tokio::sync::OnceCell::new(),
             bot: tokio::sync::OnceCell::new(),
         };
         auth.jwt().map_err(|_| BadKey)?;
@@ -201,7 +204,11 @@ impl GithubForge {
     async fn exchange(&self, app: &AppAuth) -> Result<Installed, ForgeError> {
         let id = match app.installation {
             Installation::Id(id) => id,
-            Installation::Auto => self.find_installation(app).await?,
+            Installation::Auto => {
+                *app.installation_id
+                    .get_or_try_init(|| self.find_installation(app))
+                    .await?
+            }
         };
         let issued_at = SystemTime::now();
         let path = format!("/app/installations/{id}/access_tokens");

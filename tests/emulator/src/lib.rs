@@ -228,6 +228,15 @@ impl Emulator {
         apps.lifetime_secs = secs;
         apps.uses_per_token = uses;
     }
+    /// Every installation token issued so far (for tests that look for
+    /// them where they must not be).
+    pub fn app_tokens(&self) -> Vec<String> {
+        let world = self.state.world.lock();
+        world
+            .ext::<github::apps::Apps>()
+            .map(github::apps::Apps::issued)
+            .unwrap_or_default()
+    }
     /// Expires every installation token issued so far.
     pub fn expire_app_tokens(&self) {
         github::apps::expire_all(&mut self.state.world.lock());

@@ -96,6 +96,13 @@ impl Default for Apps {
     }
 }
 
+impl Apps {
+    /// The installation tokens issued so far.
+    pub fn issued(&self) -> Vec<String> {
+        self.tokens.keys().cloned().collect()
+    }
+}
+
 fn wall_clock() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
