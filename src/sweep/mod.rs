@@ -196,14 +196,21 @@ pub async fn run(
         .collect();
 
     if !options.dry_run {
-        // Who the commits are by: `defaults.author`, unless the forge's
-        // credentials decide it (a GitHub App's bot).
-        let author = match forge.author().await.map_err(SweepError::Author)? {
-            Some(author) => author,
-            None => config.fleet.defaults.author.clone(),
-        };
-        let author = &author;
         limits::hold_back_over_limits(&config.fleet.limits, &mut planned, &records);
+        // Who the commits are by: `defaults.author`, unless the forge's
+        // credentials decide it (a GitHub App's bot) — asked only when
+        // something is to be proposed or closed.
+        let needed = planned.iter().any(|p| match p.report.state {
+            RepoState::Drifted => p.report.waiting.is_none(),
+            RepoState::InLine => p.seen.open_proposal().is_some(),
+            _ => false,
+        });
+        let author = match needed {
+            true => forge.author().await.map_err(SweepError::Author)?,
+            false => None,
+        }
+        .unwrap_or_else(|| config.fleet.defaults.author.clone());
+        let author = &author;
         let by_name: HashMap<&str, &RemoteRepo> =
             to_read.iter().map(|(_, r)| (r.name.as_str(), r)).collect();
         let jobs = planned
