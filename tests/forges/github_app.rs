@@ -200,3 +200,41 @@ async fn a_bad_key_is_a_clear_error_without_the_key_or_a_token() {
         .is_empty());
     emu.assert_conformant();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_near_its_expiry_is_replaced_before_github_refuses_it() {
+    use drover::config::Installation;
+    use drover::forge::github::app::AppAuth;
+    use drover::forge::github::{Credentials, GithubForge};
+    use drover::forge::http::RetryPolicy;
+    use drover::forge::Forge as _;
+    use drover::model::Secret;
+
+    let emu = with_app().await;
+    // Sixteen-second tokens: drover uses one for its first half, then
+    // takes the next before GitHub would refuse it.
+    emu.set_app_token_lifetime(16, None);
+    let key = Secret::new(fixture("test-app.key.pem"));
+    let app = AppAuth::new(APP_ID, &key, Installation::Auto).unwrap();
+    let forge = GithubForge::new(
+        emu.github_url(),
+        "acme",
+        "drover/sync",
+        Credentials::App(Box::new(app)),
+        RetryPolicy::default(),
+    )
+    .unwrap();
+    assert!(!forge.discover().await.unwrap().is_empty());
+    assert_eq!(emu.request_count(Site::Github, EXCHANGE), 1);
+    assert!(!forge.discover().await.unwrap().is_empty());
+    assert_eq!(emu.request_count(Site::Github, EXCHANGE), 1, "still fresh");
+    // Past half its lifetime (a wait, not a timing asserted).
+    tokio::time::sleep(std::time::Duration::from_millis(8_500)).await;
+    assert!(!forge.discover().await.unwrap().is_empty());
+    assert_eq!(emu.request_count(Site::Github, EXCHANGE), 2);
+    assert!(
+        emu.exchanges().iter().all(|e| e.status != 401),
+        "replaced before it was refused"
+    );
+    emu.assert_conformant();
+}
