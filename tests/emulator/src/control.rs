@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
@@ -35,6 +35,10 @@ pub fn router(state: AppState) -> Router {
         .route("/faults", get(faults).put(set_faults).delete(clear_faults))
         .route("/faults/injected", get(injected))
         .route("/violations", get(violations))
+        .route("/github/apps", post(create_app))
+        .route("/github/apps/installations", post(install_app))
+        .route("/github/app-tokens", put(app_tokens))
+        .route("/github/app-tokens/expire", post(expire_app_tokens))
         .with_state(state)
 }
 
@@ -145,4 +149,62 @@ async fn injected(State(st): State<AppState>) -> Response {
 
 async fn violations(State(st): State<AppState>) -> Response {
     Json(st.violations.lock().clone()).into_response()
+}
+
+#[derive(Deserialize)]
+struct NewApp {
+    id: u64,
+    slug: String,
+    owner: String,
+    /// The app's RSA public key, PEM.
+    public_key: String,
+}
+
+/// Registers a GitHub App (`{id, slug, owner, public_key}`).
+async fn create_app(State(st): State<AppState>, Json(app): Json<NewApp>) -> Response {
+    let mut world = st.world.lock();
+    match crate::github::apps::create_app(
+        &mut world,
+        app.id,
+        &app.slug,
+        &app.owner,
+        &app.public_key,
+    ) {
+        Ok(()) => StatusCode::NO_CONTENT.into_response(),
+        Err(e) => error(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct NewInstallation {
+    app_id: u64,
+    account: String,
+}
+
+/// Installs an app on an account (`{app_id, account}`); answers its id.
+async fn install_app(State(st): State<AppState>, Json(i): Json<NewInstallation>) -> Response {
+    match crate::github::apps::install(&mut st.world.lock(), i.app_id, &i.account) {
+        Ok(id) => (StatusCode::CREATED, Json(json!({ "id": id }))).into_response(),
+        Err(e) => error(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct TokenLife {
+    lifetime_secs: i64,
+    #[serde(default)]
+    uses: Option<u64>,
+}
+
+/// How long installation tokens issued from now on live, and after how
+/// many requests they stop working (`{lifetime_secs, uses}`).
+async fn app_tokens(State(st): State<AppState>, Json(life): Json<TokenLife>) -> Response {
+    crate::github::apps::set_lifetime(&mut st.world.lock(), life.lifetime_secs, life.uses);
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// Expires every installation token issued so far.
+async fn expire_app_tokens(State(st): State<AppState>) -> Response {
+    crate::github::apps::expire_all(&mut st.world.lock());
+    StatusCode::NO_CONTENT.into_response()
 }

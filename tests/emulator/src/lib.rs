@@ -223,10 +223,7 @@ impl Emulator {
     /// (`None`: only its lifetime) — an expiry the client cannot see
     /// coming, landing mid-sweep.
     pub fn set_app_token_lifetime(&self, secs: i64, uses: Option<u64>) {
-        let mut world = self.state.world.lock();
-        let apps = world.ext_mut::<github::apps::Apps>();
-        apps.lifetime_secs = secs;
-        apps.uses_per_token = uses;
+        github::apps::set_lifetime(&mut self.state.world.lock(), secs, uses);
     }
     /// Every installation token issued so far (for tests that look for
     /// them where they must not be).

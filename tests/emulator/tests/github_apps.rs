@@ -187,3 +187,56 @@ async fn an_expired_installation_token_is_bad_credentials() {
     bot.get("/repos/acme/api").await.expect(401);
     assert_clean(&emu);
 }
+
+#[tokio::test]
+async fn the_control_api_registers_installs_and_expires() {
+    let emu = start().await;
+    let client = reqwest::Client::new();
+    let control = |path: &str| format!("{}/_emulator{path}", emu.github_url());
+    let created = client
+        .post(control("/github/apps"))
+        .json(&json!({ "id": APP_ID, "slug": "drover-app", "owner": "acme", "public_key": PUBLIC }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status(), 204);
+    let installed: Value = client
+        .post(control("/github/apps/installations"))
+        .json(&json!({ "app_id": APP_ID, "account": "acme" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let installation = installed["id"].as_u64().unwrap();
+    let life = client
+        .put(control("/github/app-tokens"))
+        .json(&json!({ "lifetime_secs": 600 }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(life.status(), 204);
+
+    let issued = Api::new(&emu)
+        .with_token(&good_jwt())
+        .post(
+            &format!("/app/installations/{installation}/access_tokens"),
+            json!({}),
+        )
+        .await
+        .expect(201);
+    let expires = humantime::parse_rfc3339(issued.body["expires_at"].as_str().unwrap()).unwrap();
+    let left = expires.duration_since(SystemTime::now()).unwrap().as_secs();
+    assert!((500..=600).contains(&left), "{left}");
+    let bot = Api::new(&emu).with_token(issued.body["token"].as_str().unwrap());
+    bot.get("/repos/acme/nothing").await.expect(404);
+    let expired = client
+        .post(control("/github/app-tokens/expire"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(expired.status(), 204);
+    bot.get("/repos/acme/nothing").await.expect(401);
+    assert_clean(&emu);
+}

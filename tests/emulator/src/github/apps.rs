@@ -160,6 +160,14 @@ pub fn install(world: &mut World, app_id: u64, account: &str) -> crate::error::R
     Ok(id)
 }
 
+/// How long installation tokens issued from now on live, and after how
+/// many requests each stops working (`None`: only its lifetime).
+pub fn set_lifetime(world: &mut World, secs: i64, uses: Option<u64>) {
+    let apps = world.ext_mut::<Apps>();
+    apps.lifetime_secs = secs;
+    apps.uses_per_token = uses;
+}
+
 /// Expires every installation token issued so far (the test's "now").
 pub fn expire_all(world: &mut World) {
     let past = wall_clock() - 1;
