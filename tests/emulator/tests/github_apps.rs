@@ -40,6 +40,25 @@ fn good_jwt() -> String {
     )
 }
 
+/// An installation token for `installation`, taken with a good JWT; the
+/// token and its seconds left.
+async fn issue(emu: &drover_emulator::Emulator, installation: u64) -> (String, u64) {
+    let issued = Api::new(emu)
+        .with_token(&good_jwt())
+        .post(
+            &format!("/app/installations/{installation}/access_tokens"),
+            json!({}),
+        )
+        .await
+        .expect(201);
+    let expires = humantime::parse_rfc3339(issued.body["expires_at"].as_str().unwrap()).unwrap();
+    let left = expires
+        .duration_since(SystemTime::now())
+        .unwrap_or_default()
+        .as_secs();
+    (issued.body["token"].as_str().unwrap().to_owned(), left)
+}
+
 async fn with_app() -> (drover_emulator::Emulator, u64) {
     let emu = start().await;
     emu.create_app(APP_ID, "drover-app", "acme", PUBLIC)
@@ -70,18 +89,8 @@ async fn a_jwt_finds_the_installation_and_its_token_works_as_the_bot() {
     assert_eq!(by_repo.body["id"], installation);
     api.get("/orgs/nobody/installation").await.expect(404);
 
-    let issued = api
-        .post(
-            &format!("/app/installations/{installation}/access_tokens"),
-            json!({}),
-        )
-        .await
-        .expect(201);
-    let token = issued.body["token"].as_str().unwrap().to_owned();
+    let (token, left) = issue(&emu, installation).await;
     assert!(token.starts_with("ghs_"), "{token}");
-    let expires = issued.body["expires_at"].as_str().unwrap();
-    let expires = humantime::parse_rfc3339(expires).unwrap();
-    let left = expires.duration_since(SystemTime::now()).unwrap().as_secs();
     assert!((3500..=3600).contains(&left), "an hour's token: {left}");
 
     // The installation token signs in as the bot, of type Bot.
@@ -146,17 +155,7 @@ async fn jwts_github_refuses_are_refused_with_its_messages() {
 #[tokio::test]
 async fn an_expired_installation_token_is_bad_credentials() {
     let (emu, installation) = with_app().await;
-    let app = Api::new(&emu).with_token(&good_jwt());
-    let take = || async {
-        let issued = app
-            .post(
-                &format!("/app/installations/{installation}/access_tokens"),
-                json!({}),
-            )
-            .await
-            .expect(201);
-        issued.body["token"].as_str().unwrap().to_owned()
-    };
+    let take = || async { issue(&emu, installation).await.0 };
 
     // Expired at the test's word.
     let token = take().await;
@@ -191,52 +190,42 @@ async fn an_expired_installation_token_is_bad_credentials() {
 #[tokio::test]
 async fn the_control_api_registers_installs_and_expires() {
     let emu = start().await;
-    let client = reqwest::Client::new();
-    let control = |path: &str| format!("{}/_emulator{path}", emu.github_url());
-    let created = client
-        .post(control("/github/apps"))
-        .json(&json!({ "id": APP_ID, "slug": "drover-app", "owner": "acme", "public_key": PUBLIC }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status(), 204);
-    let installed: Value = client
-        .post(control("/github/apps/installations"))
-        .json(&json!({ "app_id": APP_ID, "account": "acme" }))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let control = |method: reqwest::Method, path: &str, body: Value| {
+        let url = format!("{}/_emulator{path}", emu.github_url());
+        async move {
+            let answer = reqwest::Client::new()
+                .request(method, url)
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            let status = answer.status().as_u16();
+            (status, answer.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    let app = json!({ "id": APP_ID, "slug": "drover-app", "owner": "acme", "public_key": PUBLIC });
+    let created = control(reqwest::Method::POST, "/github/apps", app).await;
+    assert_eq!(created.0, 204);
+    let target = json!({ "app_id": APP_ID, "account": "acme" });
+    let (status, installed) =
+        control(reqwest::Method::POST, "/github/apps/installations", target).await;
+    assert_eq!(status, 201);
     let installation = installed["id"].as_u64().unwrap();
-    let life = client
-        .put(control("/github/app-tokens"))
-        .json(&json!({ "lifetime_secs": 600 }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(life.status(), 204);
+    let life = json!({ "lifetime_secs": 600 });
+    let set = control(reqwest::Method::PUT, "/github/app-tokens", life).await;
+    assert_eq!(set.0, 204);
 
-    let issued = Api::new(&emu)
-        .with_token(&good_jwt())
-        .post(
-            &format!("/app/installations/{installation}/access_tokens"),
-            json!({}),
-        )
-        .await
-        .expect(201);
-    let expires = humantime::parse_rfc3339(issued.body["expires_at"].as_str().unwrap()).unwrap();
-    let left = expires.duration_since(SystemTime::now()).unwrap().as_secs();
+    let (token, left) = issue(&emu, installation).await;
     assert!((500..=600).contains(&left), "{left}");
-    let bot = Api::new(&emu).with_token(issued.body["token"].as_str().unwrap());
+    let bot = Api::new(&emu).with_token(&token);
     bot.get("/repos/acme/nothing").await.expect(404);
-    let expired = client
-        .post(control("/github/app-tokens/expire"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(expired.status(), 204);
+    let expired = control(
+        reqwest::Method::POST,
+        "/github/app-tokens/expire",
+        json!({}),
+    )
+    .await;
+    assert_eq!(expired.0, 204);
     bot.get("/repos/acme/nothing").await.expect(401);
     assert_clean(&emu);
 }
