@@ -15,7 +15,7 @@ mod proposal;
 mod secret;
 
 pub use note::ForgeNote;
-pub use proposal::{BranchTip, ExistingProposal, ProposalFate, Proposed, Wrote};
+pub use proposal::{BranchTip, ExistingProposal, Missing, ProposalFate, Proposed, Wrote};
 pub use secret::Secret;
 
 /// Which forge a fleet lives on.

@@ -65,6 +65,10 @@ pub struct Line {
     pub reason: Option<String>,
     /// Unix seconds of the sweep that last looked at it.
     pub updated_at: i64,
+    /// What the forge left out of the open proposal (a reviewer, a
+    /// label): open, with warnings.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// A record's line: the outcome's name, or for a drifted repository where
@@ -77,6 +81,7 @@ pub fn line(name: String, r: RepoRecord, now: i64) -> Line {
         age_seconds: None,
         reason: r.reason,
         updated_at: r.updated_at,
+        warnings: Vec::new(),
     };
     if let Some(p) = r.proposal {
         if r.outcome == Outcome::Drifted {
@@ -95,6 +100,7 @@ pub fn line(name: String, r: RepoRecord, now: i64) -> Line {
         }
         if p.state == ProposalFate::Open {
             l.age_seconds = Some((now - p.opened_at).max(0));
+            l.warnings = p.sent.warnings;
         }
         l.reason = l.reason.or(p.reason);
         l.url = Some(p.url);

@@ -138,6 +138,11 @@ fn text(lines: &[Line]) -> String {
         .iter()
         .map(|l| {
             let detail = match (l.state.as_str(), &l.url, &l.reason) {
+                ("proposal_open", Some(url), _) if !l.warnings.is_empty() => format!(
+                    "{url} (opened {} ago), open, with warnings: {}",
+                    age(l.age_seconds.unwrap_or_default()),
+                    l.warnings.join("; ")
+                ),
                 ("proposal_open", Some(url), _) => format!(
                     "{url} (opened {} ago)",
                     age(l.age_seconds.unwrap_or_default())
@@ -212,6 +217,7 @@ mod tests {
                 fingerprint: "f".into(),
                 opened_at: 1_000,
                 reason: (state == ProposalFate::HandsOff).then(|| "dev pushed".into()),
+                sent: Default::default(),
             }),
         }
     }

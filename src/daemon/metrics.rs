@@ -64,6 +64,7 @@ pub struct Metrics {
     registry: Registry,
     pub sweeps: Family<ResultLabel, Counter>,
     pub repositories: Family<StateLabel, Gauge>,
+    pub warned: Gauge,
     pub proposals: Family<ActionLabel, Counter>,
     pub forge_requests: Family<ForgeLabel, Counter>,
     pub forge_responses: Family<ResponseLabel, Counter>,
@@ -91,6 +92,12 @@ impl Metrics {
             "repositories",
             "Repositories by state after the last whole-fleet sweep",
             repositories.clone(),
+        );
+        let warned = Gauge::default();
+        registry.register(
+            "proposals_with_warnings",
+            "Open proposals the forge left something out of (a reviewer, a label) after the last whole-fleet sweep",
+            warned.clone(),
         );
         let proposals = Family::<ActionLabel, Counter>::default();
         registry.register(
@@ -150,6 +157,7 @@ impl Metrics {
             registry,
             sweeps,
             repositories,
+            warned,
             proposals,
             forge_requests,
             forge_responses,
@@ -225,6 +233,12 @@ impl Metrics {
                 .inc_by(n as u64);
         }
         if whole {
+            let warned = report
+                .repositories
+                .iter()
+                .filter(|r| r.proposal.as_ref().is_some_and(|p| !p.warnings.is_empty()))
+                .count();
+            self.warned.set(warned as i64);
             for (state, n) in [
                 ("in_line", totals.in_line),
                 ("drifted", totals.drifted),
@@ -261,5 +275,45 @@ pub struct RunningGuard<'a>(&'a Metrics);
 impl Drop for RunningGuard<'_> {
     fn drop(&mut self) {
         self.0.sweep_running.set(0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Proposed, RemoteRepo};
+    use crate::sweep::{RepoReport, RepoState};
+
+    #[test]
+    fn open_proposals_with_warnings_are_counted() {
+        let report = |name: &str, warnings: Vec<String>| {
+            let repo = RemoteRepo::named(name, &format!("acme/{name}"));
+            let mut r = RepoReport::new(&repo, RepoState::Drifted);
+            r.proposal = Some(Proposed::opened("u".into(), Some(1)).with_warnings(warnings));
+            r
+        };
+        let sweep = SweepReport {
+            forge: "gitlab".into(),
+            dry_run: false,
+            templates_fingerprint: String::new(),
+            repositories: vec![
+                report(
+                    "a",
+                    vec!["reviewer ghost not set: is not a GitLab user".into()],
+                ),
+                report("b", Vec::new()),
+            ],
+            requests: 0,
+            traffic: Default::default(),
+        };
+        let metrics = Metrics::new();
+        metrics.record_sweep("gitlab", &sweep, Duration::from_secs(1), true);
+        assert!(
+            metrics
+                .encode()
+                .contains("\ndrover_proposals_with_warnings 1\n"),
+            "{}",
+            metrics.encode()
+        );
     }
 }

@@ -79,6 +79,24 @@ pub struct Proposed {
     /// reviewer who is not a collaborator, a label it would not create):
     /// the repository is open, with warnings.
     pub warnings: Vec<String>,
+    /// Those parts by name, for the store: the next sweep asks for them
+    /// again, and only for them.
+    pub missing: Missing,
+}
+
+/// The reviewers and labels a forge left out of a proposal that stands.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Missing {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reviewers: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub labels: Vec<String>,
+}
+
+impl Missing {
+    pub fn is_empty(&self) -> bool {
+        self.reviewers.is_empty() && self.labels.is_empty()
+    }
 }
 
 /// What a sweep wrote for a proposal.
@@ -101,11 +119,19 @@ impl Proposed {
             wrote,
             reason: None,
             warnings: Vec::new(),
+            missing: Missing::default(),
         }
     }
 
     /// The same, with what the forge refused on the way.
     pub fn with_warnings(mut self, warnings: Vec<String>) -> Proposed {
+        self.warnings = warnings;
+        self
+    }
+
+    /// The same, with what the forge left out (by name) and why (in words).
+    pub fn with_missing(mut self, missing: Missing, warnings: Vec<String>) -> Proposed {
+        self.missing = missing;
         self.warnings = warnings;
         self
     }

@@ -280,6 +280,9 @@ mod tests {
             default_branch: "main".into(),
             existing,
             note: Default::default(),
+            retry: Default::default(),
+            words_sent: None,
+            accounts: Default::default(),
         }
     }
 

@@ -7,6 +7,7 @@
 //! its own proposals again, with the fingerprint of the content it
 //! proposes.
 
+mod accounts;
 mod decide;
 
 use std::fmt::Write;
@@ -15,8 +16,9 @@ use sha2::{Digest, Sha256};
 
 use crate::config::Author;
 use crate::drift::{patch_of, FileDrift};
-use crate::model::{BranchTip, ExistingProposal, FileChange, ForgeNote};
+use crate::model::{BranchTip, ExistingProposal, FileChange, ForgeNote, Missing};
 
+pub use accounts::Accounts;
 pub use decide::{decide, Decision, Seen, Theirs};
 
 /// Diffs longer than this many lines are folded in the body.
@@ -52,6 +54,36 @@ pub struct Proposal {
     pub existing: Vec<ExistingProposal>,
     /// The forge's own note on the snapshot the changes were computed from.
     pub note: ForgeNote,
+    /// What the forge left out of the open proposal last time (reviewers,
+    /// labels): asked for again, and only that.
+    pub retry: Missing,
+    /// The digest ([`Proposal::words_digest`]) of the title and body drover
+    /// last sent for the open proposal: equal words are not sent again.
+    pub words_sent: Option<String>,
+    /// The sweep's memo of reviewers' accounts.
+    pub accounts: Accounts,
+}
+
+impl Proposal {
+    /// The digest of the title and body, as the store records what was sent.
+    pub fn words_digest(&self) -> String {
+        words_digest(&self.title, &self.body)
+    }
+
+    /// Whether the open proposal's title and body must be written: they
+    /// differ from what drover last sent, or nobody knows what that was.
+    pub fn words_changed(&self) -> bool {
+        self.words_sent.as_deref() != Some(self.words_digest().as_str())
+    }
+}
+
+/// The digest of a title and a body.
+pub fn words_digest(title: &str, body: &str) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(title.as_bytes());
+    hasher.update([0]);
+    hasher.update(body.as_bytes());
+    hex::encode(hasher.finalize())
 }
 
 /// What a proposal says, for one repository.

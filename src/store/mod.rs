@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Outcome, ProposalFate};
+use crate::model::{Missing, Outcome, ProposalFate};
 
 /// The layout version this build writes.
 pub const SCHEMA_VERSION: u32 = 2;
@@ -88,6 +88,26 @@ pub struct ProposalRecord {
     /// Why drover keeps its hands off it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// What drover sent and what the forge left out, for the next sweep.
+    #[serde(default, flatten)]
+    pub sent: Sent,
+}
+
+/// What the next sweep needs of what drover sent with an open proposal.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sent {
+    /// The digest of the title and body last sent
+    /// (`proposal::words_digest`): equal words are not sent again when the
+    /// proposal gets a new version (a moved default branch).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub words: Option<String>,
+    /// Reviewers and labels the forge left out: asked for again, and only
+    /// they.
+    #[serde(default, skip_serializing_if = "Missing::is_empty")]
+    pub missing: Missing,
+    /// Why, in words (`drover status` shows them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
 }
 
 /// One sweep, as the history keeps it.

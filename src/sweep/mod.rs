@@ -213,6 +213,9 @@ pub async fn run(
         let author = &author;
         let by_name: HashMap<&str, &RemoteRepo> =
             to_read.iter().map(|(_, r)| (r.name.as_str(), r)).collect();
+        // Reviewers' accounts, looked up once for the whole sweep.
+        let accounts = crate::proposal::Accounts::default();
+        let (records, accounts) = (&records, &accounts);
         let jobs = planned
             .iter_mut()
             .filter(|p| p.report.state == RepoState::Drifted && p.report.waiting.is_none())
@@ -224,10 +227,18 @@ pub async fn run(
                         planned.report.waiting = Some(NOT_REACHED.into());
                         return;
                     }
-                    let proposal = build_proposal(config, author, repo, planned);
+                    let proposal = build_proposal(
+                        config,
+                        author,
+                        repo,
+                        planned,
+                        records.get(&repo.full_name),
+                        accounts,
+                    );
                     // The words now live in `proposal`, for as long as
                     // the forge needs them.
                     planned.seen.text = None;
+                    planned.seen.words = Some(proposal.words_digest());
                     tracing::debug!(fingerprint = %proposal.fingerprint, "proposing");
                     match forge.propose(repo, &proposal).await {
                         Ok(p) => planned.report.proposal = Some(p),
@@ -245,7 +256,7 @@ pub async fn run(
             .collect::<()>()
             .await;
         if !options.stopping() {
-            followups::tell_hands_off(forge, &mut planned, &by_name, &records, options).await;
+            followups::tell_hands_off(forge, &mut planned, &by_name, records, options).await;
             followups::close_fixed_by_hand(author, forge, &mut planned, &by_name, options).await;
         }
         if let Some(store) = store {
@@ -256,7 +267,7 @@ pub async fn run(
                 started_at,
                 forge.requests().saturating_sub(start_requests),
             );
-            records::save_records(store, &planned, &records, history).await?;
+            records::save_records(store, &planned, records, history).await?;
         }
     }
 
@@ -338,18 +349,29 @@ pub async fn propose_only(
         .author()
         .await?
         .unwrap_or_else(|| config.fleet.defaults.author.clone());
-    let proposal = build_proposal(config, &author, repo, &planned);
+    let proposal = build_proposal(config, &author, repo, &planned, None, &Default::default());
     planned.report.proposal = Some(forge.propose(repo, &proposal).await?);
     Ok(planned.report)
 }
 
+/// The proposal for a planned repository; `record` is the store's, for
+/// what the last sweep sent and what the forge left out.
 fn build_proposal(
     config: &Config,
     author: &crate::config::Author,
     repo: &RemoteRepo,
     planned: &Planned,
+    record: Option<&crate::store::RepoRecord>,
+    accounts: &crate::proposal::Accounts,
 ) -> Proposal {
     let (report, seen) = (&planned.report, &planned.seen);
+    // Only for the proposal the record speaks of, while it is open.
+    let sent = record
+        .and_then(|r| r.proposal.as_ref())
+        .filter(|p| p.state == crate::model::ProposalFate::Open)
+        .filter(|p| seen.open_proposal().is_some_and(|o| o.url == p.url))
+        .map(|p| p.sent.clone())
+        .unwrap_or_default();
     let text = seen.text.clone().expect("drifted reports carry their text");
     let defaults = &config.fleet.defaults;
     let over = config.fleet.repositories.overrides.get(&repo.name);
@@ -381,5 +403,8 @@ fn build_proposal(
         branch_tip: seen.branch_tip.clone(),
         existing: seen.existing.clone(),
         note: seen.note.clone(),
+        retry: sent.missing,
+        words_sent: sent.words,
+        accounts: accounts.clone(),
     }
 }

@@ -8,7 +8,7 @@ use super::report::{Planned, RepoState, SweepReport};
 use super::{SweepError, SweepOptions};
 use crate::config::Config;
 use crate::model::{Outcome, ProposalFate, RemoteRepo, Wrote};
-use crate::store::{ProposalRecord, RepoRecord, Store, StoreError, SweepRecord};
+use crate::store::{ProposalRecord, RepoRecord, Sent, Store, StoreError, SweepRecord};
 
 pub(crate) async fn load_records(
     store: &Store,
@@ -134,6 +134,7 @@ pub(crate) fn proposal_record(
                     fingerprint: before.map(|b| b.fingerprint.clone()).unwrap_or_default(),
                     opened_at: before.map_or(now, |b| b.opened_at),
                     reason: None,
+                    sent: Sent::default(),
                 }),
                 Some(_) => None,
                 None => before.filter(|b| b.state == ProposalFate::Merged).cloned(),
@@ -160,5 +161,17 @@ pub(crate) fn proposal_record(
         fingerprint: report.fingerprint.clone().unwrap_or_default(),
         opened_at,
         reason: proposed.reason.clone(),
+        sent: Sent {
+            words: match (proposed.fate, proposed.wrote) {
+                (ProposalFate::Open, Wrote::Opened | Wrote::Updated) => seen.words.clone(),
+                // Not sent this time: the forge holds what was sent before.
+                (ProposalFate::Open, Wrote::Nothing) => before
+                    .filter(|b| b.url == proposed.url)
+                    .and_then(|b| b.sent.words.clone()),
+                _ => None,
+            },
+            missing: proposed.missing.clone(),
+            warnings: proposed.warnings.clone(),
+        },
     })
 }

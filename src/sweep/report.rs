@@ -212,6 +212,9 @@ pub(crate) struct Seen {
     /// and `close`.
     pub note: ForgeNote,
     pub text: Option<ProposalText>,
+    /// The digest of the title and body the proposal was built with, for
+    /// the store (`proposal::words_digest`).
+    pub words: Option<String>,
 }
 
 impl Seen {

@@ -48,6 +48,7 @@ fn record(fate: Option<ProposalFate>, outcome: Outcome) -> RepoRecord {
             fingerprint: "f".into(),
             opened_at: 100,
             reason: None,
+            sent: Default::default(),
         }),
     }
 }
@@ -122,6 +123,7 @@ fn the_store_keeps_what_became_of_the_proposal() {
         wrote,
         reason: None,
         warnings: Vec::new(),
+        missing: Default::default(),
     };
     // A new proposal: opened now.
     let mut p = drifted("a", false);

@@ -123,6 +123,9 @@ async fn binary_and_latin1_files_reach_the_branch_byte_for_byte() {
         branch_tip: None,
         existing: vec![],
         note: ForgeNote::default(),
+        retry: Default::default(),
+        words_sent: None,
+        accounts: Default::default(),
     };
     forge.propose(repo, &proposal).await.unwrap();
     let read = |path: &str| {

@@ -632,6 +632,7 @@ async fn a_moved_default_branch_regenerates_what_no_longer_applies(kind: Kind) {
         "api",
         CommitSeed::new("main", "docs: readme").write("README.md", "# api\n"),
     );
+    lab.emu.reset_counters();
     lab.sweep().await;
     match kind {
         Kind::Sourcehut => {
@@ -641,6 +642,19 @@ async fn a_moved_default_branch_regenerates_what_no_longer_applies(kind: Kind) {
         _ => {
             let (_, parents, _) = lab.tip("api").unwrap();
             assert_eq!(parents, [head], "{kind:?}: regenerated on the new head");
+            // The same changes, the same words: the title and body drover
+            // sent are not sent again.
+            let words = match kind {
+                Kind::Github => lab.emu.request_count(
+                    Site::Github,
+                    "PATCH /repos/{owner}/{repo}/pulls/{pull_number}",
+                ),
+                _ => lab.emu.request_count(
+                    Site::Gitlab,
+                    "PUT /api/v4/projects/{id}/merge_requests/{merge_request_iid}",
+                ),
+            };
+            assert_eq!(words, 0, "{kind:?}: {:?}", lab.emu.request_counts());
             assert_eq!(lab.proposals("api").len(), 1);
             assert_eq!(lab.proposals("api")[0].state, "open");
         }

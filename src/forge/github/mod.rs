@@ -375,6 +375,25 @@ impl GithubForge {
     }
 }
 
+impl GithubForge {
+    /// On drover's open pull request, the reviewers and labels GitHub
+    /// refused last time, asked for again (only they).
+    async fn ask_again(
+        &self,
+        repo: &RemoteRepo,
+        p: &Proposal,
+        done: Proposed,
+    ) -> Result<Proposed, ForgeError> {
+        match done.number {
+            Some(n) if done.fate == crate::model::ProposalFate::Open && !p.retry.is_empty() => {
+                let (missing, warnings) = self.label_and_request(repo, n, &p.retry).await?;
+                Ok(done.with_missing(missing, warnings))
+            }
+            _ => Ok(done),
+        }
+    }
+}
+
 #[async_trait]
 impl Forge for GithubForge {
     async fn discover(&self) -> Result<Vec<RemoteRepo>, ForgeError> {
@@ -500,7 +519,7 @@ impl Forge for GithubForge {
             .ok_or_else(|| ForgeError::Conflict("no default-branch head to base on".into()))?;
         let branch_url = format!("{}/tree/{}", repo.web_url, p.branch);
         let (commit, update) = match decide(&Seen::of_branch(p, &branch_url)) {
-            Decision::Leave(done) => return Ok(done),
+            Decision::Leave(done) => return self.ask_again(repo, p, done).await,
             Decision::Write { commit, update } => (commit, update),
         };
         if commit {
@@ -510,14 +529,19 @@ impl Forge for GithubForge {
         }
         match update {
             Some(pr) => {
-                let path = format!("{}/pulls/{}", repo_path(repo)?, pr.number);
-                self.rest(
-                    Method::PATCH,
-                    &path,
-                    Some(json!({ "title": p.title, "body": p.body })),
-                )
-                .await?;
-                Ok(Proposed::updated(pr.url, Some(pr.number)))
+                // A new version with the same words (a moved default
+                // branch) leaves the title and body as they are.
+                if p.words_changed() {
+                    let path = format!("{}/pulls/{}", repo_path(repo)?, pr.number);
+                    self.rest(
+                        Method::PATCH,
+                        &path,
+                        Some(json!({ "title": p.title, "body": p.body })),
+                    )
+                    .await?;
+                }
+                self.ask_again(repo, p, Proposed::updated(pr.url, Some(pr.number)))
+                    .await
             }
             None => self.open_pull(repo, p).await,
         }

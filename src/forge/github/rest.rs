@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use super::GithubForge;
 use crate::forge::http::{enc, RawResponse};
 use crate::forge::ForgeError;
-use crate::model::{Proposed, RemoteRepo};
+use crate::model::{Missing, Proposed, RemoteRepo};
 use crate::proposal::Proposal;
 
 /// `/repos/{owner}/{name}` for a repository, each name percent-encoded
@@ -301,31 +301,38 @@ impl GithubForge {
             }
             Err(e) => return Err(e),
         };
-        let warnings = self.label_and_request(repo, pull.number, p).await?;
-        Ok(Proposed::opened(pull.html_url, Some(pull.number)).with_warnings(warnings))
+        let all = Missing {
+            reviewers: p.reviewers.clone(),
+            labels: p.labels.clone(),
+        };
+        let (missing, warnings) = self.label_and_request(repo, pull.number, &all).await?;
+        Ok(Proposed::opened(pull.html_url, Some(pull.number)).with_missing(missing, warnings))
     }
 }
 
 impl GithubForge {
-    /// Labels the pull request and asks its reviewers. What GitHub refuses
+    /// Labels the pull request and asks its reviewers (both added to what
+    /// it has: a retry names only what is missing). What GitHub refuses
     /// for good (a reviewer who is not a collaborator, a label it would
-    /// not create) is a warning, not a failure: the pull request stands.
+    /// not create) is a warning, not a failure: the pull request stands,
+    /// and the store keeps what is missing for the next sweep.
     pub(super) async fn label_and_request(
         &self,
         repo: &RemoteRepo,
         number: u64,
-        p: &Proposal,
-    ) -> Result<Vec<String>, ForgeError> {
-        let mut warnings = Vec::new();
-        if !p.labels.is_empty() {
+        want: &Missing,
+    ) -> Result<(Missing, Vec<String>), ForgeError> {
+        let (mut missing, mut warnings) = (Missing::default(), Vec::new());
+        if !want.labels.is_empty() {
             let path = format!("{}/issues/{number}/labels", repo_path(repo)?);
             match self
-                .rest(Method::POST, &path, Some(json!({ "labels": p.labels })))
+                .rest(Method::POST, &path, Some(json!({ "labels": want.labels })))
                 .await
             {
                 Ok(_) => {}
                 Err(e) if refused(&e) => {
-                    warnings.push(format!("labels {} not set: {e}", p.labels.join(", ")))
+                    warnings.push(format!("labels {} not set: {e}", want.labels.join(", ")));
+                    missing.labels = want.labels.clone();
                 }
                 Err(e) => return Err(e),
             }
@@ -333,7 +340,7 @@ impl GithubForge {
         let path = format!("{}/pulls/{number}/requested_reviewers", repo_path(repo)?);
         // One request for all; when GitHub refuses it (a 422 does not say
         // whom), one each, so that the others are still asked.
-        let mut batches: Vec<Vec<String>> = vec![p.reviewers.clone()];
+        let mut batches: Vec<Vec<String>> = vec![want.reviewers.clone()];
         while let Some(batch) = batches.pop() {
             if batch.is_empty() {
                 continue;
@@ -346,14 +353,17 @@ impl GithubForge {
                 Err(e) if refused(&e) && batch.len() > 1 => {
                     batches.extend(batch.into_iter().rev().map(|r| vec![r]));
                 }
-                Err(e) if refused(&e) => warnings.push(format!(
-                    "reviewer {} refused (not a collaborator of {}, or the author)",
-                    batch[0], repo.full_name
-                )),
+                Err(e) if refused(&e) => {
+                    warnings.push(format!(
+                        "reviewer {} refused (not a collaborator of {}, or the author)",
+                        batch[0], repo.full_name
+                    ));
+                    missing.reviewers.push(batch[0].clone());
+                }
                 Err(e) => return Err(e),
             }
         }
-        Ok(warnings)
+        Ok((missing, warnings))
     }
 }
 

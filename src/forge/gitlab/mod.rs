@@ -22,7 +22,9 @@ use serde_json::{json, Value};
 
 use super::http::{RawResponse, RetryPolicy, Transport};
 use super::{Forge, ForgeError};
-use crate::model::{Actual, ForgeNote, Proposed, RemoteRepo, RepoPath, Secret, Snapshot, Wanted};
+use crate::model::{
+    Actual, ForgeNote, ProposalFate, Proposed, RemoteRepo, RepoPath, Secret, Snapshot, Wanted,
+};
 use crate::proposal::{decide, Decision, Proposal, Seen};
 
 pub use graphql::{snapshot_query, DISCOVER};
@@ -502,16 +504,28 @@ impl Forge for GitlabForge {
             .ok_or_else(|| ForgeError::Conflict("no default-branch head to base on".into()))?;
         let branch_url = format!("{}/-/tree/{}", repo.web_url, p.branch);
         let (commit, update) = match decide(&Seen::of_branch(p, &branch_url)) {
-            Decision::Leave(done) => return Ok(done),
+            Decision::Leave(done) => {
+                // Still open as it was: only what GitLab left out is asked
+                // for again.
+                return match done.number {
+                    Some(iid) if done.fate == ProposalFate::Open && !p.retry.is_empty() => {
+                        self.update_merge_request(repo, p, iid, false, done).await
+                    }
+                    _ => Ok(done),
+                };
+            }
             Decision::Write { commit, update } => (commit, update),
         };
         if commit {
             self.write_commit(repo, p, base).await?;
         }
         match update {
+            // A new version with the same words (a moved default branch)
+            // leaves the title and description as they are.
             Some(mr) => {
-                self.update_merge_request(repo, p, mr.number).await?;
-                Ok(Proposed::updated(mr.url, Some(mr.number)))
+                let done = Proposed::updated(mr.url, Some(mr.number));
+                self.update_merge_request(repo, p, mr.number, p.words_changed(), done)
+                    .await
             }
             None => self.open_merge_request(repo, p).await,
         }

@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use super::GitlabForge;
 use crate::forge::http::RawResponse;
 use crate::forge::ForgeError;
-use crate::model::{BranchTip, ExistingProposal, ProposalFate, Proposed, RemoteRepo};
+use crate::model::{BranchTip, ExistingProposal, Missing, ProposalFate, Proposed, RemoteRepo};
 use crate::proposal::Proposal;
 
 /// A path segment or query value, percent-encoded (a file path's `/`
@@ -54,6 +54,18 @@ pub struct MergeRequest {
     #[serde(default)]
     pub state: String,
     pub sha: Option<String>,
+    /// Who GitLab made reviewers, and the labels it set: what it left out
+    /// of a request is not an error there, only missing here.
+    #[serde(default)]
+    pub reviewers: Vec<UserRef>,
+    #[serde(default)]
+    pub labels: Vec<String>,
+}
+
+/// A user as a merge request names it.
+#[derive(Debug, Deserialize)]
+pub struct UserRef {
+    pub username: String,
 }
 
 impl From<MergeRequest> for ExistingProposal {
@@ -74,6 +86,7 @@ impl From<MergeRequest> for ExistingProposal {
 #[derive(Debug, Deserialize)]
 struct User {
     id: u64,
+    username: String,
 }
 
 /// GitLab's error bodies: `{"message": "…" | […] | {…}}` or `{"error": "…"}`.
@@ -219,17 +232,24 @@ impl GitlabForge {
             "description": p.body,
             "remove_source_branch": true,
         });
-        if !p.labels.is_empty() {
-            body["labels"] = json!(p.labels.join(","));
+        let mut left = Left::default();
+        let labels = left.settable_labels(&p.labels);
+        if !labels.is_empty() {
+            body["labels"] = json!(labels.join(","));
         }
-        if !p.reviewers.is_empty() {
-            body["reviewer_ids"] = json!(self.user_ids(&p.reviewers).await?);
+        let reviewers = self.reviewer_ids(p, &p.reviewers, &mut left).await?;
+        if !reviewers.is_empty() {
+            body["reviewer_ids"] = json!(reviewers.iter().map(|r| r.1).collect::<Vec<_>>());
         }
         match self
             .rest_json::<MergeRequest>(Method::POST, &path, Some(body))
             .await
         {
-            Ok(mr) => Ok(Proposed::opened(mr.web_url, Some(mr.iid))),
+            Ok(mr) => {
+                left.compare(&mr, &reviewers, &labels);
+                let (missing, warnings) = left.done();
+                Ok(Proposed::opened(mr.web_url, Some(mr.iid)).with_missing(missing, warnings))
+            }
             Err(ForgeError::Api {
                 status: Some(409),
                 message,
@@ -243,46 +263,154 @@ impl GitlabForge {
                     status: Some(409),
                     message,
                 })?;
-                self.update_merge_request(repo, p, mr.iid).await?;
-                Ok(Proposed::updated(mr.web_url, Some(mr.iid)))
+                let done = Proposed::updated(mr.web_url, Some(mr.iid));
+                self.update_merge_request(repo, p, mr.iid, true, done).await
             }
             Err(e) => Err(e),
         }
     }
 
-    /// New title and description on an open merge request.
+    /// One `PUT` on drover's open merge request: the new title and
+    /// description when `words`, and what GitLab left out last time
+    /// (`p.retry`): the missing labels added, the reviewers set again with
+    /// the missing ones among them. Nothing to say, no request.
     pub(super) async fn update_merge_request(
         &self,
         repo: &RemoteRepo,
         p: &Proposal,
         iid: u64,
-    ) -> Result<(), ForgeError> {
-        let path = format!("/projects/{}/merge_requests/{iid}", repo.forge_id);
-        self.rest(
-            Method::PUT,
-            &path,
-            Some(json!({ "title": p.title, "description": p.body })),
-        )
-        .await?;
-        Ok(())
+        words: bool,
+        done: Proposed,
+    ) -> Result<Proposed, ForgeError> {
+        let mut body = serde_json::Map::new();
+        if words {
+            body.insert("title".into(), json!(p.title));
+            body.insert("description".into(), json!(p.body));
+        }
+        let mut left = Left::default();
+        let labels = left.settable_labels(&p.retry.labels);
+        if !labels.is_empty() {
+            body.insert("add_labels".into(), json!(labels.join(",")));
+        }
+        // `reviewer_ids` replaces the reviewers: all of them are sent, and
+        // only when one that was missing can now be asked.
+        let mut reviewers = Vec::new();
+        if !p.retry.reviewers.is_empty() {
+            let all = self.reviewer_ids(p, &p.reviewers, &mut left).await?;
+            if all.iter().any(|(name, _)| p.retry.reviewers.contains(name)) {
+                body.insert(
+                    "reviewer_ids".into(),
+                    json!(all.iter().map(|r| r.1).collect::<Vec<_>>()),
+                );
+                reviewers = all;
+            }
+        }
+        if !body.is_empty() {
+            let path = format!("/projects/{}/merge_requests/{iid}", repo.forge_id);
+            let mr: MergeRequest = self
+                .rest_json(Method::PUT, &path, Some(Value::Object(body)))
+                .await?;
+            left.compare(&mr, &reviewers, &labels);
+        }
+        let (missing, warnings) = left.done();
+        Ok(done.with_missing(missing, warnings))
     }
 
-    /// User ids of the reviewers (`GET /users?username=`, one each; not in
-    /// the shared spec subset, so untested against the emulator).
-    async fn user_ids(&self, usernames: &[String]) -> Result<Vec<u64>, ForgeError> {
-        let mut ids = Vec::with_capacity(usernames.len());
-        for name in usernames {
-            let path = format!("/users?username={}", enc(name));
-            let users: Vec<User> = self.rest_json(Method::GET, &path, None).await?;
-            let user = users.into_iter().next().ok_or_else(|| ForgeError::Api {
-                status: Some(404),
-                message: format!(
-                    "reviewer `{name}` is not a GitLab user (check defaults.reviewers)"
-                ),
-            })?;
-            ids.push(user.id);
+    /// The GitLab ids of `names`, each looked up once per sweep
+    /// (`GET /users?username=`, `p.accounts`); a name GitLab has no user
+    /// for is left out, and said.
+    async fn reviewer_ids(
+        &self,
+        p: &Proposal,
+        names: &[String],
+        left: &mut Left,
+    ) -> Result<Vec<(String, u64)>, ForgeError> {
+        let mut ids = Vec::with_capacity(names.len());
+        for name in names {
+            let id = p
+                .accounts
+                .id(name, || async {
+                    let path = format!("/users?username={}", enc(name));
+                    let users: Vec<User> = self.rest_json(Method::GET, &path, None).await?;
+                    Ok::<_, ForgeError>(
+                        users
+                            .into_iter()
+                            .find(|u| u.username.eq_ignore_ascii_case(name))
+                            .map(|u| u.id),
+                    )
+                })
+                .await?;
+            match id {
+                Some(id) => ids.push((name.clone(), id)),
+                None => left.reviewer(name, "is not a GitLab user"),
+            }
         }
         Ok(ids)
+    }
+}
+
+/// What GitLab left out of a merge request, by name and in words. GitLab
+/// does not refuse a reviewer it cannot add (no access to the project, or
+/// more than one on GitLab Free) nor a label the token may not create: it
+/// leaves them out of what it sets, so drover compares.
+#[derive(Default)]
+struct Left {
+    missing: Missing,
+    warnings: Vec<String>,
+}
+
+impl Left {
+    fn reviewer(&mut self, name: &str, why: &str) {
+        self.missing.reviewers.push(name.to_owned());
+        self.warnings
+            .push(format!("reviewer {name} not set: {why}"));
+    }
+
+    fn label(&mut self, name: &str, why: &str) {
+        self.missing.labels.push(name.to_owned());
+        self.warnings.push(format!("label {name} not set: {why}"));
+    }
+
+    /// The labels GitLab can be sent: its `labels` parameter is a
+    /// comma-separated list, and a label's name cannot hold a comma.
+    fn settable_labels(&mut self, labels: &[String]) -> Vec<String> {
+        let mut out = Vec::with_capacity(labels.len());
+        for l in labels {
+            if l.contains(',') || l.trim().is_empty() {
+                self.label(
+                    l,
+                    "a GitLab label's name cannot contain a comma or be blank",
+                );
+            } else {
+                out.push(l.clone());
+            }
+        }
+        out
+    }
+
+    /// What was asked and is not on the merge request GitLab answered.
+    fn compare(&mut self, mr: &MergeRequest, reviewers: &[(String, u64)], labels: &[String]) {
+        for (name, _) in reviewers {
+            if !mr
+                .reviewers
+                .iter()
+                .any(|r| r.username.eq_ignore_ascii_case(name))
+            {
+                self.reviewer(
+                    name,
+                    "GitLab left them out (no access to the project, or one reviewer only on this plan)",
+                );
+            }
+        }
+        for l in labels {
+            if !mr.labels.iter().any(|m| m == l) {
+                self.label(l, "GitLab left it out (the token may not create labels)");
+            }
+        }
+    }
+
+    fn done(self) -> (Missing, Vec<String>) {
+        (self.missing, self.warnings)
     }
 }
 

@@ -17,7 +17,7 @@
 //! [`projects`], [`repository`] (tree, blobs, branches, compare, commit
 //! reads), [`files`], [`commits`] (commit log and creation), [`actions`]
 //! (the commit engine, shared with the files API), [`merge_requests`],
-//! [`merge`], [`notes`], [`git`] (git2 helpers: history, diffs, merges),
+//! [`merge`], [`notes`], [`users`] (look-up by username), [`git`] (git2 helpers: history, diffs, merges),
 //! [`graphql`], [`state`] (GitLab-only state kept as a world extension)
 //! and [`sha256`].
 
@@ -41,6 +41,7 @@ pub mod projects;
 pub mod repository;
 pub mod sha256;
 pub mod state;
+pub mod users;
 
 use axum::extract::Request;
 use axum::http::StatusCode;
@@ -70,6 +71,7 @@ pub fn router(state: AppState) -> Router {
         .merge(merge_requests::routes())
         .merge(merge::routes())
         .merge(notes::routes())
+        .merge(users::routes())
         .merge(graphql::routes())
         .fallback(no_route)
         .layer(middleware::from_fn(reject_bad_token))
