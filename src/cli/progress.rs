@@ -233,6 +233,16 @@ impl Forge for Watched<'_> {
         self.forge.author().await
     }
 
+    async fn settle(
+        &self,
+        repo: &RemoteRepo,
+        merged: &ExistingProposal,
+        tip: Option<&crate::model::BranchTip>,
+        note: &ForgeNote,
+    ) -> Result<(), ForgeError> {
+        self.forge.settle(repo, merged, tip, note).await
+    }
+
     async fn propose(
         &self,
         repo: &RemoteRepo,

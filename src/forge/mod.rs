@@ -249,6 +249,23 @@ pub trait Forge: Send + Sync {
         Ok(None)
     }
 
+    /// Tidies up after drover's proposal was merged (or applied), from what
+    /// the snapshot saw: `merged` is that proposal, `tip` drover's branch
+    /// when it holds only drover's own commit and that is what was merged
+    /// (the sweep checks both: the branch holds nothing else). GitHub and GitLab delete the branch when its tip is
+    /// what was merged; sourcehut marks a patchset `git am`ed onto the
+    /// default branch APPLIED on its list. Nothing by default.
+    async fn settle(
+        &self,
+        repo: &RemoteRepo,
+        merged: &crate::model::ExistingProposal,
+        tip: Option<&crate::model::BranchTip>,
+        note: &crate::model::ForgeNote,
+    ) -> Result<(), ForgeError> {
+        let _ = (repo, merged, tip, note);
+        Ok(())
+    }
+
     /// Opens or updates the repository's proposal.
     async fn propose(&self, repo: &RemoteRepo, proposal: &Proposal)
         -> Result<Proposed, ForgeError>;

@@ -1,6 +1,6 @@
 //! What a sweep does after proposing, from what the snapshots saw: say
-//! once that drover keeps its hands off someone else's work, and close a
-//! proposal whose drift was fixed by hand.
+//! once that drover keeps its hands off someone else's work, close a
+//! proposal whose drift was fixed by hand, and tidy up after a merge.
 
 use std::collections::HashMap;
 
@@ -127,6 +127,48 @@ pub(crate) async fn close_fixed_by_hand(
                         reason: format!("closing {}: {e}", open.url),
                     }
                 }
+            }
+        });
+    stream::iter(jobs)
+        .buffer_unordered(options.concurrency.max(1))
+        .collect::<()>()
+        .await;
+}
+
+/// Tidies up where drover's proposal was merged (or applied) and the
+/// repository is in line by it: the forge deletes drover's branch or marks
+/// the patchset applied ([`Forge::settle`]). The branch is offered only
+/// when it holds drover's own commit, never someone else's. A failure is
+/// logged, not the repository's: it is in line, and nothing is lost.
+pub(crate) async fn settle_merged(
+    author: &Author,
+    forge: &dyn Forge,
+    planned: &[Planned],
+    repos: &HashMap<&str, &RemoteRepo>,
+    options: &SweepOptions,
+) {
+    let email = author.email.as_str();
+    let jobs = planned
+        .iter()
+        .filter(|p| p.report.state == RepoState::InLine)
+        .filter_map(|p| {
+            let merged = p
+                .seen
+                .existing
+                .first()
+                .filter(|e| e.state == ProposalFate::Merged)?;
+            let repo = *repos.get(p.report.name.as_str())?;
+            // drover's own commit, and what was merged: nothing else is
+            // on the branch.
+            let tip =
+                p.seen.branch_tip.as_ref().filter(|t| {
+                    t.is_by(email) && merged.head.as_deref() == Some(t.commit.as_str())
+                });
+            Some((p, repo, merged, tip))
+        })
+        .map(|(planned, repo, merged, tip)| async move {
+            if let Err(e) = forge.settle(repo, merged, tip, &planned.seen.note).await {
+                tracing::warn!(repo = %repo.full_name, "tidying up after {}: {e}", merged.url);
             }
         });
     stream::iter(jobs)

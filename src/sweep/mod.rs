@@ -202,7 +202,8 @@ pub async fn run(
         // something is to be proposed or closed.
         let needed = planned.iter().any(|p| match p.report.state {
             RepoState::Drifted => p.report.waiting.is_none(),
-            RepoState::InLine => p.seen.open_proposal().is_some(),
+            // An open proposal to close, or drover's branch to tidy up.
+            RepoState::InLine => p.seen.open_proposal().is_some() || p.seen.branch_tip.is_some(),
             _ => false,
         });
         let author = match needed {
@@ -258,6 +259,7 @@ pub async fn run(
         if !options.stopping() {
             followups::tell_hands_off(forge, &mut planned, &by_name, records, options).await;
             followups::close_fixed_by_hand(author, forge, &mut planned, &by_name, options).await;
+            followups::settle_merged(author, forge, &planned, &by_name, options).await;
         }
         if let Some(store) = store {
             let history = records::history_entry(

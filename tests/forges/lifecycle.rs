@@ -761,8 +761,14 @@ async fn a_merged_change_is_recorded_in_line(kind: Kind) {
         "the merged proposal is recorded: {status}"
     );
     assert!(lab.comments("api").is_empty(), "nothing to say on a merge");
-    if kind != Kind::Sourcehut {
-        assert_eq!(lab.proposals("api")[0].state, "merged");
+    match kind {
+        // Marked so on the list, as a maintainer would.
+        Kind::Sourcehut => assert_eq!(lab.proposals("api")[0].state, "applied"),
+        _ => {
+            assert_eq!(lab.proposals("api")[0].state, "merged");
+            // drover's branch does not outlive what it carried.
+            assert!(lab.tip("api").is_none(), "{kind:?}: the branch is deleted");
+        }
     }
     lab.assert_sweep_writes_nothing().await;
     assert_eq!(lab.status("api").await["state"], "merged");
@@ -786,6 +792,15 @@ async fn a_drift_fixed_by_hand_closes_the_proposal(kind: Kind) {
     let said = lab.comments("api");
     assert_eq!(said.len(), 1, "{said:?}");
     assert!(said[0].contains("no longer needed"), "{}", said[0]);
+    if kind != Kind::Sourcehut {
+        // drover's own branch goes with it, and the comment says so.
+        assert!(
+            said[0].contains("Its branch drover/sync is deleted."),
+            "{}",
+            said[0]
+        );
+        assert!(lab.tip("api").is_none(), "{kind:?}: the branch is deleted");
+    }
     assert_eq!(lab.footprint("web"), web);
     assert_eq!(lab.status("api").await["state"], "in_line");
     lab.assert_sweep_writes_nothing().await;

@@ -376,6 +376,24 @@ impl GithubForge {
 }
 
 impl GithubForge {
+    /// Deletes drover's branch (the callers check it is drover's own).
+    async fn delete_branch(&self, repo: &RemoteRepo) -> Result<(), ForgeError> {
+        let branch = format!(
+            "{}/git/refs/heads/{}",
+            repo_path(repo)?,
+            ref_path(&self.branch)
+        );
+        match self.rest(Method::DELETE, &branch, None).await {
+            // Gone already (deleted by hand, or by a crash's earlier try).
+            Ok(_)
+            | Err(ForgeError::Api {
+                status: Some(404 | 422),
+                ..
+            }) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+
     /// On drover's open pull request, the reviewers and labels GitHub
     /// refused last time, asked for again (only they).
     async fn ask_again(
@@ -496,19 +514,22 @@ impl Forge for GithubForge {
             Some(json!({ "state": "closed" })),
         )
         .await?;
-        let branch = format!(
-            "{}/git/refs/heads/{}",
-            repo_path(repo)?,
-            ref_path(&self.branch)
-        );
-        match self.rest(Method::DELETE, &branch, None).await {
-            // Gone already (deleted by hand, or by a crash's earlier try).
-            Ok(_)
-            | Err(ForgeError::Api {
-                status: Some(404 | 422),
-                ..
-            }) => Ok(()),
-            Err(e) => Err(e),
+        self.delete_branch(repo).await
+    }
+
+    /// Deletes drover's branch once what it carried was merged (the sweep
+    /// offers it only when it holds nothing unmerged).
+    async fn settle(
+        &self,
+        repo: &RemoteRepo,
+        merged: &crate::model::ExistingProposal,
+        tip: Option<&crate::model::BranchTip>,
+        _note: &crate::model::ForgeNote,
+    ) -> Result<(), ForgeError> {
+        let _ = merged;
+        match tip {
+            Some(_) => self.delete_branch(repo).await,
+            None => Ok(()),
         }
     }
 

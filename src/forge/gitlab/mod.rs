@@ -384,6 +384,25 @@ impl GitlabForge {
     }
 }
 
+impl GitlabForge {
+    /// Deletes drover's branch (the callers check it is drover's own).
+    async fn delete_branch(&self, repo: &RemoteRepo) -> Result<(), ForgeError> {
+        let branch = format!(
+            "/projects/{}/repository/branches/{}",
+            repo.forge_id,
+            enc(&self.branch)
+        );
+        match self.rest(Method::DELETE, &branch, None).await {
+            // Gone already (by hand, or by a crash's earlier try).
+            Ok(_)
+            | Err(ForgeError::Api {
+                status: Some(404), ..
+            }) => Ok(()),
+            Err(e) => Err(e),
+        }
+    }
+}
+
 #[async_trait]
 impl Forge for GitlabForge {
     async fn discover(&self) -> Result<Vec<RemoteRepo>, ForgeError> {
@@ -491,10 +510,34 @@ impl Forge for GitlabForge {
             "/projects/{}/merge_requests/{}",
             repo.forge_id, proposal.number
         );
-        self.comment(repo, proposal, note, comment).await?;
+        // The note first (a crash between leaves an explained open merge
+        // request, closed on the next sweep). The sweep closes only where
+        // drover's branch holds drover's own commit, so the branch goes
+        // too, as `remove_source_branch` would have on a merge: nothing
+        // stale is left behind.
+        let comment = format!("{comment} Its branch {} is deleted.", self.branch);
+        self.comment(repo, proposal, note, &comment).await?;
         self.rest(Method::PUT, &mr, Some(json!({ "state_event": "close" })))
             .await?;
-        Ok(())
+        self.delete_branch(repo).await
+    }
+
+    /// Deletes drover's branch once what it carried was merged (offered
+    /// only when it holds nothing unmerged). A merge by the button already
+    /// did (`remove_source_branch`); a merge by a push of the branch does
+    /// not.
+    async fn settle(
+        &self,
+        repo: &RemoteRepo,
+        merged: &crate::model::ExistingProposal,
+        tip: Option<&crate::model::BranchTip>,
+        _note: &crate::model::ForgeNote,
+    ) -> Result<(), ForgeError> {
+        let _ = merged;
+        match tip {
+            Some(_) => self.delete_branch(repo).await,
+            None => Ok(()),
+        }
     }
 
     async fn propose(&self, repo: &RemoteRepo, p: &Proposal) -> Result<Proposed, ForgeError> {

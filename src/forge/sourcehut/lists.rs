@@ -115,6 +115,9 @@ pub struct ListState {
     pub patchsets: Vec<DroverPatchset>,
     /// Versions by others in drover's threads, newest first.
     pub foreign: Vec<ForeignVersion>,
+    /// drover's patchsets found applied on the default branch while the
+    /// list still has them open: to be marked APPLIED there.
+    pub unmarked_applied: Vec<u64>,
 }
 
 impl ListState {
@@ -335,6 +338,13 @@ pub fn supersede_mutation(id: u64) -> String {
     format!("mutation DroverSupersede {{ updatePatchset(id: {id}, status: SUPERSEDED) {{ id status }} }}")
 }
 
+/// Marks a patchset applied (answered like [`supersede_mutation`]).
+pub fn applied_mutation(id: u64) -> String {
+    format!(
+        "mutation DroverApplied {{ updatePatchset(id: {id}, status: APPLIED) {{ id status }} }}"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -450,6 +460,7 @@ mod tests {
             exists: true,
             patchsets: vec![open_same.clone(), open_old.clone(), rejected.clone()],
             foreign: Vec::new(),
+            unmarked_applied: Vec::new(),
         };
         let seen = state.seen("ff", "the patch");
         assert!(seen.carried && seen.theirs.is_none());

@@ -310,6 +310,7 @@ impl SourcehutForge {
         for set in &mut state.patchsets {
             if set.status.state() == ProposalFate::Open && applied.contains(&set.fingerprint) {
                 set.status = Status::Applied;
+                state.unmarked_applied.push(set.id);
             }
         }
         snapshot.proposals = state.proposals();
@@ -578,6 +579,34 @@ impl Forge for SourcehutForge {
         let composed = mail::reply(&subject, &parent, text, id);
         self.mail(mail::message(&composed, &self.author, &list.address)?)
             .await
+    }
+
+    /// Marks the patchsets `git am` applied onto the default branch
+    /// APPLIED on the list, as a maintainer would. lists.sr.ht answers
+    /// `null` unless the token's user owns the list: then it stays as it
+    /// is, and drover says so in its log.
+    async fn settle(
+        &self,
+        repo: &RemoteRepo,
+        _merged: &crate::model::ExistingProposal,
+        _tip: Option<&crate::model::BranchTip>,
+        note: &crate::model::ForgeNote,
+    ) -> Result<(), ForgeError> {
+        let Some(state) = note.get::<ListState>() else {
+            return Ok(());
+        };
+        for id in &state.unmarked_applied {
+            let answer = self
+                .graphql(Service::Lists, &lists::applied_mutation(*id), json!({}))
+                .await?;
+            if Self::data(answer, |_| false)?["updatePatchset"].is_null() {
+                tracing::warn!(
+                    repo = %repo.full_name,
+                    "patchset {id} was applied but cannot be marked so: only the list's owner may"
+                );
+            }
+        }
+        Ok(())
     }
 
     /// A reply saying why, then the patchset marked superseded (by the
