@@ -224,17 +224,15 @@ async fn a_sweep_opens_one_merge_request_per_drifted_project() {
     );
 
     // Merge both branches by a push; the next sweep finds everything in
-    // line and touches nothing, and the one after costs only discovery.
+    // line and deletes drover's merged branches (a merge by a push is not
+    // covered by `remove_source_branch`), nothing else, and the one after
+    // costs only discovery.
     for repo in DRIFTED {
         merge_with_git(&emu, repo, dir.path()).await;
         // As on GitLab, a push that lands the source branch merges the MR.
         let mr = &emu.proposals(Forge::Gitlab, repo).unwrap()[0];
         assert_eq!(mr.state, ProposalState::Merged, "{repo}");
     }
-    let tips: Vec<_> = DRIFTED
-        .iter()
-        .map(|r| emu.resolve(Forge::Gitlab, r, "drover/sync").unwrap())
-        .collect();
     emu.reset_counters();
     let run = sweep(dir.path(), &["sweep"]).await;
     assert!(
@@ -242,11 +240,22 @@ async fn a_sweep_opens_one_merge_request_per_drifted_project() {
         "{}",
         run.stdout
     );
-    assert_eq!(writes(&emu), 0, "{:?}", emu.request_counts());
-    for (repo, tip) in DRIFTED.iter().zip(&tips) {
+    assert_eq!(
+        (
+            writes(&emu),
+            emu.request_count(
+                Site::Gitlab,
+                "DELETE /api/v4/projects/{id}/repository/branches/{branch}"
+            )
+        ),
+        (2, 2),
+        "{:?}",
+        emu.request_counts()
+    );
+    for repo in DRIFTED {
         assert_eq!(
-            &emu.resolve(Forge::Gitlab, repo, "drover/sync").unwrap(),
-            tip
+            emu.resolve(Forge::Gitlab, repo, "drover/sync").unwrap(),
+            None
         );
         assert_eq!(emu.proposals(Forge::Gitlab, repo).unwrap().len(), 1);
     }
