@@ -708,6 +708,10 @@ async fn someone_elses_work_means_hands_off(kind: Kind) {
     );
     if kind == Kind::Sourcehut {
         assert!(!body.contains("branch"), "no branches on sourcehut: {body}");
+        // drover's version gives way to theirs on the list.
+        let views = lab.proposals("api");
+        let states: Vec<&str> = views.iter().map(|v| v.state.as_str()).collect();
+        assert_eq!(states, ["superseded", "proposed"], "{views:?}");
     }
     assert_eq!(lab.tip("api"), tip, "{kind:?}: the branch is theirs");
     assert_eq!(lab.footprint("web"), web);

@@ -437,6 +437,39 @@ impl SourcehutForge {
         })
     }
 
+    /// Someone sent their own version in drover's thread: drover's open
+    /// versions there are marked SUPERSEDED (theirs is the one to review).
+    /// A list drover may not mark is a warning; the proposal is theirs
+    /// either way.
+    async fn step_back(
+        &self,
+        state: &ListState,
+        list: &ListAddress,
+        done: Proposed,
+    ) -> Result<Proposed, ForgeError> {
+        let mut warnings = Vec::new();
+        let taken: Vec<&str> = state
+            .foreign
+            .iter()
+            .filter(|f| f.status.state() == ProposalFate::Open)
+            .map(|f| f.thread_root.as_str())
+            .collect();
+        for own in state
+            .open()
+            .filter(|s| taken.contains(&s.thread_root.as_str()))
+        {
+            match self.supersede(own.id, list).await {
+                Ok(()) => {}
+                Err(ForgeError::Api {
+                    status: None,
+                    message,
+                }) => warnings.push(message),
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(done.with_warnings(warnings))
+    }
+
     /// Retires an earlier version; lists.sr.ht answers `null` unless the
     /// token's user owns the list.
     async fn supersede(&self, id: u64, list: &ListAddress) -> Result<(), ForgeError> {
@@ -526,6 +559,9 @@ impl Forge for SourcehutForge {
         // A mail is always a new version: a patchset that carries these
         // changes is never written again.
         let update = match decide(&state.seen(&p.fingerprint, &p.patch)) {
+            Decision::Leave(done) if done.fate == ProposalFate::HandsOff => {
+                return self.step_back(state, &list, done).await
+            }
             Decision::Leave(done) => return Ok(done),
             Decision::Write { update, .. } => update,
         };
