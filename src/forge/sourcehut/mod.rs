@@ -460,10 +460,12 @@ impl SourcehutForge {
         {
             match self.supersede(own.id, list).await {
                 Ok(()) => {}
+                // lists.sr.ht's `null`: not the list's owner. Any other
+                // failure fails the repository, to be tried again.
                 Err(ForgeError::Api {
                     status: None,
                     message,
-                }) => warnings.push(message),
+                }) if message.contains("could not be marked superseded") => warnings.push(message),
                 Err(e) => return Err(e),
             }
         }
