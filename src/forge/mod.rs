@@ -249,10 +249,11 @@ pub trait Forge: Send + Sync {
         Ok(None)
     }
 
-    /// Tidies up after drover's proposal was merged (or applied), from what
-    /// the snapshot saw: `merged` is that proposal, `tip` drover's branch
-    /// when it holds only drover's own commit and that is what was merged
-    /// (the sweep checks both: the branch holds nothing else). GitHub and GitLab delete the branch when its tip is
+    /// Tidies up after drover's proposal was merged (or applied) or
+    /// declined, from what the snapshot saw: `merged` is that proposal,
+    /// `tip` drover's branch when it holds only drover's own commit and
+    /// that is what was merged or closed (the sweep checks both: the
+    /// branch holds nothing else). GitHub and GitLab delete the branch when its tip is
     /// what was merged; sourcehut marks a patchset `git am`ed onto the
     /// default branch APPLIED on its list. Nothing by default.
     async fn settle(

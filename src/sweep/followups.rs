@@ -8,7 +8,7 @@ use futures::stream::{self, StreamExt};
 
 use super::report::{Planned, RepoState};
 use super::SweepOptions;
-use crate::config::Author;
+use crate::config::{Author, Config};
 use crate::forge::{Forge, ForgeError};
 use crate::model::{ExistingProposal, ProposalFate, RemoteRepo};
 use crate::store::RepoRecord;
@@ -136,11 +136,16 @@ pub(crate) async fn close_fixed_by_hand(
 }
 
 /// Tidies up where drover's proposal was merged (or applied) and the
-/// repository is in line by it: the forge deletes drover's branch or marks
-/// the patchset applied ([`Forge::settle`]). The branch is offered only
-/// when it holds drover's own commit, never someone else's. A failure is
-/// logged, not the repository's: it is in line, and nothing is lost.
-pub(crate) async fn settle_merged(
+/// repository is in line by it, or a person just declined it: the forge
+/// deletes drover's branch or marks the patchset applied
+/// ([`Forge::settle`]). The branch is offered only when it holds drover's
+/// own commit (by `author`) and that is what was merged or closed, never
+/// someone else's work. A declined proposal whose branch goes is told so
+/// (the store then remembers the decline). A failure is logged, not the
+/// repository's: nothing is lost, and a branch left is offered again next
+/// time.
+pub(crate) async fn settle(
+    config: &Config,
     author: &Author,
     forge: &dyn Forge,
     planned: &[Planned],
@@ -148,27 +153,49 @@ pub(crate) async fn settle_merged(
     options: &SweepOptions,
 ) {
     let email = author.email.as_str();
+    let branch = config.fleet.defaults.branch.as_str();
     let jobs = planned
         .iter()
-        .filter(|p| p.report.state == RepoState::InLine)
         .filter_map(|p| {
-            let merged = p
-                .seen
-                .existing
-                .first()
-                .filter(|e| e.state == ProposalFate::Merged)?;
+            let declined = p
+                .report
+                .proposal
+                .as_ref()
+                .filter(|d| d.fate == ProposalFate::Declined);
+            let done = match (&p.report.state, declined) {
+                (RepoState::InLine, _) => p
+                    .seen
+                    .existing
+                    .first()
+                    .filter(|e| e.state == ProposalFate::Merged)?,
+                (RepoState::Drifted, Some(d)) => p.seen.existing.iter().find(|e| e.url == d.url)?,
+                _ => return None,
+            };
             let repo = *repos.get(p.report.name.as_str())?;
-            // drover's own commit, and what was merged: nothing else is
-            // on the branch.
-            let tip =
-                p.seen.branch_tip.as_ref().filter(|t| {
-                    t.is_by(email) && merged.head.as_deref() == Some(t.commit.as_str())
-                });
-            Some((p, repo, merged, tip))
+            // drover's own commit, and what was merged or closed: nothing
+            // else is on the branch.
+            let tip = p
+                .seen
+                .branch_tip
+                .as_ref()
+                .filter(|t| t.is_by(email) && done.head.as_deref() == Some(t.commit.as_str()));
+            Some((p, repo, done, tip, declined.is_some()))
         })
-        .map(|(planned, repo, merged, tip)| async move {
-            if let Err(e) = forge.settle(repo, merged, tip, &planned.seen.note).await {
-                tracing::warn!(repo = %repo.full_name, "tidying up after {}: {e}", merged.url);
+        .map(|(planned, repo, done, tip, declined)| async move {
+            let note = &planned.seen.note;
+            if let Err(e) = forge.settle(repo, done, tip, note).await {
+                tracing::warn!(repo = %repo.full_name, "tidying up after {}: {e}", done.url);
+                return;
+            }
+            if declined && tip.is_some() {
+                let text = format!(
+                    "drover will not propose these changes to {} again until its templates \
+                     render something else, and its branch {branch} is deleted.",
+                    planned.report.full_name
+                );
+                if let Err(e) = forge.comment(repo, done, note, &text).await {
+                    tracing::warn!(repo = %repo.full_name, "commenting on {}: {e}", done.url);
+                }
             }
         });
     stream::iter(jobs)

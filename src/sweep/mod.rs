@@ -228,14 +228,12 @@ pub async fn run(
                         planned.report.waiting = Some(NOT_REACHED.into());
                         return;
                     }
-                    let proposal = build_proposal(
-                        config,
-                        author,
-                        repo,
-                        planned,
-                        records.get(&repo.full_name),
-                        accounts,
-                    );
+                    let record = records.get(&repo.full_name);
+                    if let Some(done) = records::declined_before(planned, record) {
+                        planned.report.proposal = Some(done);
+                        return;
+                    }
+                    let proposal = build_proposal(config, author, repo, planned, record, accounts);
                     // The words now live in `proposal`, for as long as
                     // the forge needs them.
                     planned.seen.text = None;
@@ -259,7 +257,7 @@ pub async fn run(
         if !options.stopping() {
             followups::tell_hands_off(forge, &mut planned, &by_name, records, options).await;
             followups::close_fixed_by_hand(author, forge, &mut planned, &by_name, options).await;
-            followups::settle_merged(author, forge, &planned, &by_name, options).await;
+            followups::settle(config, author, forge, &planned, &by_name, options).await;
         }
         if let Some(store) = store {
             let history = records::history_entry(

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use super::report::{Planned, RepoState, SweepReport};
 use super::{SweepError, SweepOptions};
 use crate::config::Config;
-use crate::model::{Outcome, ProposalFate, RemoteRepo, Wrote};
+use crate::model::{Outcome, ProposalFate, Proposed, RemoteRepo, Wrote};
 use crate::store::{ProposalRecord, RepoRecord, Sent, Store, StoreError, SweepRecord};
 
 pub(crate) async fn load_records(
@@ -174,4 +174,20 @@ pub(crate) fn proposal_record(
             warnings: proposed.warnings.clone(),
         },
     })
+}
+
+/// The store's word that a person declined these very changes, once
+/// drover's branch is gone (deleted after the decline, so the forge can no
+/// longer show the closed proposal at its tip): declined, with nothing
+/// asked of the forge. Not while a proposal is open or the branch is there
+/// (the forge's own decision reads those).
+pub(crate) fn declined_before(planned: &Planned, record: Option<&RepoRecord>) -> Option<Proposed> {
+    let (report, seen) = (&planned.report, &planned.seen);
+    let p = record?.proposal.as_ref()?;
+    let same = report.fingerprint.as_deref() == Some(p.fingerprint.as_str());
+    (p.state == ProposalFate::Declined
+        && same
+        && seen.branch_tip.is_none()
+        && seen.open_proposal().is_none())
+    .then(|| Proposed::declined(p.url.clone(), p.number))
 }

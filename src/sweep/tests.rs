@@ -290,3 +290,28 @@ fn an_unchanged_head_with_the_same_rendering_is_in_line_unread() {
     drifted.outcome = Outcome::Drifted;
     assert!(unchanged_in_line(&config, &renderer, &forge, &r, Some(&drifted)).is_none());
 }
+
+#[test]
+fn a_decline_is_remembered_once_the_branch_is_gone() {
+    use super::records::declined_before;
+    let declined = record(Some(ProposalFate::Declined), Outcome::Drifted);
+    let mut p = drifted("a", false);
+    p.report.fingerprint = Some("f".into());
+    // The same changes, no branch, nothing open: declined, by the store.
+    let got = declined_before(&p, Some(&declined)).unwrap();
+    assert_eq!(
+        (got.fate, got.url.as_str(), got.number),
+        (ProposalFate::Declined, "u/old", Some(3))
+    );
+    // Other changes: proposed again.
+    p.report.fingerprint = Some("g".into());
+    assert_eq!(declined_before(&p, Some(&declined)), None);
+    // An open proposal, or a branch: the forge's decision reads those.
+    let mut open = drifted("a", true);
+    open.report.fingerprint = Some("f".into());
+    assert_eq!(declined_before(&open, Some(&declined)), None);
+    // Never declined: nothing.
+    p.report.fingerprint = Some("f".into());
+    let merged = record(Some(ProposalFate::Merged), Outcome::Drifted);
+    assert_eq!(declined_before(&p, Some(&merged)), None);
+}

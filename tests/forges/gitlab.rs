@@ -374,10 +374,16 @@ async fn a_new_head_updates_a_closed_request_is_declined_and_a_human_commit_is_h
             writes_of("PUT /api/v4/projects/{id}/merge_requests/{merge_request_iid}"),
             writes(&emu)
         ),
-        // The title and description are as drover sent them: not sent again.
-        (1, 0, 1),
+        // The title and description are as drover sent them: not sent
+        // again. ledger's declined branch is deleted, with a note saying so.
+        (1, 0, 3),
         "{:?}",
         emu.request_counts()
+    );
+    assert_eq!(
+        emu.resolve(Forge::Gitlab, "acme/backend/ledger", "drover/sync")
+            .unwrap(),
+        None
     );
     for repo in DRIFTED {
         assert_eq!(emu.proposals(Forge::Gitlab, repo).unwrap().len(), 1);

@@ -733,7 +733,19 @@ async fn a_declined_change_is_not_proposed_again(kind: Kind) {
     );
     assert_eq!(lab.proposals("api").len(), 1);
     assert_eq!(lab.status("api").await["state"], "declined");
+    if kind != Kind::Sourcehut {
+        // Its branch goes, and drover says so once; the store remembers.
+        assert!(lab.tip("api").is_none(), "{kind:?}: the branch is deleted");
+        let said = lab.comments("api");
+        assert_eq!(said.len(), 1, "{said:?}");
+        assert!(
+            said[0].contains("its branch drover/sync is deleted"),
+            "{}",
+            said[0]
+        );
+    }
     lab.assert_sweep_writes_nothing().await;
+    assert_eq!(lab.status("api").await["state"], "declined");
 
     lab.change_templates("api", 9191);
     lab.sweep().await;
