@@ -41,6 +41,7 @@ use tokio::task::JoinHandle;
 
 pub use error::{Error, Result};
 pub use faults::{Fault, FaultRule, Faults, InjectedFault};
+pub use gitlab::graphql::complexity::Limits as GitlabGraphqlLimits;
 pub use gitstore::{FileChange, Person};
 pub use ratelimit::RateLimitConfig;
 pub use record::Exchange;
@@ -61,6 +62,9 @@ pub struct EmulatorConfig {
     /// `../shared/forge-specs` beside the workspace.
     pub specs_dir: Option<PathBuf>,
     pub rate_limits: RateLimitConfig,
+    /// GitLab's GraphQL query limits; `Default` is GitLab.com's (complexity
+    /// 250 signed in, 200 anonymous; depth 20 / 15).
+    pub gitlab_graphql: GitlabGraphqlLimits,
     /// A fixed clock (epoch seconds) for reproducible timestamps.
     pub frozen_time: Option<i64>,
     /// Do not panic on drop when violations were recorded (for tests that
@@ -116,6 +120,7 @@ impl Emulator {
             recorder: record::Recorder::new(log_path.as_deref())?,
             faults: Faults::new(config.seed, config.faults.clone()),
             rate_limits: ratelimit::RateLimits::new(config.rate_limits.clone()),
+            gitlab_graphql: config.gitlab_graphql,
             violations: Mutex::new(Vec::new()),
         });
         let mut tasks = Vec::new();

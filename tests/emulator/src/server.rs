@@ -108,6 +108,8 @@ pub struct Shared {
     pub recorder: Recorder,
     pub faults: Faults,
     pub rate_limits: RateLimits,
+    /// GitLab's GraphQL complexity and depth limits.
+    pub gitlab_graphql: crate::gitlab::graphql::complexity::Limits,
     /// Requests drover sent that a real forge would reject (see
     /// [`Shared::violation`]); tests assert this stays empty.
     pub violations: Mutex<Vec<String>>,

@@ -249,3 +249,90 @@ async fn gitlab_projects_trees_groups_and_the_current_user() {
     );
     emu.assert_conformant();
 }
+
+/// `n` aliases of one project's tree tip: 15 points each on GitLab
+/// (project 1, repository 1, tree 2, lastCommit 10, sha 1).
+fn tips(n: usize) -> String {
+    let fields: String = (0..n)
+        .map(|i| {
+            format!("p{i}: project(fullPath: \"acme/lim\") {{ repository {{ tree {{ lastCommit {{ sha }} }} }} }}\n")
+        })
+        .collect();
+    format!("query Tips {{\n{fields}}}")
+}
+
+#[tokio::test]
+async fn gitlab_refuses_queries_over_its_complexity_and_depth_limits() {
+    let emu = start().await;
+    emu.create_repo(
+        Forge::Gitlab,
+        "acme/lim",
+        RepoSeed::default().file("README.md", "x\n"),
+    )
+    .unwrap();
+    let head = emu
+        .resolve(Forge::Gitlab, "acme/lim", "main")
+        .unwrap()
+        .unwrap();
+    // 16 × 15 = 240: answered.
+    let (status, body) = graphql(&emu, Some(TOKEN), &tips(16), json!({})).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body["data"]["p15"]["repository"]["tree"]["lastCommit"]["sha"],
+        head
+    );
+    // 17 × 15 = 255: refused before it runs, as GitLab words it.
+    let (status, body) = graphql(&emu, Some(TOKEN), &tips(17), json!({})).await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        body,
+        json!({ "errors": [{ "message": "Query has complexity of 255, which exceeds max complexity of 250" }] })
+    );
+    // Anonymous requests get 200: 14 × 15 = 210 is refused. (The project
+    // is private, so without a token the data would be null anyway.)
+    let (_, body) = graphql(&emu, None, &tips(14), json!({})).await;
+    assert_eq!(
+        body["errors"][0]["message"],
+        "Query has complexity of 210, which exceeds max complexity of 200"
+    );
+    assert!(body.get("data").is_none(), "{body}");
+    // Depth: 21 nested fields, over the 20 a signed-in request may have.
+    let deep = format!(
+        "{{ group(fullPath: \"acme\") {{ {} id {} }} }}",
+        "parent { ".repeat(19),
+        "} ".repeat(19)
+    );
+    let (_, body) = graphql(&emu, Some(TOKEN), &deep, json!({})).await;
+    assert_eq!(
+        body["errors"][0]["message"],
+        "Query has depth of 21, which exceeds max depth of 20"
+    );
+    // Nothing refused was recorded as drover's fault: the emulator answers
+    // as GitLab does, it is not a conformance violation.
+    assert!(emu.violations().is_empty());
+}
+
+#[tokio::test]
+async fn gitlab_complexity_limit_is_configurable() {
+    let emu = gitlab_support::start_with(drover_emulator::EmulatorConfig {
+        gitlab_graphql: drover_emulator::GitlabGraphqlLimits {
+            authenticated_complexity: 300,
+            ..Default::default()
+        },
+        ..Default::default()
+    })
+    .await;
+    emu.create_repo(
+        Forge::Gitlab,
+        "acme/lim",
+        RepoSeed::default().file("README.md", "x\n"),
+    )
+    .unwrap();
+    let (_, body) = graphql(&emu, Some(TOKEN), &tips(17), json!({})).await;
+    assert!(body.get("errors").is_none(), "{body}");
+    let (_, body) = graphql(&emu, Some(TOKEN), &tips(21), json!({})).await;
+    assert_eq!(
+        body["errors"][0]["message"],
+        "Query has complexity of 315, which exceeds max complexity of 300"
+    );
+}

@@ -9,19 +9,23 @@
 //! nameWithNamespace description webUrl httpUrlToRepo sshUrlToRepo archived
 //! visibility createdAt lastActivityAt forksCount starCount group namespace
 //! repository … }`, `User`, and the repository types in [`repository`].
-//! Connections page at most 100 nodes (see [`connection`]).
+//! Connections page at most 100 nodes (see [`connection`]). A query over
+//! GitLab's complexity or depth limit is refused before it runs, as GitLab
+//! refuses it (see [`complexity`]; the limits are
+//! [`crate::EmulatorConfig::gitlab_graphql`]).
 //!
 //! The schema has no field saying whether a project is a fork
 //! (`forksCount` counts forks *of* the project); fork status is REST's
 //! `forked_from_project`.
 
+pub mod complexity;
 pub mod connection;
 pub mod repository;
 
 use std::sync::Arc;
 
 use axum::extract::State;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Extension, Json, Router};
 
@@ -43,6 +47,29 @@ async fn graphql(
     Extension(caller): Extension<Caller>,
     Json(request): Json<GraphqlRequest>,
 ) -> Response {
+    let state = st.clone();
+    let scored = request.clone();
+    let signed_in = caller.user.is_some();
+    let refusals = tokio::task::spawn_blocking(move || {
+        let schema = state.specs.graphql_schema(Site::Gitlab).ok()?;
+        // A document that does not validate is answered (and recorded) by
+        // the executor below.
+        let doc = schema.validate(&scored.query).ok()?;
+        let vars = scored.variables.clone().unwrap_or_default();
+        let score = complexity::score(&doc, scored.operation_name.as_deref(), &vars)?;
+        Some(state.gitlab_graphql.refusals(score, signed_in))
+    })
+    .await
+    .ok()
+    .flatten()
+    .unwrap_or_default();
+    if !refusals.is_empty() {
+        let errors: Vec<_> = refusals
+            .into_iter()
+            .map(|message| serde_json::json!({ "message": message }))
+            .collect();
+        return Json(serde_json::json!({ "errors": errors })).into_response();
+    }
     st.graphql(Site::Gitlab, caller, request, Query).await
 }
 
