@@ -495,13 +495,15 @@ async fn a_hundred_and_twenty_projects_cost_two_discovery_pages_once_settled() {
         repos.iter().any(|r| r["name"] == "sub/deep/p001"),
         "{repos:?}"
     );
-    assert_eq!(report["requests"], 2 + 12);
-    // Two discovery pages and one snapshot query per 10 projects; nothing
-    // wanted exists, so nothing more is read.
+    // Two discovery pages and one snapshot query per 2 projects (each
+    // ~120 of GitLab's 250); nothing wanted exists, and no directory on
+    // the way does either, so nothing more is read.
+    assert_eq!(report["requests"], 2 + 60);
     assert_eq!(
         emu.request_counts(),
-        [((Site::Gitlab, "POST /api/graphql".to_owned()), 2 + 12)].into(),
+        [((Site::Gitlab, "POST /api/graphql".to_owned()), 2 + 60)].into(),
     );
+    assert_eq!(refused(&emu), Vec::<String>::new());
     emu.reset_counters();
     sweep(dir.path(), &["sweep"]).await;
     assert_eq!(emu.total_requests(), 2, "{:?}", emu.request_counts());
@@ -725,4 +727,134 @@ async fn a_manifest_is_read_once_per_version_not_once_per_sweep() {
     sweep(dir.path(), &["sweep"]).await;
     assert_eq!(reads("Cargo.toml"), first);
     assert!(emu.violations().is_empty(), "{:#?}", emu.violations());
+}
+
+/// GraphQL answers the emulator refused as GitLab does: over the
+/// complexity or depth limit.
+fn refused(emu: &Emulator) -> Vec<String> {
+    emu.exchanges()
+        .into_iter()
+        .filter(|e| e.path == "/api/graphql")
+        .filter_map(|e| e.response_body)
+        .filter(|b| b.contains("which exceeds max"))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshot_batches_are_sized_to_gitlabs_complexity_limit() {
+    let emu = Emulator::start(EmulatorConfig::default()).await.unwrap();
+    emu.create_token(Forge::Gitlab, "gitlabber", TOKEN).unwrap();
+    for i in 0..12 {
+        let name = format!("svc-{i:02}");
+        emu.create_repo(Forge::Gitlab, &format!("acme/{name}"), rust(&name))
+            .unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    fleet(dir.path(), &emu);
+
+    let run = sweep(dir.path(), &["sweep"]).await;
+    assert!(run.stdout.contains("12 drifted"), "{}", run.stdout);
+    // Not one query refused: every batch was sized to fit 250 up front.
+    assert_eq!(refused(&emu), Vec::<String>::new());
+    let graphql = emu.request_count(Site::Gitlab, "POST /api/graphql");
+    eprintln!(
+        "GitLab first sweep, 12 drifted projects: {} requests {:?}",
+        emu.total_requests(),
+        emu.request_counts()
+    );
+    // Discovery, two projects a snapshot query (each ~120 of 250), and a
+    // follow-up for the directories on the way to missing ones.
+    assert!(
+        graphql <= 1 + 6 + 2,
+        "{graphql}: {:?}",
+        emu.request_counts()
+    );
+
+    // The re-sweep, every project drifted with its merge request open:
+    // the merge requests come with the batched follow-up, not by REST.
+    emu.reset_counters();
+    let run = sweep(dir.path(), &["sweep"]).await;
+    assert!(run.stdout.contains("unchanged"), "{}", run.stdout);
+    assert_eq!(refused(&emu), Vec::<String>::new());
+    eprintln!(
+        "GitLab re-sweep, 12 drifted projects with open merge requests: {} requests {:?}",
+        emu.total_requests(),
+        emu.request_counts()
+    );
+    assert_eq!(
+        emu.request_count(Site::Gitlab, "GET /api/v4/projects/{id}/merge_requests"),
+        0
+    );
+    // Discovery, 6 snapshot queries, one follow-up with the 12 projects'
+    // merge requests (9 each), then per project the branch tip's parents
+    // and author (REST: the 13.8 `Commit` has neither) and the facts'
+    // read of `src/main.rs`.
+    assert_eq!(
+        emu.request_count(Site::Gitlab, "POST /api/graphql"),
+        1 + 6 + 1
+    );
+    let total = emu.total_requests();
+    assert!(
+        total <= 1 + 6 + 1 + 12 + 12,
+        "{total}: {:?}",
+        emu.request_counts()
+    );
+    assert!(emu.violations().is_empty(), "{:#?}", emu.violations());
+}
+
+#[tokio::test]
+async fn drovers_complexity_figures_are_what_gitlab_counts() {
+    use drover::forge::gitlab::{
+        lookup_query, snapshot_part, snapshot_query, Part, DISCOVER, DISCOVERY, LOOKUP_PART,
+    };
+    let emu = gitlab().await;
+    let repo = drover::model::RemoteRepo {
+        name: "api".into(),
+        full_name: "acme/api".into(),
+        default_branch: "main".into(),
+        head: Some("0123456789abcdef0123456789abcdef01234567".into()),
+        archived: false,
+        fork: false,
+        empty: false,
+        forge_id: "1".into(),
+        web_url: String::new(),
+        private: true,
+        description: None,
+    };
+    for (dirs, branch, merge_requests) in [
+        (0, true, false),
+        (1, true, false),
+        (7, true, false),
+        (3, false, true),
+        (0, false, true),
+        (2, true, true),
+    ] {
+        let part = Part {
+            repo: &repo,
+            dirs: (0..dirs).map(|i| format!("d{i}/e")).collect(),
+            branch,
+            merge_requests,
+        };
+        let query = snapshot_query(&[part], "drover/sync");
+        let score = emu
+            .gitlab_graphql_score(&query, serde_json::json!({}))
+            .expect("drover's snapshot query validates");
+        assert_eq!(
+            score.complexity,
+            snapshot_part(dirs, branch, merge_requests),
+            "{query}"
+        );
+        assert!(score.depth <= 15, "{score:?}");
+    }
+    let discovery = emu
+        .gitlab_graphql_score(
+            DISCOVER,
+            serde_json::json!({ "group": "acme", "after": null }),
+        )
+        .unwrap();
+    assert_eq!(discovery.complexity, DISCOVERY);
+    let lookup = emu
+        .gitlab_graphql_score(&lookup_query(&["acme/a", "acme/b"]), serde_json::json!({}))
+        .unwrap();
+    assert_eq!(lookup.complexity, 2 * LOOKUP_PART);
 }

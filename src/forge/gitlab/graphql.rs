@@ -7,7 +7,7 @@
 //! branch exists; file contents, the branch tip's details and merge
 //! requests come from REST (see `mod.rs`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -28,18 +28,22 @@ pub const DISCOVER: &str = r#"query DroverDiscover($group: ID!, $after: String) 
   }
 }"#;
 
-/// One project of the group by its full path, with the fields discovery
-/// reads: the daemon's sweep of a project a webhook named.
-pub const LOOKUP: &str = r#"query DroverLookup($path: ID!) {
-  project(fullPath: $path) {
-    id fullPath path webUrl archived visibility description
-    repository { rootRef empty tree { lastCommit { sha } } }
-  }
-}"#;
+/// The fields discovery and lookup read of a project.
+const PROJECT_FIELDS: &str = "id fullPath path webUrl archived visibility description \
+repository { rootRef empty tree { lastCommit { sha } } }";
 
-#[derive(Debug, Deserialize)]
-pub struct LookupData {
-    pub project: Option<ProjectNode>,
+/// Projects of the group by full path (`p{i}`), with the fields discovery
+/// reads: the daemon's sweep of the projects webhooks named.
+pub fn lookup_query(paths: &[&str]) -> String {
+    let mut q = String::from("query DroverLookup {\n");
+    for (i, path) in paths.iter().enumerate() {
+        q.push_str(&format!(
+            "  p{i}: project(fullPath: {}) {{ {PROJECT_FIELDS} }}\n",
+            lit(path)
+        ));
+    }
+    q.push('}');
+    q
 }
 
 #[derive(Debug, Deserialize)]
@@ -154,44 +158,99 @@ fn lit(s: &str) -> String {
     serde_json::to_string(s).expect("strings serialise")
 }
 
-/// Entries of a directory as a `tree` answers them.
+/// Entries of a directory as a `tree` answers them: the fewest fields that
+/// say what each entry is, because GitLab counts every field against a
+/// query's complexity (see [`super::complexity`]). No `pageInfo`: without
+/// `first` a connection answers GitLab's page size, so a full page may
+/// have more and is listed again by REST.
 /// A blob's `sha` is its git object id: the field is documented as "last
 /// commit SHA for the entry" but GitLab resolves it with `method: :id`
 /// (app/graphql/types/tree/entry_type.rb), the entry's object id.
-const ENTRIES: &str = "blobs { pageInfo { hasNextPage } nodes { name type mode sha } } \
-trees { pageInfo { hasNextPage } nodes { name } } \
-submodules { pageInfo { hasNextPage } nodes { name } }";
+pub const ENTRIES: &str =
+    "blobs { nodes { name mode sha } } trees { nodes { name } } submodules { nodes { name } }";
+
+/// GitLab's page size (`default_max_page_size 100`).
+pub const PAGE: usize = 100;
+
+/// The directories a snapshot lists first: those holding a wanted path,
+/// and the wanted listings. An ancestor is listed only when a directory
+/// below it is missing (see [`settle`]): a directory that exists was
+/// reached through trees only.
+pub fn leaves(wanted: &Wanted) -> Vec<String> {
+    let mut dirs: std::collections::BTreeSet<String> = wanted
+        .paths
+        .iter()
+        .map(|p| parent(p.as_str()).to_owned())
+        .collect();
+    dirs.extend(wanted.dirs.iter().cloned());
+    dirs.into_iter().collect()
+}
+
+/// The directory holding `path` (`""` for the root).
+fn parent(path: &str) -> &str {
+    path.rsplit_once('/').map_or("", |(dir, _)| dir)
+}
+
+/// One project's part of a snapshot query: the directories to list at
+/// its head, and whether to read drover's branch tip and merge requests.
+pub struct Part<'a> {
+    pub repo: &'a RemoteRepo,
+    pub dirs: Vec<String>,
+    pub branch: bool,
+    pub merge_requests: bool,
+}
+
+/// Merge requests from drover's branch read with a snapshot, newest first
+/// (GitLab's default order, `created_desc`), as many as REST reads.
+const MERGE_REQUESTS: usize = 20;
 
 /// The snapshot query of a batch: for each project (`p{i}`), at its head,
-/// the entries of every directory on the way to a wanted path (`t{j}`), and
-/// drover's branch tip if the branch exists (`branch`).
-pub fn snapshot_query(repos: &[RemoteRepo], wanted: &Wanted, branch: &str) -> String {
-    let dirs = wanted.directories();
+/// the entries of each directory of its part (`t{j}`), drover's branch
+/// tip if the branch exists (`branch`), and the merge requests from it
+/// (`mrs`).
+pub fn snapshot_query(parts: &[Part<'_>], branch: &str) -> String {
     let mut q = String::from("query DroverSnapshot {\n");
-    for (i, repo) in repos.iter().enumerate() {
-        let head = repo.head.as_deref().unwrap_or("HEAD");
+    for (i, part) in parts.iter().enumerate() {
+        q.push_str(&part_text(i, part, branch));
+    }
+    q.push('}');
+    q
+}
+
+/// The text of one project's part, aliased `p{i}`.
+pub fn part_text(i: usize, part: &Part<'_>, branch: &str) -> String {
+    let repo = part.repo;
+    let head = repo.head.as_deref().unwrap_or("HEAD");
+    let mut q = format!("  p{i}: project(fullPath: {}) {{", lit(&repo.full_name));
+    if part.merge_requests {
         q.push_str(&format!(
-            "  p{i}: project(fullPath: {}) {{ repository {{\n",
-            lit(&repo.full_name)
+            " mrs: mergeRequests(sourceBranches: [{}], first: {MERGE_REQUESTS}) {{ nodes {{ iid webUrl state diffHeadSha }} }}",
+            lit(branch)
         ));
-        for (j, dir) in dirs.iter().enumerate() {
-            let path = if dir.is_empty() {
-                String::new()
-            } else {
-                format!(", path: {}", lit(dir))
-            };
-            q.push_str(&format!(
-                "    t{j}: tree(ref: {}{path}) {{ {ENTRIES} }}\n",
-                lit(head)
-            ));
-        }
+    }
+    if part.dirs.is_empty() && !part.branch {
+        q.push_str(" }\n");
+        return q;
+    }
+    q.push_str(" repository {\n");
+    for (j, dir) in part.dirs.iter().enumerate() {
+        let path = if dir.is_empty() {
+            String::new()
+        } else {
+            format!(", path: {}", lit(dir))
+        };
+        q.push_str(&format!(
+            "    t{j}: tree(ref: {}{path}) {{ {ENTRIES} }}\n",
+            lit(head)
+        ));
+    }
+    if part.branch {
         q.push_str(&format!(
             "    branch: tree(ref: {}) {{ lastCommit {{ sha }} }}\n",
             lit(branch)
         ));
-        q.push_str("  } }\n");
     }
-    q.push('}');
+    q.push_str("  } }\n");
     q
 }
 
@@ -211,17 +270,30 @@ pub struct Entry {
 pub struct Decoded {
     /// Entries per directory; `None` when the directory does not exist.
     pub trees: BTreeMap<String, Option<Vec<Entry>>>,
+    /// Directories whose entries were inferred, not listed: only the
+    /// subdirectories on the way to a directory that exists.
+    pub inferred: BTreeSet<String>,
     /// Directories with more entries than one page: listed again by REST.
     pub truncated: Vec<String>,
     /// The tip of drover's branch, when the branch exists.
     pub branch_tip: Option<String>,
+    /// The merge requests from drover's branch, when they were read.
+    pub merge_requests: Option<Vec<MergeRequestNode>>,
+}
+
+/// A merge request as the snapshot query reads it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MergeRequestNode {
+    pub iid: String,
+    pub web_url: Option<String>,
+    pub state: String,
+    pub diff_head_sha: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
 struct Named {
     name: String,
-    #[serde(rename = "type", default)]
-    kind: Option<String>,
     #[serde(default)]
     mode: Option<String>,
     #[serde(default)]
@@ -229,48 +301,53 @@ struct Named {
 }
 
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Page {
-    #[serde(default)]
-    page_info: PageInfo,
-    nodes: Vec<Named>,
+struct Nodes<T> {
+    nodes: Vec<T>,
 }
 
-/// Decodes `p{i}` of a snapshot answer; `None` when the project is gone.
-pub fn decode_project(value: &Value, wanted: &Wanted) -> Result<Option<Decoded>, String> {
-    let Some(repo) = value.get("repository").filter(|v| !v.is_null()) else {
+/// Decodes `p{i}` of a snapshot answer whose part listed `dirs`; `None`
+/// when the project is gone.
+pub fn decode_project(value: &Value, dirs: &[String]) -> Result<Option<Decoded>, String> {
+    if value.is_null() {
         return Ok(None);
+    }
+    // A part with neither directories nor the branch selects no
+    // `repository`.
+    let repo = match value.get("repository") {
+        Some(Value::Null) => return Ok(None),
+        Some(repo) => repo,
+        None => &Value::Null,
     };
     let mut out = Decoded::default();
-    for (j, dir) in wanted.directories().into_iter().enumerate() {
+    for (j, dir) in dirs.iter().enumerate() {
         let tree = repo.get(format!("t{j}")).filter(|v| !v.is_null());
         let Some(tree) = tree else {
-            out.trees.insert(dir, None);
+            out.trees.insert(dir.clone(), None);
             continue;
         };
         let mut entries = Vec::new();
-        let mut more = false;
+        let mut full = false;
         for (field, kind, mode) in [
             ("blobs", "blob", "100644"),
             ("trees", "tree", "040000"),
             ("submodules", "commit", "160000"),
         ] {
-            let page: Page = match tree.get(field).filter(|v| !v.is_null()) {
+            let page: Nodes<Named> = match tree.get(field).filter(|v| !v.is_null()) {
                 Some(v) => serde_json::from_value(v.clone()).map_err(|e| e.to_string())?,
                 None => continue,
             };
-            more |= page.page_info.has_next_page;
+            full |= page.nodes.len() >= PAGE;
             entries.extend(page.nodes.into_iter().map(|n| Entry {
                 name: n.name,
-                kind: n.kind.unwrap_or_else(|| kind.into()),
+                kind: kind.into(),
                 mode: n.mode.unwrap_or_else(|| mode.into()),
                 oid: n.sha,
             }));
         }
-        if more {
+        if full {
             out.truncated.push(dir.clone());
         }
-        out.trees.insert(dir, Some(entries));
+        out.trees.insert(dir.clone(), Some(entries));
     }
     out.branch_tip = repo
         .get("branch")
@@ -278,7 +355,102 @@ pub fn decode_project(value: &Value, wanted: &Wanted) -> Result<Option<Decoded>,
         .and_then(|c| c.get("sha"))
         .and_then(Value::as_str)
         .map(str::to_owned);
+    out.merge_requests = match value.get("mrs").filter(|v| !v.is_null()) {
+        Some(v) => Some(
+            serde_json::from_value::<Nodes<MergeRequestNode>>(v.clone())
+                .map_err(|e| e.to_string())?
+                .nodes,
+        ),
+        None => None,
+    };
     Ok(Some(out))
+}
+
+/// Fills in what the first read of `wanted`'s [`leaves`] implies, and
+/// says which directories must still be listed. Every directory on the
+/// way to a leaf that exists is a tree (GitLab resolves a path through
+/// trees only): recorded as inferred entries of its parent. For a leaf
+/// that is missing, the first directory on its way that exists but is
+/// not listed yet is, so that a symlink or a file in the way is told from
+/// a plain absence; a way that ends at a missing entry needs nothing.
+pub fn settle(decoded: &mut Decoded, wanted: &Wanted) -> Vec<String> {
+    let listed = |d: &Decoded, dir: &str| d.trees.contains_key(dir) && !d.inferred.contains(dir);
+    let mut need = BTreeSet::new();
+    for leaf in leaves(wanted) {
+        let Ok(path) = RepoPath::new(&leaf) else {
+            continue; // the root
+        };
+        let chain: Vec<RepoPath> = path
+            .ancestors()
+            .chain(std::iter::once(path.clone()))
+            .collect();
+        match decoded.trees.get(&leaf) {
+            Some(Some(_)) => {
+                for dir in chain {
+                    let up = parent(dir.as_str()).to_owned();
+                    if listed(decoded, &up) {
+                        continue;
+                    }
+                    let name = dir
+                        .as_str()
+                        .rsplit('/')
+                        .next()
+                        .unwrap_or_default()
+                        .to_owned();
+                    let entries = decoded
+                        .trees
+                        .entry(up.clone())
+                        .or_insert_with(|| Some(Vec::new()));
+                    if let Some(entries) = entries {
+                        if !entries.iter().any(|e| e.name == name) {
+                            entries.push(Entry {
+                                name,
+                                kind: "tree".into(),
+                                mode: "040000".into(),
+                                oid: None,
+                            });
+                        }
+                    }
+                    decoded.inferred.insert(up);
+                }
+            }
+            _ => {
+                // Down the way while the listings say "a tree": the first
+                // directory not listed yet is all that is still needed.
+                for dir in chain {
+                    let up = parent(dir.as_str());
+                    let name = dir.as_str().rsplit('/').next().unwrap_or_default();
+                    let entry = match decoded.trees.get(up) {
+                        Some(Some(entries)) => entries.iter().find(|e| e.name == name),
+                        Some(None) => break,
+                        None => None,
+                    };
+                    match entry {
+                        Some(e) if e.kind == "tree" && e.mode != SYMLINK => continue,
+                        Some(_) => break,
+                        None if listed(decoded, up) => break,
+                        None => {
+                            need.insert(up.to_owned());
+                            break;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    need.into_iter().collect()
+}
+
+/// Adds a follow-up read of `dirs` to a project's first one.
+pub fn merge_listed(decoded: &mut Decoded, more: Decoded) {
+    for (dir, entries) in more.trees {
+        decoded.inferred.remove(&dir);
+        decoded.trees.insert(dir, entries);
+    }
+    decoded.truncated.extend(more.truncated);
+    if more.merge_requests.is_some() {
+        decoded.merge_requests = more.merge_requests;
+    }
 }
 
 const SYMLINK: &str = "120000";
@@ -405,9 +577,8 @@ mod tests {
         assert_eq!(numeric_id("gid://gitlab/Project/x"), None);
     }
 
-    #[test]
-    fn the_snapshot_query_reads_trees_at_the_head_and_drovers_branch() {
-        let repo = RemoteRepo {
+    fn repo() -> RemoteRepo {
+        RemoteRepo {
             name: "backend/api".into(),
             full_name: "acme/backend/api".into(),
             default_branch: "main".into(),
@@ -419,24 +590,96 @@ mod tests {
             web_url: String::new(),
             private: false,
             description: None,
-        };
+        }
+    }
+
+    #[test]
+    fn the_snapshot_query_reads_the_leaves_at_the_head_and_drovers_branch() {
         let wanted = Wanted {
-            paths: paths(&["deploy/k8s/a.yaml"]),
-            dirs: vec![],
+            paths: paths(&["deploy/k8s/a.yaml", "Dockerfile"]),
+            dirs: vec!["src".into()],
         };
-        let q = snapshot_query(&[repo], &wanted, "drover/sync");
+        assert_eq!(leaves(&wanted), ["", "deploy/k8s", "src"]);
+        let repo = repo();
+        let part = Part {
+            repo: &repo,
+            dirs: leaves(&wanted),
+            branch: true,
+            merge_requests: true,
+        };
+        let q = snapshot_query(&[part], "drover/sync");
         assert!(
             q.contains(r#"p0: project(fullPath: "acme/backend/api")"#),
             "{q}"
         );
         assert!(q.contains(r#"t0: tree(ref: "abc") {"#), "{q}");
         assert!(
-            q.contains(r#"t2: tree(ref: "abc", path: "deploy/k8s")"#),
+            q.contains(r#"t1: tree(ref: "abc", path: "deploy/k8s")"#),
             "{q}"
         );
+        assert!(!q.contains(r#"path: "deploy")"#), "{q}");
         assert!(
             q.contains(r#"branch: tree(ref: "drover/sync") { lastCommit { sha } }"#),
             "{q}"
+        );
+        assert!(
+            q.contains(r#"mrs: mergeRequests(sourceBranches: ["drover/sync"], first: 20)"#),
+            "{q}"
+        );
+    }
+
+    fn blob(name: &str, mode: &str) -> Value {
+        json!({ "name": name, "mode": mode, "sha": format!("{name}-id") })
+    }
+
+    #[test]
+    fn a_present_leaf_implies_its_ancestors_and_a_missing_one_lists_them() {
+        let wanted = Wanted {
+            paths: paths(&["a/b/c/x.yaml", "a/d/y.yaml", "Dockerfile"]),
+            dirs: vec![],
+        };
+        let dirs = leaves(&wanted);
+        assert_eq!(dirs, ["", "a/b/c", "a/d"]);
+        let answer = json!({ "repository": {
+            "t0": { "blobs": { "nodes": [blob("Dockerfile", "100644")] }, "trees": { "nodes": [{ "name": "a" }] }, "submodules": { "nodes": [] } },
+            "t1": { "blobs": { "nodes": [blob("x.yaml", "100644")] }, "trees": { "nodes": [] }, "submodules": { "nodes": [] } },
+            "t2": null
+        }});
+        let mut d = decode_project(&answer, &dirs).unwrap().unwrap();
+        // a/b/c exists, so a/b and a/b/c are trees; a/d is missing: `a`
+        // is listed to tell why (the root was listed already).
+        assert_eq!(settle(&mut d, &wanted), ["a"]);
+        assert_eq!(
+            classify(&d.trees, &RepoPath::new("a/b/c/x.yaml").unwrap()),
+            Ok(Actual::Blob {
+                oid: "x.yaml-id".into()
+            })
+        );
+        // `a/d` is a symlink in `a`'s listing.
+        let more = json!({ "repository": {
+            "t0": { "blobs": { "nodes": [blob("d", "120000")] }, "trees": { "nodes": [{ "name": "b" }] }, "submodules": { "nodes": [] } }
+        }});
+        merge_listed(
+            &mut d,
+            decode_project(&more, &["a".to_owned()]).unwrap().unwrap(),
+        );
+        assert_eq!(
+            classify(&d.trees, &RepoPath::new("a/d/y.yaml").unwrap()),
+            Ok(Actual::ThroughSymlink {
+                link: RepoPath::new("a/d").unwrap()
+            })
+        );
+        assert_eq!(
+            classify(&d.trees, &RepoPath::new("a/b/c/x.yaml").unwrap()),
+            Ok(Actual::Blob {
+                oid: "x.yaml-id".into()
+            })
+        );
+        assert_eq!(
+            classify(&d.trees, &RepoPath::new("Dockerfile").unwrap()),
+            Ok(Actual::Blob {
+                oid: "Dockerfile-id".into()
+            })
         );
     }
 
@@ -450,31 +693,39 @@ mod tests {
             "vendor/lib",
             "gone/a",
         ]);
+        let many: Vec<Value> = (0..PAGE)
+            .map(|i| json!({ "name": format!("d{i}") }))
+            .collect();
+        let mut trees = many.clone();
+        trees.push(json!({ "name": "docs" }));
+        trees.push(json!({ "name": "vendor" }));
         let answer = json!({ "repository": {
             "t0": {
-                "blobs": { "pageInfo": { "hasNextPage": false }, "nodes": [
-                    { "name": "Cargo.toml", "type": "blob", "mode": "100644" },
-                    { "name": "link", "type": "blob", "mode": "120000" },
-                    { "name": "sym", "type": "blob", "mode": "120000", "sha": "5a" } ] },
-                "trees": { "pageInfo": { "hasNextPage": true }, "nodes": [ { "name": "docs" }, { "name": "vendor" } ] },
-                "submodules": { "pageInfo": { "hasNextPage": false }, "nodes": [] }
+                "blobs": { "nodes": [
+                    { "name": "Cargo.toml", "mode": "100644" },
+                    { "name": "link", "mode": "120000" },
+                    { "name": "sym", "mode": "120000", "sha": "5a" } ] },
+                "trees": { "nodes": trees },
+                "submodules": { "nodes": [] }
             },
             "t1": null,
             "t2": null,
             "t3": { "blobs": { "nodes": [] }, "trees": { "nodes": [] },
-                    "submodules": { "nodes": [ { "name": "lib" } ] } },
-            "branch": { "lastCommit": { "sha": "tip" } }
-        }});
+                    "submodules": { "nodes": [ { "name": "lib" } ] } }
+        }, "mrs": { "nodes": [ { "iid": "3", "webUrl": "u", "state": "opened", "diffHeadSha": "tip" } ] } });
         let wanted = Wanted {
             paths: ps.clone(),
             dirs: vec!["".into()],
         };
-        let d = decode_project(&answer, &wanted).unwrap().unwrap();
+        let dirs = vec!["".to_owned(), "gone".into(), "link".into(), "vendor".into()];
+        let d = decode_project(&answer, &dirs).unwrap().unwrap();
         assert!(listings(&d.trees, &wanted)[""]
             .iter()
             .any(|l| l.kind == EntryKind::Dir));
+        // A full page may have more: listed again by REST.
         assert_eq!(d.truncated, [""]);
-        assert_eq!(d.branch_tip.as_deref(), Some("tip"));
+        assert_eq!(d.branch_tip, None);
+        assert_eq!(d.merge_requests.as_ref().map(Vec::len), Some(1));
         let got: Vec<_> = ps.iter().map(|p| classify(&d.trees, p)).collect();
         assert_eq!(
             got,
@@ -495,7 +746,7 @@ mod tests {
                 Ok(Actual::Missing),
             ]
         );
-        assert!(decode_project(&json!({ "repository": null }), &wanted)
+        assert!(decode_project(&json!({ "repository": null }), &dirs)
             .unwrap()
             .is_none());
     }

@@ -9,6 +9,7 @@
 //! reqwest and the shared [`Transport`]: `PRIVATE-TOKEN` on REST,
 //! `Authorization: Bearer` on GraphQL, both marked sensitive.
 
+mod complexity;
 mod graphql;
 mod hook;
 pub mod profile;
@@ -27,14 +28,9 @@ use crate::model::{
 };
 use crate::proposal::{decide, Decision, Proposal, Seen};
 
-pub use graphql::{snapshot_query, DISCOVER};
+pub use complexity::{snapshot_part, DISCOVERY, LOOKUP_PART, MAX_COMPLEXITY};
+pub use graphql::{lookup_query, snapshot_query, Part, DISCOVER, ENTRIES};
 use rest::enc;
-
-/// Projects per snapshot query. GitLab bounds a query's complexity (250
-/// for a signed-in user on gitlab.com); a batch it refuses as too complex,
-/// like one that fails in any way one project could cause, is split in
-/// halves and asked again.
-const SNAPSHOT_BATCH: usize = 10;
 
 pub struct GitlabForge {
     http: reqwest::Client,
@@ -44,6 +40,8 @@ pub struct GitlabForge {
     branch: String,
     token: Secret,
     transport: Transport,
+    /// GitLab's complexity limit as this sweep has met it.
+    budget: complexity::Budget,
 }
 
 /// GitLab's note on a snapshot: the wanted paths it found at the head. A
@@ -82,6 +80,7 @@ impl GitlabForge {
             branch: branch.to_owned(),
             token: token.clone(),
             transport: Transport::new(policy),
+            budget: complexity::Budget::default(),
         })
     }
 
@@ -344,9 +343,15 @@ impl GitlabForge {
             snapshot.files.insert(path.clone(), actual);
         }
         if decoded.branch_tip.is_some() {
-            let (tip, proposals) = self.branch_and_proposals(repo).await?;
-            snapshot.branch = tip;
-            snapshot.proposals = proposals;
+            snapshot.branch = self.branch_tip(repo).await?;
+            snapshot.proposals = match decoded.merge_requests.take() {
+                Some(nodes) => nodes
+                    .into_iter()
+                    .map(|n| rest::MergeRequest::try_from(n).map(Into::into))
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| ForgeError::Malformed(format!("{}: {e}", repo.full_name)))?,
+                None => self.merge_requests(repo).await?,
+            };
         }
         let present = snapshot
             .files
@@ -358,29 +363,84 @@ impl GitlabForge {
         Ok(snapshot)
     }
 
-    /// One snapshot query for `repos`, then the REST reads each project
-    /// needs; fails as a whole only when the query does (a query GitLab
-    /// refuses as too complex included: [`super::halving`] splits it).
-    async fn snapshot_batch(
+    /// Reads `parts` with as few snapshot queries as GitLab's complexity
+    /// limit allows, each batch sized up front; one answer per part, in
+    /// order (`None`: the project is gone). A refusal that says GitLab
+    /// counts differently re-sizes the rest; halving is the fallback for
+    /// a batch that fails in a way one project could cause.
+    async fn read_parts(
         &self,
-        repos: &[RemoteRepo],
-        wanted: &Wanted,
-    ) -> Result<Vec<Result<Snapshot, ForgeError>>, ForgeError> {
-        let query = snapshot_query(repos, wanted, &self.branch);
-        let data: Value = self.graphql(&query, json!({})).await?;
-        let mut out = Vec::with_capacity(repos.len());
-        for (i, repo) in repos.iter().enumerate() {
-            let result = match graphql::decode_project(&data[format!("p{i}")], wanted) {
-                Ok(Some(decoded)) => self.finish(repo, wanted, decoded).await,
-                Ok(None) => Err(ForgeError::Api {
-                    status: Some(404),
-                    message: format!("{} not found, or not visible to the token", repo.full_name),
-                }),
-                Err(e) => Err(ForgeError::Malformed(format!("{}: {e}", repo.full_name))),
-            };
-            out.push(result);
+        parts: &[Part<'_>],
+    ) -> Vec<Result<Option<graphql::Decoded>, ForgeError>> {
+        let costs: Vec<(u64, usize)> = parts
+            .iter()
+            .map(|p| {
+                let cost = snapshot_part(p.dirs.len(), p.branch, p.merge_requests);
+                (cost, graphql::part_text(0, p, &self.branch).len() + 4)
+            })
+            .collect();
+        let mut out = Vec::with_capacity(parts.len());
+        let mut start = 0;
+        while start < parts.len() {
+            let n = self.budget.fit(&costs[start..]);
+            let batch = &parts[start..start + n];
+            match self.query_parts(batch).await {
+                Ok(answers) => out.extend(answers),
+                Err(e) => {
+                    let counted = costs[start..start + n].iter().map(|c| c.0).sum();
+                    if n > 1 && self.budget.learn(&e.to_string(), counted) {
+                        tracing::debug!(projects = n, error = %e, "GitLab counts more; re-sizing");
+                        continue;
+                    }
+                    if n > 1 && e.may_be_one_repository() {
+                        let (a, b) = batch.split_at(n / 2);
+                        out.extend(self.halves(a).await);
+                        out.extend(self.halves(b).await);
+                    } else {
+                        out.extend(batch.iter().map(|_| Err(e.clone())));
+                    }
+                }
+            }
+            start += n;
         }
-        Ok(out)
+        out
+    }
+
+    /// `batch` asked for whole, else in halves down to the project that
+    /// fails it.
+    fn halves<'a>(
+        &'a self,
+        batch: &'a [Part<'a>],
+    ) -> futures::future::BoxFuture<'a, Vec<Result<Option<graphql::Decoded>, ForgeError>>> {
+        Box::pin(async move {
+            match self.query_parts(batch).await {
+                Ok(answers) => answers,
+                Err(e) if batch.len() > 1 && e.may_be_one_repository() => {
+                    let (a, b) = batch.split_at(batch.len() / 2);
+                    let mut out = self.halves(a).await;
+                    out.extend(self.halves(b).await);
+                    out
+                }
+                Err(e) => batch.iter().map(|_| Err(e.clone())).collect(),
+            }
+        })
+    }
+
+    /// One snapshot query for `batch`, decoded per project.
+    async fn query_parts(
+        &self,
+        batch: &[Part<'_>],
+    ) -> Result<Vec<Result<Option<graphql::Decoded>, ForgeError>>, ForgeError> {
+        let query = snapshot_query(batch, &self.branch);
+        let data: Value = self.graphql(&query, json!({})).await?;
+        Ok(batch
+            .iter()
+            .enumerate()
+            .map(|(i, part)| {
+                graphql::decode_project(&data[format!("p{i}")], &part.dirs)
+                    .map_err(|e| ForgeError::Malformed(format!("{}: {e}", part.repo.full_name)))
+            })
+            .collect())
     }
 }
 
@@ -434,35 +494,127 @@ impl Forge for GitlabForge {
         Ok(repos)
     }
 
-    /// One request a project, not the group's whole list.
+    /// The named projects of the group, as many a request as GitLab's
+    /// complexity limit allows, not the group's whole list.
     async fn lookup(
         &self,
         full_names: &std::collections::BTreeSet<String>,
     ) -> Result<Vec<RemoteRepo>, ForgeError> {
-        let mut repos = Vec::new();
         let inside = format!("{}/", self.group);
-        for path in full_names.iter().filter(|p| p.starts_with(&inside)) {
-            let data: graphql::LookupData = self
-                .graphql(graphql::LOOKUP, json!({ "path": path }))
-                .await?;
-            if let Some(node) = data.project {
+        let paths: Vec<&str> = full_names
+            .iter()
+            .filter(|p| p.starts_with(&inside))
+            .map(String::as_str)
+            .collect();
+        let costs: Vec<(u64, usize)> = paths
+            .iter()
+            .map(|p| (LOOKUP_PART, lookup_query(&[p]).len()))
+            .collect();
+        let mut repos = Vec::new();
+        let mut start = 0;
+        while start < paths.len() {
+            let n = self.budget.fit(&costs[start..]);
+            let batch = &paths[start..start + n];
+            let data: Value = match self.graphql(&lookup_query(batch), json!({})).await {
+                Ok(data) => data,
+                Err(e) => {
+                    let counted = costs[start..start + n].iter().map(|c| c.0).sum();
+                    if n > 1 && self.budget.learn(&e.to_string(), counted) {
+                        continue;
+                    }
+                    return Err(e);
+                }
+            };
+            for i in 0..n {
+                let node = data[format!("p{i}")].clone();
+                if node.is_null() {
+                    continue;
+                }
+                let node: graphql::ProjectNode = serde_json::from_value(node)
+                    .map_err(|e| ForgeError::Malformed(format!("GraphQL data: {e}")))?;
                 repos.push(
                     node.into_remote(&self.group)
                         .map_err(ForgeError::Malformed)?,
                 );
             }
+            start += n;
         }
         Ok(repos)
     }
 
+    /// First the directories holding wanted paths and drover's branch tip
+    /// for every project; then, for the projects that need it, the merge
+    /// requests from drover's branch and the directories on the way to a
+    /// missing one (a round per level, rarely more than one); each round
+    /// in batches sized to GitLab's complexity limit. Then the REST reads
+    /// each project needs.
     async fn snapshot(
         &self,
         repos: &[RemoteRepo],
         wanted: &Wanted,
     ) -> Vec<Result<Snapshot, ForgeError>> {
+        let leaves = graphql::leaves(wanted);
+        let first: Vec<Part<'_>> = repos
+            .iter()
+            .map(|repo| Part {
+                repo,
+                dirs: leaves.clone(),
+                branch: true,
+                merge_requests: false,
+            })
+            .collect();
+        let mut decoded = self.read_parts(&first).await;
+        // A way deeper than the wanted paths' cannot need more rounds.
+        let rounds = leaves
+            .iter()
+            .map(|d| d.split('/').count())
+            .max()
+            .unwrap_or(0)
+            + 1;
+        for round in 0..rounds {
+            let mut follow = Vec::new();
+            let mut parts = Vec::new();
+            for (i, d) in decoded.iter_mut().enumerate() {
+                if let Ok(Some(d)) = d {
+                    let dirs = graphql::settle(d, wanted);
+                    let merge_requests = round == 0 && d.branch_tip.is_some();
+                    if !dirs.is_empty() || merge_requests {
+                        follow.push(i);
+                        parts.push(Part {
+                            repo: &repos[i],
+                            dirs,
+                            branch: false,
+                            merge_requests,
+                        });
+                    }
+                }
+            }
+            if parts.is_empty() {
+                break;
+            }
+            let more = self.read_parts(&parts).await;
+            for (i, more) in follow.into_iter().zip(more) {
+                decoded[i] = match (std::mem::replace(&mut decoded[i], Ok(None)), more) {
+                    (Ok(Some(mut d)), Ok(Some(more))) => {
+                        graphql::merge_listed(&mut d, more);
+                        Ok(Some(d))
+                    }
+                    (Ok(Some(_)), Ok(None)) => Ok(None),
+                    (_, Err(e)) => Err(e),
+                    (first, _) => first,
+                };
+            }
+        }
         let mut out = Vec::with_capacity(repos.len());
-        for batch in repos.chunks(SNAPSHOT_BATCH) {
-            out.extend(super::halving(batch, |b| self.snapshot_batch(b, wanted)).await);
+        for (repo, d) in repos.iter().zip(decoded) {
+            out.push(match d {
+                Ok(Some(d)) => self.finish(repo, wanted, d).await,
+                Ok(None) => Err(ForgeError::Api {
+                    status: Some(404),
+                    message: format!("{} not found, or not visible to the token", repo.full_name),
+                }),
+                Err(e) => Err(e),
+            });
         }
         out
     }

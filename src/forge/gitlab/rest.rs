@@ -68,6 +68,24 @@ pub struct UserRef {
     pub username: String,
 }
 
+impl TryFrom<super::graphql::MergeRequestNode> for MergeRequest {
+    type Error = String;
+
+    /// GraphQL's merge request: `iid` is a string there, `diffHeadSha` the
+    /// source branch's head, as REST's `sha`.
+    fn try_from(n: super::graphql::MergeRequestNode) -> Result<MergeRequest, String> {
+        Ok(MergeRequest {
+            iid: n
+                .iid
+                .parse()
+                .map_err(|_| format!("merge request iid `{}` is not a number", n.iid))?,
+            web_url: n.web_url.unwrap_or_default(),
+            state: n.state,
+            sha: n.diff_head_sha,
+        })
+    }
+}
+
 impl From<MergeRequest> for ExistingProposal {
     fn from(m: MergeRequest) -> ExistingProposal {
         ExistingProposal {
@@ -128,33 +146,40 @@ pub fn error(response: &RawResponse) -> ForgeError {
 }
 
 impl GitlabForge {
-    /// drover's branch tip and the merge requests from it (newest first).
-    pub(super) async fn branch_and_proposals(
+    /// drover's branch tip, with what the 13.8 schema's `Commit` lacks
+    /// (parents, author e-mail); `None` when the branch is gone.
+    pub(super) async fn branch_tip(
         &self,
         repo: &RemoteRepo,
-    ) -> Result<(Option<BranchTip>, Vec<ExistingProposal>), ForgeError> {
-        let project = format!("/projects/{}", repo.forge_id);
-        let tip = match self
-            .rest_json::<Branch>(
-                Method::GET,
-                &format!("{project}/repository/branches/{}", enc(&self.branch)),
-                None,
-            )
-            .await
-        {
-            Ok(branch) => Some(branch.commit.into()),
+    ) -> Result<Option<BranchTip>, ForgeError> {
+        let path = format!(
+            "/projects/{}/repository/branches/{}",
+            repo.forge_id,
+            enc(&self.branch)
+        );
+        match self.rest_json::<Branch>(Method::GET, &path, None).await {
+            Ok(branch) => Ok(Some(branch.commit.into())),
             // Deleted since the snapshot query saw it.
             Err(ForgeError::Api {
                 status: Some(404), ..
-            }) => None,
-            Err(e) => return Err(e),
-        };
+            }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// The merge requests from drover's branch (newest first), by REST:
+    /// where the snapshot query did not read them.
+    pub(super) async fn merge_requests(
+        &self,
+        repo: &RemoteRepo,
+    ) -> Result<Vec<ExistingProposal>, ForgeError> {
         let list = format!(
-            "{project}/merge_requests?source_branch={}&state=all&order_by=created_at&sort=desc&per_page=20",
+            "/projects/{}/merge_requests?source_branch={}&state=all&order_by=created_at&sort=desc&per_page=20",
+            repo.forge_id,
             enc(&self.branch)
         );
         let mrs: Vec<MergeRequest> = self.rest_json(Method::GET, &list, None).await?;
-        Ok((tip, mrs.into_iter().map(Into::into).collect()))
+        Ok(mrs.into_iter().map(Into::into).collect())
     }
 
     /// One commit on `base` holding the proposal's changes, on drover's

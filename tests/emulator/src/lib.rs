@@ -41,7 +41,7 @@ use tokio::task::JoinHandle;
 
 pub use error::{Error, Result};
 pub use faults::{Fault, FaultRule, Faults, InjectedFault};
-pub use gitlab::graphql::complexity::Limits as GitlabGraphqlLimits;
+pub use gitlab::graphql::complexity::{Limits as GitlabGraphqlLimits, Score as GitlabGraphqlScore};
 pub use gitstore::{FileChange, Person};
 pub use ratelimit::RateLimitConfig;
 pub use record::Exchange;
@@ -344,6 +344,20 @@ impl Emulator {
         &self.state.rate_limits
     }
     /// Requests a real forge would have rejected (invalid GraphQL…).
+    /// GitLab's complexity and depth of a GraphQL document, as the
+    /// emulator counts them before answering; `None` when the document
+    /// does not validate against the schema.
+    pub fn gitlab_graphql_score(
+        &self,
+        query: &str,
+        variables: serde_json::Value,
+    ) -> Option<GitlabGraphqlScore> {
+        let schema = self.state.specs.graphql_schema(Site::Gitlab).ok()?;
+        let doc = schema.validate(query).ok()?;
+        let vars = variables.as_object().cloned().unwrap_or_default();
+        gitlab::graphql::complexity::score(&doc, None, &vars)
+    }
+
     pub fn violations(&self) -> Vec<String> {
         self.state.violations.lock().clone()
     }

@@ -8,7 +8,7 @@
 //! after, last, before) }`, `Project { id fullPath path name
 //! nameWithNamespace description webUrl httpUrlToRepo sshUrlToRepo archived
 //! visibility createdAt lastActivityAt forksCount starCount group namespace
-//! repository … }`, `User`, and the repository types in [`repository`].
+//! repository mergeRequests mergeRequest … }` (see [`merge_requests`]), `User`, and the repository types in [`repository`].
 //! Connections page at most 100 nodes (see [`connection`]). A query over
 //! GitLab's complexity or depth limit is refused before it runs, as GitLab
 //! refuses it (see [`complexity`]; the limits are
@@ -20,6 +20,7 @@
 
 pub mod complexity;
 pub mod connection;
+pub mod merge_requests;
 pub mod repository;
 
 use std::sync::Arc;
@@ -256,7 +257,7 @@ impl Object for Project {
         "Project"
     }
 
-    fn field(&self, name: &str, _: &Args, ctx: &Ctx) -> Result<FieldValue, String> {
+    fn field(&self, name: &str, args: &Args, ctx: &Ctx) -> Result<FieldValue, String> {
         let world = ctx.state.world.lock();
         let r = world.repos.get(&self.0).ok_or("project vanished")?;
         let base = &ctx.state.urls.gitlab;
@@ -316,6 +317,8 @@ impl Object for Project {
                 as_group: false,
             })),
             "repository" => FieldValue::object(RepositoryObject(r.id)),
+            "mergeRequests" => merge_requests::connection(&world, base, r, args)?,
+            "mergeRequest" => merge_requests::one(&world, base, r, args)?,
             other => return Err(not_emulated("Project", other)),
         })
     }
