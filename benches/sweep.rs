@@ -252,7 +252,9 @@ fn soak(target: Target, dir: &Path, fleet: &Path, emu: &Emulator, sweeps: usize)
 async fn bench(target: Target, n: usize) -> Row {
     // The budgets out of the way: this measures requests, not pacing (a
     // GitLab.com budget of 2,000 a minute would throttle a 1,000-project
-    // first sweep into its next minute and count the retries).
+    // first sweep into its next minute and count the retries). GitLab's
+    // GraphQL complexity limit stays GitLab's (250: the default), so the
+    // GitLab rows count what a real instance would answer.
     let emu = Emulator::start(EmulatorConfig {
         rate_limits: drover_emulator::RateLimitConfig {
             gitlab: 1_000_000,

@@ -1,11 +1,12 @@
-//! GitLab GraphQL: the discovery document, the batched snapshot query and
-//! their decoding. Every field used here is in the shared 13.8-era schema
-//! (`forge-specs/gitlab/gitlab_schema.graphql`), which the emulator checks
-//! each document against. That schema has no blob contents, no commit
-//! parents or author e-mail and no merge requests by source branch, so the
-//! snapshot query reads trees (names, types, modes) and whether drover's
-//! branch exists; file contents, the branch tip's details and merge
-//! requests come from REST (see `mod.rs`).
+//! GitLab GraphQL: the discovery and lookup documents, the batched
+//! snapshot query and their decoding. Every field used here is in the
+//! shared 13.8-era schema (`forge-specs/gitlab/gitlab_schema.graphql`),
+//! which the emulator checks each document against. That schema has no
+//! blob contents and no commit parents or author e-mail, so the snapshot
+//! query reads trees (names, modes, blob ids), whether drover's branch
+//! exists and the merge requests from it; file contents and the branch
+//! tip's details come from REST (see `mod.rs`). What each field costs
+//! against GitLab's complexity limit is in [`super::complexity`].
 
 use std::collections::{BTreeMap, BTreeSet};
 

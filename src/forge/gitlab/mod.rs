@@ -1,13 +1,14 @@
 //! The GitLab forge (gitlab.com or self-hosted; `forge.owner` is a group's
 //! full path, nested groups included): discovery through GraphQL (100
 //! projects a page, subgroups included, heads included), snapshots through
-//! one GraphQL query per batch of projects reading every directory on the
-//! way to the wanted paths at the discovered head, then REST for what the
-//! 13.8-era schema cannot say (file contents; drover's branch tip and merge
-//! requests, only where the branch exists), proposals through REST (one
-//! commit with actions, then the merge request). Requests go through
-//! reqwest and the shared [`Transport`]: `PRIVATE-TOKEN` on REST,
-//! `Authorization: Bearer` on GraphQL, both marked sensitive.
+//! GraphQL queries sized to GitLab's complexity limit ([`complexity`])
+//! reading the directories that hold wanted paths at the discovered head,
+//! and the merge requests from drover's branch where it exists; then REST
+//! for what the 13.8-era schema cannot say (file contents; drover's branch
+//! tip's parents and author), proposals through REST (one commit with
+//! actions, then the merge request). Requests go through reqwest and the
+//! shared [`Transport`]: `PRIVATE-TOKEN` on REST, `Authorization: Bearer`
+//! on GraphQL, both marked sensitive.
 
 mod complexity;
 mod graphql;

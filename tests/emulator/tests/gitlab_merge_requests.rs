@@ -338,14 +338,7 @@ async fn open_mr(api: &Api<'_>, id: u64, source: &str) -> u64 {
 
 #[tokio::test]
 async fn gitlab_fast_forward_projects_and_conflicts() {
-    let emu = start().await;
-    let id = emu
-        .create_repo(
-            Forge::Gitlab,
-            "acme/ff",
-            RepoSeed::default().file("a.txt", "a\n"),
-        )
-        .unwrap();
+    let (emu, id) = one_project("acme/ff").await;
     let api = Api::new(&emu);
     let (status, _, _) = api
         .call(
@@ -481,4 +474,57 @@ async fn gitlab_squash_merges_one_commit() {
         .is_none());
     assert_eq!(merged["should_remove_source_branch"], true);
     emu.assert_conformant();
+}
+
+/// `Project.mergeRequests(sourceBranches:)` in GraphQL answers what REST's
+/// list does, newest first, `diffHeadSha` being REST's `sha`.
+#[tokio::test]
+async fn gitlab_graphql_merge_requests_by_source_branch_match_rest() {
+    let (emu, id) = one_project("acme/app").await;
+    let api = Api::new(&emu);
+    for (source, file) in [("drover/sync", "b.txt"), ("other", "c.txt")] {
+        branch(&api, id, source, file, "x\n").await;
+        open_mr(&api, id, source).await;
+    }
+    let (_, _, rest) = api
+        .call(
+            Method::GET,
+            &format!("/api/v4/projects/{id}/merge_requests?source_branch=drover%2Fsync&state=all"),
+            None,
+        )
+        .await;
+    let query = r#"{ project(fullPath: "acme/app") {
+        mergeRequests(sourceBranches: ["drover/sync"], first: 20) { nodes { iid webUrl state diffHeadSha sourceBranch } } } }"#;
+    let (status, _, body) = api
+        .call(
+            Method::POST,
+            "/api/graphql",
+            Some(json!({ "query": query })),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let nodes = body["data"]["project"]["mergeRequests"]["nodes"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(nodes.len(), 1, "{body}");
+    assert_eq!(nodes[0]["iid"], rest[0]["iid"].to_string());
+    assert_eq!(nodes[0]["webUrl"], rest[0]["web_url"]);
+    assert_eq!(nodes[0]["state"], "opened");
+    assert_eq!(nodes[0]["diffHeadSha"], rest[0]["sha"]);
+    assert_eq!(nodes[0]["sourceBranch"], "drover/sync");
+    assert!(emu.violations().is_empty(), "{:#?}", emu.violations());
+}
+
+/// An emulator with one project holding `a.txt`, and the project's id.
+async fn one_project(path: &str) -> (drover_emulator::Emulator, u64) {
+    let emu = start().await;
+    let id = emu
+        .create_repo(
+            Forge::Gitlab,
+            path,
+            RepoSeed::default().file("a.txt", "a\n"),
+        )
+        .unwrap();
+    (emu, id)
 }
