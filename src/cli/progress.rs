@@ -190,6 +190,10 @@ impl Forge for Watched<'_> {
         Ok(repos)
     }
 
+    fn remember_tips(&self, tips: Vec<(String, crate::model::BranchTip)>) {
+        self.forge.remember_tips(tips);
+    }
+
     async fn snapshot(
         &self,
         repos: &[RemoteRepo],

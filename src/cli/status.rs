@@ -217,6 +217,7 @@ mod tests {
                 fingerprint: "f".into(),
                 opened_at: 1_000,
                 reason: (state == ProposalFate::HandsOff).then(|| "dev pushed".into()),
+                tip: None,
                 sent: Default::default(),
             }),
         }

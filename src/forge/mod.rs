@@ -183,6 +183,13 @@ pub trait Forge: Send + Sync {
             .collect())
     }
 
+    /// drover's branch tips the store remembers, by full name: a forge
+    /// whose snapshot reads only the tip's id uses a remembered tip with
+    /// the same id instead of reading the commit. By default ignored.
+    fn remember_tips(&self, tips: Vec<(String, crate::model::BranchTip)>) {
+        let _ = tips;
+    }
+
     /// Default-branch heads, the wanted paths and the wanted directories'
     /// entries of many repositories, in as few requests as the forge
     /// allows. One result per repository, in order: one repository's

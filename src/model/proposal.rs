@@ -79,6 +79,10 @@ pub struct Proposed {
     /// reviewer who is not a collaborator, a label it would not create):
     /// the repository is open, with warnings.
     pub warnings: Vec<String>,
+    /// drover's branch tip as the proposal left it, where the forge told
+    /// it (GitLab: the commit it wrote, or the tip it found): kept in the
+    /// store so the next sweep need not read the commit again.
+    pub tip: Option<BranchTip>,
     /// Those parts by name, for the store: the next sweep asks for them
     /// again, and only for them.
     pub missing: Missing,
@@ -119,8 +123,15 @@ impl Proposed {
             wrote,
             reason: None,
             warnings: Vec::new(),
+            tip: None,
             missing: Missing::default(),
         }
+    }
+
+    /// The same, with drover's branch tip as it stands.
+    pub fn with_tip(mut self, tip: Option<BranchTip>) -> Proposed {
+        self.tip = tip;
+        self
     }
 
     /// The same, with what the forge refused on the way.

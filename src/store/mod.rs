@@ -88,6 +88,11 @@ pub struct ProposalRecord {
     /// Why drover keeps its hands off it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// drover's branch tip as the proposal left it, where the forge told
+    /// it: a forge whose queries give only the tip's id (GitLab) takes the
+    /// rest from here while the id is the same.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tip: Option<crate::model::BranchTip>,
     /// What drover sent and what the forge left out, for the next sweep.
     #[serde(default, flatten)]
     pub sent: Sent,

@@ -125,6 +125,12 @@ pub async fn run(
         Some(store) => records::load_records(store, &discovered).await?,
         None => HashMap::new(),
     };
+    forge.remember_tips(
+        records
+            .iter()
+            .filter_map(|(name, r)| Some((name.clone(), r.proposal.as_ref()?.tip.clone()?)))
+            .collect(),
+    );
     let mut planned: Vec<Option<Planned>> = Vec::new();
     let mut to_read: Vec<(usize, RemoteRepo)> = Vec::new();
     for repo in discovered {

@@ -134,6 +134,7 @@ pub(crate) fn proposal_record(
                     fingerprint: before.map(|b| b.fingerprint.clone()).unwrap_or_default(),
                     opened_at: before.map_or(now, |b| b.opened_at),
                     reason: None,
+                    tip: None,
                     sent: Sent::default(),
                 }),
                 Some(_) => None,
@@ -161,6 +162,13 @@ pub(crate) fn proposal_record(
         fingerprint: report.fingerprint.clone().unwrap_or_default(),
         opened_at,
         reason: proposed.reason.clone(),
+        // Keyed by the commit id where used, so a tip from an earlier
+        // sweep is as good as the id still names it.
+        tip: proposed.tip.clone().or_else(|| {
+            before
+                .filter(|b| b.url == proposed.url)
+                .and_then(|b| b.tip.clone())
+        }),
         sent: Sent {
             words: match (proposed.fate, proposed.wrote) {
                 (ProposalFate::Open, Wrote::Opened | Wrote::Updated) => seen.words.clone(),

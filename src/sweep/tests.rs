@@ -48,6 +48,7 @@ fn record(fate: Option<ProposalFate>, outcome: Outcome) -> RepoRecord {
             fingerprint: "f".into(),
             opened_at: 100,
             reason: None,
+            tip: None,
             sent: Default::default(),
         }),
     }
@@ -123,6 +124,7 @@ fn the_store_keeps_what_became_of_the_proposal() {
         wrote,
         reason: None,
         warnings: Vec::new(),
+        tip: None,
         missing: Default::default(),
     };
     // A new proposal: opened now.

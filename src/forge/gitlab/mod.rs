@@ -25,7 +25,8 @@ use serde_json::{json, Value};
 use super::http::{RawResponse, RetryPolicy, Transport};
 use super::{Forge, ForgeError};
 use crate::model::{
-    Actual, ForgeNote, ProposalFate, Proposed, RemoteRepo, RepoPath, Secret, Snapshot, Wanted,
+    Actual, BranchTip, ForgeNote, ProposalFate, Proposed, RemoteRepo, RepoPath, Secret, Snapshot,
+    Wanted,
 };
 use crate::proposal::{decide, Decision, Proposal, Seen};
 
@@ -43,6 +44,8 @@ pub struct GitlabForge {
     transport: Transport,
     /// GitLab's complexity limit as this sweep has met it.
     budget: complexity::Budget,
+    /// drover's branch tips the store remembers, by full name.
+    tips: std::sync::Mutex<std::collections::HashMap<String, BranchTip>>,
 }
 
 /// GitLab's note on a snapshot: the wanted paths it found at the head. A
@@ -82,6 +85,7 @@ impl GitlabForge {
             token: token.clone(),
             transport: Transport::new(policy),
             budget: complexity::Budget::default(),
+            tips: Default::default(),
         })
     }
 
@@ -343,8 +347,19 @@ impl GitlabForge {
             };
             snapshot.files.insert(path.clone(), actual);
         }
-        if decoded.branch_tip.is_some() {
-            snapshot.branch = self.branch_tip(repo).await?;
+        if let Some(sha) = &decoded.branch_tip {
+            let remembered = self
+                .tips
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .get(&repo.full_name)
+                .filter(|t| t.commit == *sha)
+                .cloned();
+            // A commit id names its parents, author and message for good.
+            snapshot.branch = match remembered {
+                Some(tip) => Some(tip),
+                None => self.branch_tip(repo).await?,
+            };
             snapshot.proposals = match decoded.merge_requests.take() {
                 Some(nodes) => nodes
                     .into_iter()
@@ -620,6 +635,13 @@ impl Forge for GitlabForge {
         out
     }
 
+    fn remember_tips(&self, tips: Vec<(String, BranchTip)>) {
+        self.tips
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .extend(tips);
+    }
+
     async fn read_files(
         &self,
         repo: &RemoteRepo,
@@ -701,6 +723,7 @@ impl Forge for GitlabForge {
         let branch_url = format!("{}/-/tree/{}", repo.web_url, p.branch);
         let (commit, update) = match decide(&Seen::of_branch(p, &branch_url)) {
             Decision::Leave(done) => {
+                let done = done.with_tip(p.branch_tip.clone());
                 // Still open as it was: only what GitLab left out is asked
                 // for again.
                 return match done.number {
@@ -712,19 +735,22 @@ impl Forge for GitlabForge {
             }
             Decision::Write { commit, update } => (commit, update),
         };
-        if commit {
-            self.write_commit(repo, p, base).await?;
-        }
-        match update {
+        let tip = if commit {
+            Some(self.write_commit(repo, p, base).await?)
+        } else {
+            p.branch_tip.clone()
+        };
+        let proposed = match update {
             // A new version with the same words (a moved default branch)
             // leaves the title and description as they are.
             Some(mr) => {
                 let done = Proposed::updated(mr.url, Some(mr.number));
                 self.update_merge_request(repo, p, mr.number, p.words_changed(), done)
-                    .await
+                    .await?
             }
-            None => self.open_merge_request(repo, p).await,
-        }
+            None => self.open_merge_request(repo, p).await?,
+        };
+        Ok(proposed.with_tip(tip))
     }
 
     fn git_remote(&self, name: &str) -> Result<crate::model::GitRemote, ForgeError> {

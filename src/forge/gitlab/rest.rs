@@ -82,6 +82,9 @@ impl TryFrom<super::graphql::MergeRequestNode> for MergeRequest {
             web_url: n.web_url.unwrap_or_default(),
             state: n.state,
             sha: n.diff_head_sha,
+            // Only a write's answer is compared with what was asked.
+            reviewers: Vec::new(),
+            labels: Vec::new(),
         })
     }
 }
@@ -183,13 +186,14 @@ impl GitlabForge {
     }
 
     /// One commit on `base` holding the proposal's changes, on drover's
-    /// branch (rewritten with `force` when it exists).
+    /// branch (rewritten with `force` when it exists); the commit written
+    /// (GitLab answers it whole: parents, author, message).
     pub(super) async fn write_commit(
         &self,
         repo: &RemoteRepo,
         p: &Proposal,
         base: &str,
-    ) -> Result<(), ForgeError> {
+    ) -> Result<BranchTip, ForgeError> {
         let mut actions = Vec::with_capacity(p.changes.len());
         for c in &p.changes {
             let action = match &c.content {
@@ -227,16 +231,20 @@ impl GitlabForge {
             })
         };
         let exists = p.branch_tip.is_some();
-        match self.rest(Method::POST, &path, Some(body(exists))).await {
-            Ok(_) => Ok(()),
+        let written = |r: RawResponse| r.json::<Commit>().map(BranchTip::from);
+        match self
+            .rest_and(Method::POST, &path, Some(body(exists)), written)
+            .await
+        {
+            Ok(tip) => Ok(tip),
             // The branch appeared since the snapshot (a crash after the
             // commit, a race): rewrite it, as drover would have.
             Err(ForgeError::Api {
                 status: Some(400),
                 message,
             }) if !exists && message.contains("already exists") => {
-                self.rest(Method::POST, &path, Some(body(true))).await?;
-                Ok(())
+                self.rest_and(Method::POST, &path, Some(body(true)), written)
+                    .await
             }
             Err(e) => Err(e),
         }
