@@ -93,7 +93,10 @@ async fn read_manifests(
 ) {
     for _ in 0..2 {
         if let Some(cache) = cache {
-            from_cache(cache, snapshots, fact_paths).await;
+            // A manifest from the cache can make an entry source needed
+            // (a service's `src/main.rs`): ask the cache again for it
+            // before the forge.
+            while from_cache(cache, snapshots, fact_paths).await > 0 {}
         }
         let read = read_texts(forge, repos, snapshots, fact_paths).await;
         if let Some(cache) = cache.filter(|c| c.write && !read.is_empty()) {
@@ -125,12 +128,13 @@ fn needed(
         .collect()
 }
 
-/// Fills what the cache holds (each text checked against its id).
+/// Fills what the cache holds (each text checked against its id); how
+/// many texts it filled.
 async fn from_cache(
     cache: TextCache<'_>,
     snapshots: &mut [Result<Snapshot, ForgeError>],
     fact_paths: &std::collections::BTreeSet<RepoPath>,
-) {
+) -> usize {
     let wanted: Vec<(usize, RepoPath, String)> = snapshots
         .iter()
         .enumerate()
@@ -142,13 +146,14 @@ async fn from_cache(
         })
         .collect();
     if wanted.is_empty() {
-        return;
+        return 0;
     }
     let oids: Vec<String> = wanted.iter().map(|(_, _, o)| o.clone()).collect();
     let store = cache.store.clone();
     let Ok(Ok(texts)) = tokio::task::spawn_blocking(move || store.texts(&oids)).await else {
-        return;
+        return 0;
     };
+    let mut filled = 0;
     for ((i, path, oid), text) in wanted.into_iter().zip(texts) {
         let Some(content) = text else { continue };
         if crate::git::blob_id_like(&content, &oid).as_deref() != Some(oid.as_str()) {
@@ -156,8 +161,10 @@ async fn from_cache(
         }
         if let Ok(snapshot) = &mut snapshots[i] {
             snapshot.files.insert(path, Actual::File { content });
+            filled += 1;
         }
     }
+    filled
 }
 
 /// Reads what is still only a blob id from the forge (verified against
