@@ -1,6 +1,6 @@
 //! The emulator's own JSON API under `/_emulator/` (on every listener), for
 //! the binary's users and for tests in other languages: seeding, inspection,
-//! counters, exchanges, faults and violations. These requests bypass
+//! counters, exchanges, faults, rate limits and violations. These requests bypass
 //! recording, faults and rate limits.
 
 use std::collections::BTreeMap;
@@ -16,6 +16,7 @@ use serde_json::json;
 use crate::error::Error;
 use crate::faults::FaultRule;
 use crate::gitstore;
+use crate::ratelimit::RateLimitConfig;
 use crate::seed::{self, SeedFile};
 use crate::server::AppState;
 use crate::world::Forge;
@@ -39,6 +40,7 @@ pub fn router(state: AppState) -> Router {
         .route("/github/apps/installations", post(install_app))
         .route("/github/app-tokens", put(app_tokens))
         .route("/github/app-tokens/expire", post(expire_app_tokens))
+        .route("/rate-limits", get(rate_limits).put(set_rate_limits))
         .with_state(state)
 }
 
@@ -206,5 +208,19 @@ async fn app_tokens(State(st): State<AppState>, Json(life): Json<TokenLife>) -> 
 /// Expires every installation token issued so far.
 async fn expire_app_tokens(State(st): State<AppState>) -> Response {
     crate::github::apps::expire_all(&mut st.world.lock());
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// The rate-limit budgets' sizes and windows.
+async fn rate_limits(State(st): State<AppState>) -> Response {
+    Json(st.rate_limits.config()).into_response()
+}
+
+/// New budget sizes and windows; every budget starts full.
+async fn set_rate_limits(
+    State(st): State<AppState>,
+    Json(config): Json<RateLimitConfig>,
+) -> Response {
+    st.rate_limits.configure(config);
     StatusCode::NO_CONTENT.into_response()
 }

@@ -4,8 +4,10 @@
 //! GitHub: `X-RateLimit-Limit/Remaining/Reset/Used/Resource` on every
 //! response (resource `core` for REST, `graphql` for GraphQL); an exhausted
 //! budget answers 403 with GitHub's message. GitLab: `RateLimit-Limit/
-//! Remaining/Reset/Observed/ResetTime`; exhausted answers 429 with
-//! `Retry-After`. sourcehut sends no rate-limit headers. Git smart HTTP is
+//! Remaining/Reset/Observed/ResetTime`, one budget for REST and GraphQL;
+//! exhausted answers 429 with `Retry-After`. Sizes and windows are
+//! [`RateLimitConfig`] (the documented figures by default; tests and the
+//! benchmark set small ones, `/_emulator/rate-limits` changes them). sourcehut sends no rate-limit headers. Git smart HTTP is
 //! not counted, and GitHub's `GET /rate_limit` does not cost anything (as
 //! documented). Budgets reset when their window ends.
 
@@ -22,27 +24,44 @@ use serde_json::json;
 use crate::auth::Caller;
 use crate::server::{Site, SiteState};
 
-/// Budget sizes and windows. Defaults are the forges' documented limits:
-/// GitHub, 5,000 requests per hour for a user token (REST `core`, and
-/// GraphQL points) — "Rate limits for the REST API" and "Rate limits and
-/// node limits for the GraphQL API"; GitLab.com, 2,000 requests per minute
-/// for authenticated API traffic — "GitLab.com settings: rate limits"
-/// (self-managed instances set their own: configure both).
+/// Budget sizes and windows, per forge. Defaults are the forges'
+/// documented limits for a token:
+///
+/// - GitHub: 5,000 REST requests per hour (resource `core`) —
+///   <https://docs.github.com/rest/using-the-rest-api/rate-limits-for-the-rest-api>
+///   ("Primary rate limit for authenticated users"); 5,000 GraphQL points
+///   per hour, a separate budget —
+///   <https://docs.github.com/graphql/overview/rate-limits-and-query-limits-for-the-graphql-api>;
+///   60 per hour without a token (REST page, "unauthenticated users").
+/// - GitLab.com: 2,000 requests per minute for a user's authenticated API
+///   traffic, REST and GraphQL alike (both are under `/api`) —
+///   <https://docs.gitlab.com/user/gitlab_com/rate_limits/> ("Current rate
+///   limits": authenticated API traffic, for a given user); 500 per minute per
+///   IP address unauthenticated. Self-managed instances set their own
+///   (Admin > Settings > Network > User and IP rate limits): configure both.
+/// - sourcehut: no request budget is documented (man.sr.ht/graphql.md
+///   limits each query's complexity and run time, not the number of
+///   requests), and its answers carry no rate-limit headers; so none here.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct RateLimitConfig {
-    /// GitHub REST (`core`) requests per window for a token.
+    /// GitHub REST (`core`) requests per `github_window_secs` for a token.
     pub github_core: u64,
-    /// GitHub GraphQL requests per window for a token (points in reality).
+    /// GitHub GraphQL points per `github_window_secs` for a token (a
+    /// query costs its computed score, at least 1).
     pub github_graphql: u64,
-    /// GitLab requests per `gitlab_window_secs` for a token.
+    /// GitHub's window.
+    #[serde(alias = "window_secs")]
+    pub github_window_secs: u64,
+    /// GitLab API requests (REST and GraphQL together) per
+    /// `gitlab_window_secs` for a token.
     pub gitlab: u64,
-    /// Requests per window without a token, on either forge.
-    pub anonymous: u64,
-    /// GitHub's window (and the anonymous one).
-    pub window_secs: u64,
     /// GitLab's window.
     pub gitlab_window_secs: u64,
+    /// GitHub requests per `github_window_secs` without a token.
+    pub anonymous: u64,
+    /// GitLab requests per `gitlab_window_secs` without a token.
+    pub gitlab_anonymous: u64,
 }
 
 impl Default for RateLimitConfig {
@@ -50,10 +69,24 @@ impl Default for RateLimitConfig {
         RateLimitConfig {
             github_core: 5000,
             github_graphql: 5000,
+            github_window_secs: 3600,
             gitlab: 2000,
-            anonymous: 60,
-            window_secs: 3600,
             gitlab_window_secs: 60,
+            anonymous: 60,
+            gitlab_anonymous: 500,
+        }
+    }
+}
+
+impl RateLimitConfig {
+    /// The budget size and window (seconds) of `resource` on `site`.
+    fn budget(&self, site: Site, authenticated: bool, resource: &str) -> (u64, u64) {
+        match (site, authenticated, resource) {
+            (Site::Github, false, _) => (self.anonymous, self.github_window_secs),
+            (Site::Github, true, "graphql") => (self.github_graphql, self.github_window_secs),
+            (Site::Github, true, _) => (self.github_core, self.github_window_secs),
+            (_, false, _) => (self.gitlab_anonymous, self.gitlab_window_secs),
+            (_, true, _) => (self.gitlab, self.gitlab_window_secs),
         }
     }
 }
@@ -94,6 +127,11 @@ impl RateLimits {
         }
     }
 
+    /// The limits in force.
+    pub fn config(&self) -> RateLimitConfig {
+        self.config.lock().clone()
+    }
+
     /// Changes the limits and resets every budget.
     pub fn configure(&self, config: RateLimitConfig) {
         *self.config.lock() = config;
@@ -105,18 +143,6 @@ impl RateLimits {
         self.budgets.lock().clear();
     }
 
-    fn limit(&self, site: Site, caller: &Caller, resource: &str) -> u64 {
-        let c = self.config.lock();
-        if caller.user.is_none() {
-            return c.anonymous;
-        }
-        match (site, resource) {
-            (Site::Github, "graphql") => c.github_graphql,
-            (Site::Github, _) => c.github_core,
-            _ => c.gitlab,
-        }
-    }
-
     /// The current budget of `caller` for `resource`, without spending.
     pub fn peek(&self, site: Site, caller: &Caller, resource: &'static str) -> Budget {
         self.spend(site, caller, resource, 0)
@@ -124,15 +150,11 @@ impl RateLimits {
 
     /// Spends `cost` from the budget (saturating) and returns its state.
     pub fn spend(&self, site: Site, caller: &Caller, resource: &'static str, cost: u64) -> Budget {
-        let limit = self.limit(site, caller, resource);
-        let window = {
-            let c = self.config.lock();
-            match site {
-                Site::Github => c.window_secs,
-                _ if caller.user.is_none() => c.window_secs,
-                _ => c.gitlab_window_secs,
-            }
-        } as i64;
+        let (limit, window) = self
+            .config
+            .lock()
+            .budget(site, caller.user.is_some(), resource);
+        let window = window as i64;
         let now = now();
         let mut budgets = self.budgets.lock();
         let budget = budgets
@@ -206,7 +228,12 @@ pub async fn layer(State(st): State<SiteState>, request: Request, next: Next) ->
         return next.run(request).await;
     };
     let graphql = path == "/graphql" || path == "/api/graphql";
-    let resource = if graphql { "graphql" } else { "core" };
+    // GitHub keeps REST and GraphQL apart; GitLab counts all its API.
+    let resource = match st.site {
+        Site::Github if graphql => "graphql",
+        Site::Github => "core",
+        _ => "api",
+    };
     let free = st.site == Site::Github && (path == "/rate_limit" || path == "/api/v3/rate_limit");
     let before = st.shared.rate_limits.peek(st.site, &caller, resource);
     if before.remaining() == 0 && !free {
