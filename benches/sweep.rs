@@ -20,6 +20,15 @@
 //!
 //! `DROVER_BENCH_CLONE=0` leaves the clones out (their ratios print as 0).
 //!
+//! Pacing: `DROVER_BENCH_BUDGET=LIMIT/SECS` gives every rate-limit budget
+//! (GitHub REST and GraphQL, GitLab's API; sourcehut documents none) LIMIT
+//! requests per SECS-second window, deliberately smaller than the first
+//! sweep needs, runs that first sweep to completion and prints its requests
+//! per repository, the refusals it met, the time it spent waiting for
+//! budgets and its peak RSS:
+//!
+//!     DROVER_BENCH_BUDGET=1000/10 DROVER_BENCH_REPOS=10000 DROVER_BENCH_CLONE=0 cargo bench --bench sweep
+//!
 //! The soak: `DROVER_BENCH_SOAK=20` seeds the same way, then runs `drover
 //! daemon` with a one-second schedule and prints the daemon's peak and
 //! current RSS after each of 20 sweeps (`scripts/soak.sh` wraps it):
@@ -87,6 +96,9 @@ struct Sweep {
     elapsed: Duration,
     /// The `drover sweep` process's peak resident set (KiB).
     peak_kib: u64,
+    /// Waiting for rate-limit budgets, and answers refusing for them.
+    waited: Duration,
+    refusals: u64,
 }
 
 /// One forge's figures.
@@ -128,9 +140,22 @@ fn main() {
         .into_iter()
         .map(|t| runtime.block_on(bench(t, n)))
         .collect();
-    if soak_sweeps().is_none() {
+    if let Some((limit, secs)) = small_budget() {
+        print_budget_table(n, limit, secs, &rows);
+    } else if soak_sweeps().is_none() {
         print_table(n, &rows);
     }
+}
+
+/// `DROVER_BENCH_BUDGET=LIMIT/SECS`: the first sweep only, every budget
+/// LIMIT requests per SECS seconds.
+fn small_budget() -> Option<(u64, u64)> {
+    let v = std::env::var("DROVER_BENCH_BUDGET").ok()?;
+    let (limit, secs) = v
+        .split_once('/')
+        .and_then(|(l, s)| Some((l.parse().ok()?, s.parse().ok()?)))
+        .expect("DROVER_BENCH_BUDGET is LIMIT/SECS, e.g. 1000/10");
+    Some((limit, secs))
 }
 
 /// `DROVER_BENCH_SOAK=N`: the soak instead of the three sweeps.
@@ -255,13 +280,24 @@ async fn bench(target: Target, n: usize) -> Row {
     // first sweep into its next minute and count the retries). GitLab's
     // GraphQL complexity limit stays GitLab's (250: the default), so the
     // GitLab rows count what a real instance would answer.
-    let emu = Emulator::start(EmulatorConfig {
-        rate_limits: drover_emulator::RateLimitConfig {
+    let rate_limits = match small_budget() {
+        Some((limit, secs)) => drover_emulator::RateLimitConfig {
+            gitlab: limit,
+            gitlab_window_secs: secs,
+            github_core: limit,
+            github_graphql: limit,
+            github_window_secs: secs,
+            ..Default::default()
+        },
+        None => drover_emulator::RateLimitConfig {
             gitlab: 1_000_000,
             github_core: 1_000_000,
             github_graphql: 1_000_000,
             ..Default::default()
         },
+    };
+    let emu = Emulator::start(EmulatorConfig {
+        rate_limits,
         ..Default::default()
     })
     .await
@@ -310,7 +346,12 @@ async fn bench(target: Target, n: usize) -> Row {
         };
     }
     let mut sweeps = Vec::new();
-    for (i, label) in SWEEPS.iter().enumerate() {
+    let runs = if small_budget().is_some() {
+        1
+    } else {
+        SWEEPS.len()
+    };
+    for (i, label) in SWEEPS[..runs].iter().enumerate() {
         emu.reset_counters();
         let report_file = dir.path().join(format!("report-{i}.json"));
         let started = Instant::now();
@@ -327,7 +368,14 @@ async fn bench(target: Target, n: usize) -> Row {
             "{}: {label}: drifted",
             target.name()
         );
+        assert_eq!(count("waiting_for_budget"), 0, "{}: {label}", target.name());
         let requests = report["requests"].as_u64().unwrap();
+        let traffic = &report["traffic"];
+        let waited = Duration::from_millis(traffic["budget_wait_ms"].as_u64().unwrap_or(0));
+        let refusals = ["429", "403"]
+            .iter()
+            .filter_map(|s| traffic["responses"][s].as_u64())
+            .sum();
         if target != Target::Local {
             // drover counts each SMTP submission (one per new sourcehut
             // patchset: one commit, one mail) as a request too.
@@ -362,6 +410,8 @@ async fn bench(target: Target, n: usize) -> Row {
             requests,
             elapsed,
             peak_kib,
+            waited,
+            refusals,
         });
     }
     // DROVER_BENCH_CLONE=0 leaves the clones out (RSS runs).
@@ -523,6 +573,45 @@ async fn clone_all(target: Target, emu: &Emulator, n: usize, scratch: &Path) -> 
         t.await.unwrap();
     }
     started.elapsed()
+}
+
+/// The pacing run: the first sweep under a small budget, to completion.
+fn print_budget_table(n: usize, limit: u64, secs: u64, rows: &[Row]) {
+    println!(
+        "\nfirst sweep of {n} repositories per forge (10 % drifted), every budget {limit} requests per {secs} s \
+         (sourcehut: none documented, none emulated)"
+    );
+    println!(
+        "{:<10} {:>8} | {:>9} {:>9} {:>9} | {:>10} {:>10} {:>8} | {:>13}",
+        "forge",
+        "drifted",
+        "requests",
+        "per repo",
+        "refusals",
+        "wall s",
+        "waiting s",
+        "waiting",
+        "peak RSS MiB"
+    );
+    for row in rows {
+        let s = &row.sweeps[0];
+        println!(
+            "{:<10} {:>8} | {:>9} {:>9.3} {:>9} | {:>10.1} {:>10.1} {:>7.0}% | {:>13.1}",
+            row.target.name(),
+            row.drifted,
+            s.requests,
+            s.requests as f64 / n as f64,
+            s.refusals,
+            s.elapsed.as_secs_f64(),
+            s.waited.as_secs_f64(),
+            s.waited.as_secs_f64() / s.elapsed.as_secs_f64() * 100.0,
+            s.peak_kib as f64 / 1024.0,
+        );
+    }
+    println!(
+        "\nwaiting: time drover's requests spent in paced slots or waiting for a reset (overlaps once); \
+         refusals: 429/403 answers for a spent budget; one run on a shared machine."
+    );
 }
 
 fn print_table(n: usize, rows: &[Row]) {

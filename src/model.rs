@@ -346,6 +346,9 @@ pub enum Outcome {
     /// Drifted, but the rendering does not fit the repository.
     Misfit,
     Failed,
+    /// Not finished: the forge's rate-limit budget ran out; the next sweep
+    /// does it first.
+    WaitingForBudget,
 }
 
 impl Outcome {
@@ -357,6 +360,7 @@ impl Outcome {
             Outcome::Skipped => "skipped",
             Outcome::Misfit => "misfit",
             Outcome::Failed => "failed",
+            Outcome::WaitingForBudget => "waiting_for_budget",
         }
     }
 }

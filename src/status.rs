@@ -54,7 +54,7 @@ pub struct Line {
     pub repository: String,
     /// `in_line`, `merged` (in line by drover's proposal, `url`),
     /// `proposal_open`, `declined`, `hands_off`, `drifted`, `skipped`,
-    /// `misfit` or `failed`.
+    /// `misfit`, `failed` or `waiting_for_budget`.
     pub state: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,

@@ -26,7 +26,9 @@ fn state_style(state: &RepoState) -> Style {
     match state {
         RepoState::InLine => style::IN_LINE,
         RepoState::Drifted => style::DRIFTED,
-        RepoState::Skipped { .. } | RepoState::Misfit { .. } => style::SKIPPED,
+        RepoState::Skipped { .. }
+        | RepoState::Misfit { .. }
+        | RepoState::WaitingForBudget { .. } => style::SKIPPED,
         RepoState::Failed { .. } => style::ERROR,
     }
 }
@@ -47,7 +49,8 @@ pub fn plan_text(report: &SweepReport) -> String {
                     .join(", "),
                 RepoState::Skipped { reason }
                 | RepoState::Misfit { reason }
-                | RepoState::Failed { reason } => cell(reason).into_owned(),
+                | RepoState::Failed { reason }
+                | RepoState::WaitingForBudget { reason } => cell(reason).into_owned(),
                 RepoState::InLine => "-".into(),
             };
             [
@@ -193,7 +196,8 @@ fn outcome_line(r: &RepoReport, dry_run: bool) -> String {
         (
             RepoState::Skipped { reason }
             | RepoState::Misfit { reason }
-            | RepoState::Failed { reason },
+            | RepoState::Failed { reason }
+            | RepoState::WaitingForBudget { reason },
             _,
         ) => {
             format!("{name}: {state} ({})", cell(reason))
@@ -214,8 +218,14 @@ pub fn totals_line(report: &SweepReport) -> String {
     } else {
         String::new()
     };
+    // Only when it happened: most sweeps fit their budget.
+    let budget = if t.waiting_for_budget > 0 {
+        format!(", {} waiting for budget", t.waiting_for_budget)
+    } else {
+        String::new()
+    };
     format!(
-        "{}: {} in line, {} drifted{waiting}, {} skipped, {} failed; {}\n",
+        "{}: {} in line, {} drifted{waiting}, {} skipped, {} failed{budget}; {}\n",
         plural(report.repositories.len(), "repository", "repositories"),
         t.in_line,
         t.drifted,

@@ -290,4 +290,8 @@ impl Forge for Watched<'_> {
     fn traffic(&self) -> http::Traffic {
         self.forge.traffic()
     }
+
+    fn progress(&self, done: u64, left: u64) {
+        self.forge.progress(done, left);
+    }
 }

@@ -267,6 +267,13 @@ pub struct ForgeSection {
     /// Needed by `sweep`, not by `plan`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub smtp: Option<Smtp>,
+    /// The longest drover waits, in seconds, for a spent rate-limit budget
+    /// to reset (or for a Retry-After) before it leaves the repositories
+    /// not reached *waiting for budget*, for the next sweep to do first
+    /// (default 900: GitLab.com's one-minute window always, GitHub's hour
+    /// when less than a quarter of it is left).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_wait_secs: Option<u64>,
 }
 
 /// `forge.app`: a GitHub App drover runs as.

@@ -245,6 +245,7 @@ impl Metrics {
                 ("skipped", totals.skipped),
                 ("misfit", totals.misfit),
                 ("failed", totals.failed),
+                ("waiting_for_budget", totals.waiting_for_budget),
             ] {
                 self.repositories
                     .get_or_create(&StateLabel {

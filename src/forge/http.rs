@@ -1,7 +1,11 @@
 //! What every HTTP forge client shares: a cap on concurrent requests, a
 //! count of requests sent, and retries — Retry-After and rate-limit reset
 //! headers honoured, 5xx and transport failures backed off with jitter,
-//! secondary rate limits (GitHub's 403 with Retry-After) treated as 429.
+//! secondary rate limits (GitHub's 403 with Retry-After) treated as 429 —
+//! and the rate-limit budgets (`budget.rs`): a request waits for its
+//! paced slot or its budget's reset, or fails at once as
+//! [`ForgeError::RateLimited`] when the reset is further than
+//! [`RetryPolicy::max_wait`].
 //!
 //! A client implements only "send once" and hands it to [`Transport::send`],
 //! or to [`Transport::send_and`] with what it does with an answer (decode
@@ -18,6 +22,7 @@ use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 use tokio::sync::Semaphore;
 
+use super::budget::{Admit, Budgets, Lane, Observed};
 use super::ForgeError;
 
 /// A path segment or query value, percent-encoded: everything but
@@ -110,6 +115,11 @@ impl RawResponse {
     }
 }
 
+/// How long drover waits, by default, for a rate-limit budget to reset:
+/// GitLab.com's window (a minute) always; GitHub's (an hour) when less
+/// than a quarter of it is left.
+pub const DEFAULT_MAX_WAIT: Duration = Duration::from_secs(900);
+
 /// Retry and concurrency settings.
 #[derive(Debug, Clone)]
 pub struct RetryPolicy {
@@ -118,8 +128,9 @@ pub struct RetryPolicy {
     /// First backoff; doubles each time, with jitter, up to `max_backoff`.
     pub base_backoff: Duration,
     pub max_backoff: Duration,
-    /// A forge asking to wait longer than this fails the request instead
-    /// (the sweep reports it and goes on).
+    /// A forge asking to wait longer than this — a Retry-After, or a
+    /// spent budget's reset — fails the request instead, without sending
+    /// it (the sweep leaves the repository waiting for budget and goes on).
     pub max_wait: Duration,
     /// Requests in flight at once.
     pub concurrency: usize,
@@ -131,7 +142,7 @@ impl Default for RetryPolicy {
             retries: 4,
             base_backoff: Duration::from_millis(500),
             max_backoff: Duration::from_secs(30),
-            max_wait: Duration::from_secs(120),
+            max_wait: DEFAULT_MAX_WAIT,
             concurrency: 8,
         }
     }
@@ -145,6 +156,14 @@ pub struct Traffic {
     pub responses: BTreeMap<String, u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub rate_limit_remaining: Option<u64>,
+    /// Milliseconds spent waiting for rate-limit budgets (paced slots and
+    /// resets; overlapping waits count once).
+    #[serde(skip_serializing_if = "is_zero")]
+    pub budget_wait_ms: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl Traffic {
@@ -162,6 +181,7 @@ impl Traffic {
         Traffic {
             responses,
             rate_limit_remaining: self.rate_limit_remaining,
+            budget_wait_ms: self.budget_wait_ms.saturating_sub(earlier.budget_wait_ms),
         }
     }
 
@@ -189,6 +209,7 @@ pub struct Transport {
     permits: Arc<Semaphore>,
     sent: Arc<AtomicU64>,
     traffic: Arc<Mutex<Traffic>>,
+    budgets: Arc<Mutex<Budgets>>,
 }
 
 impl Transport {
@@ -197,6 +218,7 @@ impl Transport {
             permits: Arc::new(Semaphore::new(policy.concurrency.max(1))),
             sent: Arc::new(AtomicU64::new(0)),
             traffic: Arc::default(),
+            budgets: Arc::default(),
             policy,
         }
     }
@@ -206,9 +228,59 @@ impl Transport {
         self.sent.load(Ordering::Relaxed)
     }
 
-    /// Responses by status and the last rate-limit budget seen.
+    /// Responses by status, the last rate-limit budget seen and the time
+    /// spent waiting for budgets.
     pub fn traffic(&self) -> Traffic {
-        self.traffic.lock().expect("never poisoned").clone()
+        let mut traffic = self.traffic.lock().expect("never poisoned").clone();
+        traffic.budget_wait_ms = self.budgets().waited().as_millis() as u64;
+        traffic
+    }
+
+    fn budgets(&self) -> std::sync::MutexGuard<'_, Budgets> {
+        self.budgets.lock().expect("never poisoned")
+    }
+
+    /// How far the sweep is through its current step (`done == 0` starts
+    /// one), so that a budget the rest would overspend is paced.
+    pub fn progress(&self, done: u64, left: u64) {
+        self.budgets().progress(done, left);
+    }
+
+    /// What an answer's body said of its budget (GitHub GraphQL's
+    /// `rateLimit`), beyond its headers.
+    pub fn observe(&self, lane: Lane, observed: Observed) {
+        self.budgets().settle(lane, 0, Some(observed));
+    }
+
+    /// Waits until `lane`'s budget lets a request go; the points it holds.
+    async fn admit(&self, lane: Lane, what: &str) -> Result<u64, ForgeError> {
+        loop {
+            let admit =
+                self.budgets()
+                    .admit(lane, tokio::time::Instant::now(), self.policy.max_wait);
+            match admit {
+                Admit::Send { after, reserved } => {
+                    if !after.is_zero() {
+                        tokio::time::sleep(after).await;
+                    }
+                    return Ok(reserved);
+                }
+                Admit::Wait(wait) => {
+                    tracing::debug!(
+                        request = what,
+                        lane,
+                        wait_ms = wait.as_millis() as u64,
+                        "waiting for the rate-limit budget"
+                    );
+                    tokio::time::sleep(wait).await;
+                }
+                Admit::Refuse { reset_in_secs } => {
+                    return Err(ForgeError::RateLimited {
+                        retry_after_secs: reset_in_secs,
+                    })
+                }
+            }
+        }
     }
 
     /// Sends with retries. `once` performs one attempt; `what` names the
@@ -236,6 +308,23 @@ impl Transport {
         Fut: Future<Output = Result<RawResponse, ForgeError>>,
         A: Fn(RawResponse) -> Result<T, ForgeError>,
     {
+        self.send_on(super::budget::ANY, what, once, accept).await
+    }
+
+    /// [`Transport::send_and`] for a request that spends the budget
+    /// `lane` (GitHub's `core` or `graphql`).
+    pub async fn send_on<F, Fut, T, A>(
+        &self,
+        lane: Lane,
+        what: &str,
+        once: F,
+        accept: A,
+    ) -> Result<T, ForgeError>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<RawResponse, ForgeError>>,
+        A: Fn(RawResponse) -> Result<T, ForgeError>,
+    {
         let _permit = self
             .permits
             .acquire()
@@ -243,8 +332,16 @@ impl Transport {
             .expect("semaphore never closed");
         let mut attempt = 0;
         loop {
+            let reserved = self.admit(lane, what).await?;
             self.sent.fetch_add(1, Ordering::Relaxed);
             let outcome = once().await;
+            match &outcome {
+                Ok(r) => {
+                    let observed = Observed::from_headers(&r.headers);
+                    self.budgets().settle(lane, reserved, observed);
+                }
+                Err(_) => self.budgets().release(lane, reserved),
+            }
             self.traffic.lock().expect("never poisoned").count(&outcome);
             let outcome = outcome.and_then(classify).and_then(&accept);
             let error = match outcome {
@@ -402,6 +499,7 @@ mod tests {
         let early = Traffic {
             responses: [("200".to_owned(), 1)].into(),
             rate_limit_remaining: Some(4999),
+            ..Traffic::default()
         };
         let traffic = t.traffic();
         assert_eq!(traffic.rate_limit_remaining, Some(41));

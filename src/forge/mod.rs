@@ -6,6 +6,7 @@
 //! (snapshot, batched), and open or update one proposal per repository
 //! (propose), idempotently: the same proposal twice changes nothing.
 
+pub mod budget;
 pub mod github;
 pub mod gitlab;
 pub mod hook;
@@ -325,6 +326,15 @@ pub trait Forge: Send + Sync {
     /// The forge's answers so far, by status, and its rate-limit budget.
     fn traffic(&self) -> http::Traffic {
         http::Traffic::default()
+    }
+
+    /// How far the sweep is through its current step, in repositories
+    /// (`done == 0` starts a step): a forge with rate-limit budgets
+    /// estimates what the rest will cost from what the done part cost,
+    /// and spreads its requests until the reset when the rest would not
+    /// fit in what is left.
+    fn progress(&self, done: u64, left: u64) {
+        let _ = (done, left);
     }
 }
 

@@ -167,6 +167,16 @@ pub(super) fn token(
     secret(config, token, "forge.token")
 }
 
+/// How a remote forge's client retries and waits: the defaults, and the
+/// section's `max_wait_secs` for rate-limit budgets.
+pub(super) fn policy(section: &ForgeSection) -> super::http::RetryPolicy {
+    let mut policy = super::http::RetryPolicy::default();
+    if let Some(secs) = section.max_wait_secs {
+        policy.max_wait = std::time::Duration::from_secs(secs);
+    }
+    policy
+}
+
 /// The owner of a remote forge's section.
 pub(super) fn owner(section: &ForgeSection) -> &str {
     section

@@ -67,9 +67,10 @@ pub(crate) async fn tell_hands_off(
             {
                 Ok(()) | Err(ForgeError::Unsupported(_)) => {}
                 Err(e) => {
-                    planned.report.state = RepoState::Failed {
-                        reason: format!("telling {} that drover steps back: {e}", target.url),
-                    };
+                    planned.report.state = super::budget::state_of(
+                        &format!("telling {} that drover steps back", target.url),
+                        &e,
+                    );
                     // Not recorded as hands-off: the next sweep says it again.
                     planned.report.proposal = None;
                 }
@@ -123,9 +124,8 @@ pub(crate) async fn close_fixed_by_hand(
                 Ok(()) => planned.report.closed = Some(open.url.clone()),
                 Err(ForgeError::Unsupported(_)) => {}
                 Err(e) => {
-                    planned.report.state = RepoState::Failed {
-                        reason: format!("closing {}: {e}", open.url),
-                    }
+                    planned.report.state =
+                        super::budget::state_of(&format!("closing {}", open.url), &e)
                 }
             }
         });

@@ -14,6 +14,7 @@
 //! misfit with a reason, failed with a reason), and one repository's
 //! failure does not stop the others.
 
+mod budget;
 mod facts;
 mod followups;
 mod limits;
@@ -166,8 +167,12 @@ pub async fn run(
         }
     }
 
+    // What the last sweep's budget did not reach goes first.
+    budget::waiting_first(&mut to_read, |(_, r)| budget::was_waiting(&records, r));
     let wanted = wanted(config);
-    for batch in to_read.chunks(SNAPSHOT_BATCH) {
+    for (done, batch) in to_read.chunks(SNAPSHOT_BATCH).enumerate() {
+        let done = (done * SNAPSHOT_BATCH) as u64;
+        forge.progress(done, to_read.len() as u64 - done);
         let repos: Vec<RemoteRepo> = batch.iter().map(|(_, r)| r.clone()).collect();
         let mut snapshots = forge.snapshot(&repos, &wanted).await;
         let cache = store.map(|store| facts::TextCache {
@@ -182,12 +187,7 @@ pub async fn run(
                     Ok(snapshot) => {
                         plan::plan_one(config, renderer, facts, forge, repo, snapshot).await
                     }
-                    Err(e) => Planned::new(
-                        repo,
-                        RepoState::Failed {
-                            reason: format!("snapshot: {e}"),
-                        },
-                    ),
+                    Err(e) => Planned::new(repo, budget::state_of("snapshot", &e)),
                 }
             },
         ))
@@ -223,39 +223,45 @@ pub async fn run(
         // Reviewers' accounts, looked up once for the whole sweep.
         let accounts = crate::proposal::Accounts::default();
         let (records, accounts) = (&records, &accounts);
-        let jobs = planned
+        let mut to_propose: Vec<&mut Planned> = planned
             .iter_mut()
             .filter(|p| p.report.state == RepoState::Drifted && p.report.waiting.is_none())
-            .map(|planned| {
-                let repo = by_name[planned.report.name.as_str()];
-                let span = tracing::info_span!("repo", name = %repo.full_name.escape_debug());
-                async move {
-                    if options.stopping() {
-                        planned.report.waiting = Some(NOT_REACHED.into());
-                        return;
-                    }
-                    let record = records.get(&repo.full_name);
-                    if let Some(done) = records::declined_before(planned, record) {
-                        planned.report.proposal = Some(done);
-                        return;
-                    }
-                    let proposal = build_proposal(config, author, repo, planned, record, accounts);
-                    // The words now live in `proposal`, for as long as
-                    // the forge needs them.
-                    planned.seen.text = None;
-                    planned.seen.words = Some(proposal.words_digest());
-                    tracing::debug!(fingerprint = %proposal.fingerprint, "proposing");
-                    match forge.propose(repo, &proposal).await {
-                        Ok(p) => planned.report.proposal = Some(p),
-                        Err(e) => {
-                            planned.report.state = RepoState::Failed {
-                                reason: format!("propose: {e}"),
-                            }
-                        }
-                    }
+            .collect();
+        budget::waiting_first(&mut to_propose, |p| {
+            budget::was_waiting(records, by_name[p.report.name.as_str()])
+        });
+        let proposing = to_propose.len() as u64;
+        let proposed = std::sync::atomic::AtomicU64::new(0);
+        forge.progress(0, proposing);
+        let proposed = &proposed;
+        let jobs = to_propose.into_iter().map(|planned| {
+            let repo = by_name[planned.report.name.as_str()];
+            let span = tracing::info_span!("repo", name = %repo.full_name.escape_debug());
+            async move {
+                if options.stopping() {
+                    planned.report.waiting = Some(NOT_REACHED.into());
+                    return;
                 }
-                .instrument(span)
-            });
+                let record = records.get(&repo.full_name);
+                if let Some(done) = records::declined_before(planned, record) {
+                    planned.report.proposal = Some(done);
+                    return;
+                }
+                let proposal = build_proposal(config, author, repo, planned, record, accounts);
+                // The words now live in `proposal`, for as long as
+                // the forge needs them.
+                planned.seen.text = None;
+                planned.seen.words = Some(proposal.words_digest());
+                tracing::debug!(fingerprint = %proposal.fingerprint, "proposing");
+                match forge.propose(repo, &proposal).await {
+                    Ok(p) => planned.report.proposal = Some(p),
+                    Err(e) => planned.report.state = budget::state_of("propose", &e),
+                }
+                let done = proposed.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                forge.progress(done, proposing.saturating_sub(done));
+            }
+            .instrument(span)
+        });
         stream::iter(jobs)
             .buffer_unordered(options.concurrency.max(1))
             .collect::<()>()

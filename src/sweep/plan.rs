@@ -259,12 +259,7 @@ pub(crate) async fn plan_one(
     };
     match read_needed(forge, repo, &rendered.desired, snapshot).await {
         Ok(snapshot) => compare(renderer, repo, target, rendered, &snapshot),
-        Err(e) => Planned::new(
-            repo,
-            RepoState::Failed {
-                reason: format!("snapshot: {e}"),
-            },
-        ),
+        Err(e) => Planned::new(repo, super::budget::state_of("snapshot", &e)),
     }
 }
 

@@ -43,16 +43,17 @@ pub(crate) async fn save_records(
             let r = &p.report;
             let outcome = r.state.outcome();
             let reason = match &r.state {
-                RepoState::Skipped { reason } | RepoState::Failed { reason } => {
-                    Some(reason.clone())
-                }
+                RepoState::Skipped { reason }
+                | RepoState::Failed { reason }
+                | RepoState::WaitingForBudget { reason } => Some(reason.clone()),
                 // Shown by `drover status`.
                 RepoState::Drifted => r.waiting.clone(),
                 _ => None,
             };
             let record = RepoRecord {
-                // A failure must be retried in full next time.
-                head: if outcome == Outcome::Failed {
+                // A failure, or what the budget did not allow, must be
+                // done in full next time.
+                head: if matches!(outcome, Outcome::Failed | Outcome::WaitingForBudget) {
                     None
                 } else {
                     r.head.clone()
@@ -121,9 +122,10 @@ pub(crate) fn proposal_record(
     let before = previous.and_then(|p| p.proposal.as_ref());
     let Some(proposed) = &report.proposal else {
         return match report.state {
-            RepoState::Failed { .. } | RepoState::Drifted | RepoState::Misfit { .. } => {
-                before.cloned()
-            }
+            RepoState::Failed { .. }
+            | RepoState::WaitingForBudget { .. }
+            | RepoState::Drifted
+            | RepoState::Misfit { .. } => before.cloned(),
             // In line by drover's proposal, merged (or applied): recorded
             // until the repository drifts again.
             RepoState::InLine => match seen.existing.first() {

@@ -30,6 +30,11 @@ pub enum RepoState {
     Failed {
         reason: String,
     },
+    /// Not finished because the forge's rate-limit budget ran out (not a
+    /// failure: nothing is wrong with it); the next sweep does it first.
+    WaitingForBudget {
+        reason: String,
+    },
 }
 
 impl RepoState {
@@ -41,6 +46,7 @@ impl RepoState {
             RepoState::Skipped { .. } => Outcome::Skipped,
             RepoState::Misfit { .. } => Outcome::Misfit,
             RepoState::Failed { .. } => Outcome::Failed,
+            RepoState::WaitingForBudget { .. } => Outcome::WaitingForBudget,
         }
     }
 
@@ -51,6 +57,7 @@ impl RepoState {
             RepoState::Skipped { .. } => "skipped",
             RepoState::Misfit { .. } => "misfit",
             RepoState::Failed { .. } => "failed",
+            RepoState::WaitingForBudget { .. } => "waiting for budget",
         }
     }
 }
@@ -150,6 +157,7 @@ pub struct Totals {
     pub skipped: usize,
     pub misfit: usize,
     pub failed: usize,
+    pub waiting_for_budget: usize,
 }
 
 /// What a sweep did to proposals.
@@ -193,6 +201,7 @@ impl SweepReport {
                 RepoState::Skipped { .. } => t.skipped += 1,
                 RepoState::Misfit { .. } => t.misfit += 1,
                 RepoState::Failed { .. } => t.failed += 1,
+                RepoState::WaitingForBudget { .. } => t.waiting_for_budget += 1,
             }
         }
         t

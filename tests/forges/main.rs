@@ -3,6 +3,7 @@
 
 mod bad_answers;
 mod branch_ownership;
+mod budget;
 mod bytes;
 mod daemon;
 mod facts;

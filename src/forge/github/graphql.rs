@@ -12,6 +12,21 @@ use crate::model::{
     Snapshot, Wanted,
 };
 
+/// The `rateLimit` a query asks for, as a budget observation.
+pub fn rate_limit(data: &serde_json::Value) -> Option<crate::forge::budget::Observed> {
+    let r = data.get("rateLimit")?;
+    let reset = r.get("resetAt")?.as_str()?;
+    let reset = chrono::DateTime::parse_from_rfc3339(reset)
+        .ok()?
+        .timestamp();
+    Some(crate::forge::budget::Observed {
+        limit: None,
+        remaining: r.get("remaining")?.as_u64()?,
+        reset: u64::try_from(reset).ok(),
+        cost: r.get("cost").and_then(serde_json::Value::as_u64),
+    })
+}
+
 /// One page of the owner's repositories, with their heads.
 pub const DISCOVER: &str = r#"query DroverDiscover($owner: String!, $after: String) {
   rateLimit { remaining resetAt cost }
@@ -145,7 +160,8 @@ fn lit(s: &str) -> String {
 pub fn snapshot_query(repos: &[RemoteRepo], wanted: &Wanted, branch: &str) -> String {
     let dirs = wanted.directories();
     let paths = &wanted.paths;
-    let mut q = String::from("query DroverSnapshot {\n");
+    // What the query cost and what is left: the budget is paced by it.
+    let mut q = String::from("query DroverSnapshot {\n  rateLimit { remaining resetAt cost }\n");
     for (i, repo) in repos.iter().enumerate() {
         let (owner, name) = repo
             .full_name

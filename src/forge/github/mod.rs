@@ -175,8 +175,11 @@ impl GithubForge {
                 }
             })?;
         auth.set_sensitive(true);
+        // REST and GraphQL spend budgets of their own.
+        let lane = if graphql { "graphql" } else { "core" };
         self.transport
-            .send_and(
+            .send_on(
+                lane,
                 &what,
                 || {
                     let request = http::Request::builder()
@@ -287,6 +290,9 @@ impl GithubForge {
         let body = json!({ "query": query, "variables": variables });
         self.expect_and(true, Method::POST, "/graphql", Some(body), |response| {
             let value: Value = response.json()?;
+            if let Some(seen) = value.get("data").and_then(graphql::rate_limit) {
+                self.transport.observe("graphql", seen);
+            }
             if let Some(errors) = value
                 .get("errors")
                 .and_then(Value::as_array)
@@ -650,6 +656,10 @@ impl Forge for GithubForge {
 
     fn traffic(&self) -> crate::forge::http::Traffic {
         self.transport.traffic()
+    }
+
+    fn progress(&self, done: u64, left: u64) {
+        self.transport.progress(done, left);
     }
 }
 

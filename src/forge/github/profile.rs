@@ -6,7 +6,6 @@ use super::app::AppAuth;
 use super::{Credentials, GithubForge};
 use crate::config::{Config, ForgeSection};
 use crate::forge::hook::Webhook;
-use crate::forge::http::RetryPolicy;
 use crate::forge::profile::{self, OpenError, Profile};
 use crate::forge::Forge;
 use crate::model::{CiFlavor, ForgeKind};
@@ -75,7 +74,7 @@ impl Profile for Github {
             profile::owner(section),
             config.fleet.defaults.branch.as_str(),
             credentials,
-            RetryPolicy::default(),
+            profile::policy(section),
         )?))
     }
 

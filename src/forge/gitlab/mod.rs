@@ -832,6 +832,10 @@ impl Forge for GitlabForge {
     fn traffic(&self) -> crate::forge::http::Traffic {
         self.transport.traffic()
     }
+
+    fn progress(&self, done: u64, left: u64) {
+        self.transport.progress(done, left);
+    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,6 @@
 use super::GitlabForge;
 use crate::config::{Config, ForgeSection};
 use crate::forge::hook::Webhook;
-use crate::forge::http::RetryPolicy;
 use crate::forge::profile::{self, OpenError, Profile};
 use crate::forge::Forge;
 use crate::model::{CiFlavor, ForgeKind};
@@ -71,7 +70,7 @@ impl Profile for Gitlab {
             profile::owner(section),
             config.fleet.defaults.branch.as_str(),
             &token,
-            RetryPolicy::default(),
+            profile::policy(section),
         )?))
     }
 

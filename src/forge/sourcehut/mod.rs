@@ -721,4 +721,8 @@ impl Forge for SourcehutForge {
     fn traffic(&self) -> crate::forge::http::Traffic {
         self.transport.traffic()
     }
+
+    fn progress(&self, done: u64, left: u64) {
+        self.transport.progress(done, left);
+    }
 }

@@ -6,7 +6,6 @@
 use super::{SourcehutConfig, SourcehutForge};
 use crate::config::{Config, ForgeSection, ListRule};
 use crate::forge::hook::Webhook;
-use crate::forge::http::RetryPolicy;
 use crate::forge::profile::{self, OpenError, Profile};
 use crate::forge::Forge;
 use crate::model::{CiFlavor, ForgeKind};
@@ -90,7 +89,7 @@ impl Profile for Sourcehut {
                 .unwrap_or_else(|| ListRule(LIST_ADDRESS.into())),
             smtp,
             author: config.fleet.defaults.author.clone(),
-            policy: RetryPolicy::default(),
+            policy: profile::policy(section),
         })?))
     }
 
