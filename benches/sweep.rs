@@ -383,7 +383,10 @@ async fn bench(target: Target, n: usize) -> Row {
                 repos
                     .iter()
                     .filter(|r| {
-                        matches!(r["proposal"]["wrote"].as_str(), Some("opened" | "updated"))
+                        matches!(
+                            r["proposal"]["outcome"].as_str(),
+                            Some("opened" | "updated")
+                        )
                     })
                     .count() as u64
             } else {

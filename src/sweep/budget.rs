@@ -40,3 +40,39 @@ pub(crate) fn was_waiting(records: &HashMap<String, RepoRecord>, repo: &RemoteRe
 pub(crate) fn waiting_first<T>(items: &mut [T], waiting: impl Fn(&T) -> bool) {
     items.sort_by_key(|item| !waiting(item));
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_spent_budget_leaves_a_repository_waiting() {
+        let spent = ForgeError::RateLimited {
+            retry_after_secs: 3600,
+        };
+        match state_of("propose", &spent) {
+            RepoState::WaitingForBudget { reason } => {
+                assert!(reason.starts_with("propose: "), "{reason}");
+                assert!(reason.contains("3600 s"), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
+        let broken = ForgeError::Api {
+            status: Some(500),
+            message: "boom".into(),
+        };
+        assert_eq!(
+            state_of("snapshot", &broken),
+            RepoState::Failed {
+                reason: "snapshot: boom".into()
+            }
+        );
+    }
+
+    #[test]
+    fn those_left_waiting_go_first_each_group_in_its_order() {
+        let mut names = ["a", "b", "c", "d", "e"];
+        waiting_first(&mut names, |n| ["b", "e"].contains(n));
+        assert_eq!(names, ["b", "e", "a", "c", "d"]);
+    }
+}

@@ -227,6 +227,12 @@ async fn a_budget_that_resets_too_late_leaves_the_rest_waiting_for_the_next_swee
         .collect();
     remembered.sort();
     assert_eq!(remembered, waiting, "{status:#}");
+    let text = drover(dir.path(), &["status"], &[]).await;
+    assert!(
+        text.stdout.contains("waiting for budget"),
+        "{}",
+        text.stdout
+    );
 
     // The budget resets: the next sweep reads those first.
     emu.rate_limits().configure(RateLimitConfig::default());
