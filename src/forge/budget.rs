@@ -192,8 +192,10 @@ impl Budgets {
         let demand = (done > 0).then(|| (l.sent - l.step_start) * left / done);
         let mut after = Duration::ZERO;
         if let (Some(reset), Some(demand)) = (l.reset, demand) {
-            if demand > available {
-                let until_reset = Duration::from_secs_f64((reset as f64 - epoch).max(0.0)) + MARGIN;
+            let until_reset = Duration::from_secs_f64((reset as f64 - epoch).max(0.0)) + MARGIN;
+            // A reset further than drover waits is not waited for, so
+            // spreading up to it would only delay what can be done now.
+            if demand > available && until_reset <= max_wait {
                 let interval = until_reset / u32::try_from(available / cost).unwrap_or(u32::MAX);
                 let slot = l.next_slot.map_or(now, |s| s.max(now));
                 l.next_slot = Some(slot + interval);
@@ -350,6 +352,18 @@ mod tests {
             "{slots:?}"
         );
         assert_eq!(b.waited(), slots[2], "waits that overlap count once");
+
+        // Nor one whose reset is further than drover waits: what is left
+        // is spent now, and the rest waits for a later sweep.
+        let mut b = Budgets::anchored(EPOCH, now);
+        b.progress(0, 100);
+        b.admit("api", now, WAIT);
+        b.settle("api", 0, Some(budget(9, 3599)));
+        b.progress(1, 99);
+        for _ in 0..9 {
+            assert_eq!(sent(b.admit("api", now, WAIT)).0, Duration::ZERO);
+        }
+        assert!(matches!(b.admit("api", now, WAIT), Admit::Refuse { .. }));
 
         // A step that fits is not slowed.
         let mut b = Budgets::anchored(EPOCH, now);

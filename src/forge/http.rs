@@ -333,8 +333,17 @@ impl Transport {
         let mut attempt = 0;
         loop {
             let reserved = self.admit(lane, what).await?;
+            // What it holds goes back even if this future is dropped
+            // mid-flight (a probe included).
+            let mut held = Held {
+                budgets: &self.budgets,
+                lane,
+                reserved,
+                settled: false,
+            };
             self.sent.fetch_add(1, Ordering::Relaxed);
             let outcome = once().await;
+            held.settled = true;
             match &outcome {
                 Ok(r) => {
                     let observed = Observed::from_headers(&r.headers);
@@ -375,6 +384,25 @@ impl Transport {
         // Full jitter: anywhere between half and all of the backoff.
         let half = capped / 2;
         half + half.mul_f64(fastrand::f64())
+    }
+}
+
+/// What a request in flight holds of its budget, given back if it never
+/// settles.
+struct Held<'t> {
+    budgets: &'t Mutex<Budgets>,
+    lane: Lane,
+    reserved: u64,
+    settled: bool,
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        if !self.settled {
+            if let Ok(mut budgets) = self.budgets.lock() {
+                budgets.release(self.lane, self.reserved);
+            }
+        }
     }
 }
 
