@@ -335,16 +335,24 @@ mod tests {
         assert_eq!(sent(b.admit("api", later, WAIT)), (Duration::ZERO, 1));
     }
 
+    /// Budgets one request into a step of `1 + left` repositories, that
+    /// request having cost one point and left `remaining`, resetting in
+    /// `reset_in` seconds.
+    fn one_done(now: Instant, left: u64, remaining: u64, reset_in: u64) -> Budgets {
+        let mut b = Budgets::anchored(EPOCH, now);
+        b.progress(0, 1 + left);
+        b.admit("api", now, WAIT);
+        b.settle("api", 0, Some(budget(remaining, reset_in)));
+        b.progress(1, left);
+        b
+    }
+
     #[test]
     fn a_step_that_would_not_fit_is_spread_until_the_reset() {
         let now = Instant::now();
-        let mut b = Budgets::anchored(EPOCH, now);
-        b.progress(0, 100);
-        b.admit("api", now, WAIT);
-        b.settle("api", 0, Some(budget(9, 9)));
         // One repository done cost one request; 99 are left, 9 points:
         // one request every (9 + 1) / 9 seconds.
-        b.progress(1, 99);
+        let mut b = one_done(now, 99, 9, 9);
         let slots: Vec<Duration> = (0..3).map(|_| sent(b.admit("api", now, WAIT)).0).collect();
         assert_eq!(slots[0], Duration::ZERO);
         assert!(
@@ -355,22 +363,14 @@ mod tests {
 
         // Nor one whose reset is further than drover waits: what is left
         // is spent now, and the rest waits for a later sweep.
-        let mut b = Budgets::anchored(EPOCH, now);
-        b.progress(0, 100);
-        b.admit("api", now, WAIT);
-        b.settle("api", 0, Some(budget(9, 3599)));
-        b.progress(1, 99);
+        let mut b = one_done(now, 99, 9, 3599);
         for _ in 0..9 {
             assert_eq!(sent(b.admit("api", now, WAIT)).0, Duration::ZERO);
         }
         assert!(matches!(b.admit("api", now, WAIT), Admit::Refuse { .. }));
 
         // A step that fits is not slowed.
-        let mut b = Budgets::anchored(EPOCH, now);
-        b.progress(0, 4);
-        b.admit("api", now, WAIT);
-        b.settle("api", 0, Some(budget(9, 9)));
-        b.progress(1, 3);
+        let mut b = one_done(now, 3, 9, 9);
         for _ in 0..3 {
             assert_eq!(sent(b.admit("api", now, WAIT)).0, Duration::ZERO);
         }
