@@ -14,9 +14,15 @@
 //!    even compares),
 //!
 //! and prints requests per repository for each sweep, the time ratios, and
-//! each sweep's peak resident set. Every sweep is a `drover sweep` child
-//! process (the emulator runs in this one), so its peak RSS is drover's
-//! alone: `wait4`'s `ru_maxrss` for that child.
+//! each sweep's peak resident set. Every sweep is a `drover sweep` process
+//! (the emulator runs in this one), so its peak RSS is drover's alone:
+//! `wait4`'s `ru_maxrss` for it, taken by a small process between the two
+//! (this bench run again with `DROVER_BENCH_MEASURE=1`). Not by this one:
+//! Linux carries the high-water mark of the address space a child was
+//! spawned from into the child's `ru_maxrss` at `exec`, so a child spawned
+//! straight from here would report the emulator's peak when it is larger.
+//! `DROVER_BENCH_WRAP="heaptrack -o /tmp/drover"` runs each sweep under
+//! that command (a profiler; the RSS printed is then the profiler's).
 //!
 //! `DROVER_BENCH_CLONE=0` leaves the clones out (their ratios print as 0).
 //!
@@ -111,6 +117,10 @@ struct Row {
 }
 
 fn main() {
+    if std::env::var_os("DROVER_BENCH_MEASURE").is_some() {
+        measure();
+        return;
+    }
     let n: usize = std::env::var("DROVER_BENCH_REPOS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -165,27 +175,66 @@ fn soak_sweeps() -> Option<usize> {
         .map(|v| v.parse().expect("DROVER_BENCH_SOAK is a number of sweeps"))
 }
 
-/// Runs `drover sweep --report FILE` as a child process (its output
-/// discarded) and answers its peak resident set in KiB, from `wait4`'s
-/// `ru_maxrss` for that very child (the emulator's own children, `git
+/// Runs `drover sweep --report FILE` (its output discarded) and answers
+/// its peak resident set in KiB: `wait4`'s `ru_maxrss` for it, taken by
+/// [`measure`] in a process of its own (the emulator's own children, `git
 /// http-backend`, do not count).
 fn sweep_in_child(fleet: &Path, report: &Path) -> u64 {
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_drover"))
+    let out = std::process::Command::new(std::env::current_exe().unwrap())
+        .env("DROVER_BENCH_MEASURE", "1")
+        .arg(env!("CARGO_BIN_EXE_drover"))
         .arg("--config")
         .arg(fleet)
         .arg("sweep")
         .arg("--report")
         .arg(report)
         .current_dir(fleet.parent().unwrap())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .expect("drover runs");
-    let (status, peak_kib) = wait_with_rusage(child);
+        .stderr(std::process::Stdio::inherit())
+        .output()
+        .expect("the measuring process runs");
+    assert!(
+        out.status.success(),
+        "measuring drover sweep: {}",
+        out.status
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let (status, peak_kib) = text
+        .trim()
+        .split_once(' ')
+        .and_then(|(s, p)| Some((s.parse::<i32>().ok()?, p.parse::<u64>().ok()?)))
+        .unwrap_or_else(|| panic!("measuring process answered {text:?}"));
     assert!(
         status == 0,
         "drover sweep exited with status {status:#x}, see its stderr"
     );
     peak_kib
+}
+
+/// `DROVER_BENCH_MEASURE=1 sweep COMMAND ARGS…`: runs the command (behind
+/// `DROVER_BENCH_WRAP`, if set) with its stdout discarded and prints its
+/// wait status and peak RSS in KiB. This process is small when it spawns,
+/// so the child's `ru_maxrss` is the child's own.
+fn measure() {
+    let mut args = std::env::args_os().skip(1);
+    let wrap = std::env::var("DROVER_BENCH_WRAP").unwrap_or_default();
+    let mut words = wrap.split_whitespace();
+    let mut command = match words.next() {
+        Some(first) => {
+            let mut c = std::process::Command::new(first);
+            c.args(words)
+                .arg(args.next().expect("a command to measure"));
+            c
+        }
+        None => std::process::Command::new(args.next().expect("a command to measure")),
+    };
+    let child = command
+        .args(args)
+        .env_remove("DROVER_BENCH_MEASURE")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("the measured command runs");
+    let (status, peak_kib) = wait_with_rusage(child);
+    println!("{status} {peak_kib}");
 }
 
 /// Waits for `child` and answers its wait status and peak RSS (KiB).
