@@ -6,6 +6,16 @@
 /// directory, synced, then renamed: a reader (or a crash) never sees half
 /// a file.
 pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    write_atomically_with(path, |file| file.write_all(bytes))
+}
+
+/// [`write_atomically`], with the contents written by `write` into the
+/// temporary file (buffered): a large report is serialised straight to
+/// disk, never whole in memory.
+pub fn write_atomically_with(
+    path: &std::path::Path,
+    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> std::io::Result<()> {
     use std::io::Write;
     // Through a symlink to the file it names, keeping its permissions.
     let resolved = std::fs::canonicalize(path).ok();
@@ -16,7 +26,11 @@ pub fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result
         _ => std::path::Path::new("."),
     };
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-    tmp.write_all(bytes)?;
+    {
+        let mut buffered = std::io::BufWriter::new(tmp.as_file_mut());
+        write(&mut buffered)?;
+        buffered.flush()?;
+    }
     if let Some(p) = permissions {
         tmp.as_file().set_permissions(p)?;
     }

@@ -24,21 +24,33 @@ pub struct SweepArgs {
 }
 
 pub async fn run(global: &Global, args: SweepArgs) -> anyhow::Result<Exit> {
-    let swept = progress::sweep_fleet(global, "sweep", args.dry_run, args.repo.as_deref()).await?;
-    let report = &swept.report;
+    let mut swept =
+        progress::sweep_fleet(global, "sweep", args.dry_run, args.repo.as_deref()).await?;
     if let Some(path) = &args.report {
-        let json = serde_json::to_vec_pretty(report)?;
+        // Serialised straight into the file: a fleet's report is never
+        // whole in memory as text (issue 19).
         let path = path.clone();
-        tokio::task::spawn_blocking(move || write_atomically(&path, &json))
-            .await?
-            .context("--report")?;
+        let report = swept.report;
+        swept.report = tokio::task::spawn_blocking(move || {
+            crate::fsutil::write_atomically_with(&path, |file| {
+                serde_json::to_writer_pretty(file, &report).map_err(std::io::Error::other)
+            })
+            .with_context(|| format!("cannot write {}", path.display()))
+            .map(|()| report)
+        })
+        .await?
+        .context("--report")?;
     }
+    let report = &swept.report;
     if args.json && args.dry_run {
         // What would be sent, word for word, beside each drifted repository.
         let json = preview::report_json(&swept.config, &swept.renderer, report)?;
         println!("{}", serde_json::to_string_pretty(&json)?);
     } else if args.json {
-        println!("{}", serde_json::to_string_pretty(report)?);
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        serde_json::to_writer_pretty(&mut out, report)?;
+        std::io::Write::write_all(&mut out, b"\n")?;
+        std::io::Write::flush(&mut out)?;
     } else {
         anstream::print!("{}", output::sweep_text(report));
     }

@@ -336,7 +336,7 @@ pub(crate) fn compare(
         });
         false
     });
-    report.facts = Some(facts);
+    report.facts = Some(Box::new(facts));
     let misfits: Vec<String> = skipped
         .iter()
         .filter(|s| s.misfit)

@@ -83,9 +83,11 @@ pub struct RepoReport {
     /// `service`, `cli` or `library`, when planned.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kind: Option<Kind>,
-    /// What the repository declares, when it was read.
+    /// What the repository declares, when it was read (boxed: a report
+    /// is kept for every repository of the fleet until the sweep ends, and
+    /// most have none).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub facts: Option<Facts>,
+    pub facts: Option<Box<Facts>>,
     #[serde(flatten)]
     pub state: RepoState,
     /// Hand-written files at managed paths, kept or replaced.
