@@ -262,6 +262,8 @@ fn soak(target: Target, dir: &Path, fleet: &Path, emu: &Emulator, sweeps: usize)
         .arg("--config")
         .arg(fleet)
         .args(["daemon", "--listen", "127.0.0.1:0"])
+        // "sweep done" is an info line; the daemon logs warnings by default.
+        .env("DROVER_LOG", "info")
         .current_dir(dir)
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::piped())
