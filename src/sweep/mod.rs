@@ -132,7 +132,9 @@ pub async fn run(
             .filter_map(|(name, r)| Some((name.clone(), r.proposal.as_ref()?.tip.clone()?)))
             .collect(),
     );
-    let mut planned: Vec<Option<Planned>> = Vec::new();
+    // Sized once: a doubling vector of a 10,000-repository fleet's plans
+    // keeps 60 % more than it holds (issue 19).
+    let mut planned: Vec<Option<Planned>> = Vec::with_capacity(discovered.len());
     let mut to_read: Vec<(usize, RemoteRepo)> = Vec::new();
     for repo in discovered {
         if options

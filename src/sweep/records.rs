@@ -17,7 +17,7 @@ pub(crate) async fn load_records(
     let store = store.clone();
     let names: Vec<String> = repos.iter().map(|r| r.full_name.clone()).collect();
     let records = tokio::task::spawn_blocking(move || -> Result<_, StoreError> {
-        let mut out = HashMap::new();
+        let mut out = HashMap::with_capacity(names.len());
         for name in names {
             if let Some(record) = store.repo(&name)? {
                 out.insert(name, record);
