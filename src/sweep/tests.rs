@@ -321,9 +321,11 @@ fn a_decline_is_remembered_once_the_branch_is_gone() {
 /// A sweep keeps one `Planned` per repository of the fleet until it ends
 /// (10,000 at once for a fleet that size): what each costs inline is
 /// bounded, and the large parts most repositories lack (facts, drift) live
-/// behind a pointer. Facts inline made it 2 KiB a repository (issue 19).
+/// behind a pointer. Facts inline made it 2 KiB a repository (issue 19);
+/// 880 bytes since the store's tip, the words' digest and the forge's
+/// warnings joined it.
 #[test]
 fn what_a_sweep_keeps_of_each_repository_is_small() {
     let each = std::mem::size_of::<Option<Planned>>();
-    assert!(each <= 768, "a Planned takes {each} bytes inline");
+    assert!(each <= 896, "a Planned takes {each} bytes inline");
 }
