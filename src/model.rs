@@ -157,6 +157,10 @@ pub fn one_line(text: &str) -> std::borrow::Cow<'_, str> {
     out.into()
 }
 
+/// Where a repository keeps its own word to drover (its opt-outs): read
+/// in every snapshot, parsed by `config::repo_file`.
+pub const REPO_FILE: &str = ".drover.yaml";
+
 /// The longest managed path, in bytes (Linux's `PATH_MAX`).
 pub const MAX_PATH_BYTES: usize = 4096;
 /// The longest component of a managed path, in bytes (most file systems').

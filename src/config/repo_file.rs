@@ -14,7 +14,7 @@ use super::{ConfigError, Skip};
 use crate::model::RepoPath;
 
 /// Where the file lives in a repository.
-pub const PATH: &str = ".drover.yaml";
+pub const PATH: &str = crate::model::REPO_FILE;
 
 /// What `.drover.yaml` may say.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]

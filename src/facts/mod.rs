@@ -148,7 +148,7 @@ pub fn wanted() -> Wanted {
         paths.push(RepoPath::new(p).expect("fact paths are valid"));
     }
     // The repository's own word (its opt-outs) is read like a manifest.
-    paths.push(crate::config::RepoFile::path());
+    paths.push(RepoPath::new(crate::model::REPO_FILE).expect("a valid path"));
     let mut dirs: Vec<String> = vec![String::new()];
     dirs.extend(
         rust::DIRS
@@ -240,7 +240,7 @@ pub fn text_needed(snapshot: &Snapshot, path: &RepoPath) -> bool {
     if MANIFEST_NAMES.contains(&name)
         || name.starts_with("requirements")
         || name == "main.go"
-        || path.as_str() == crate::config::repo_file::PATH
+        || path.as_str() == crate::model::REPO_FILE
     {
         return true;
     }
