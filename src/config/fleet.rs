@@ -607,6 +607,18 @@ impl<'de> Deserialize<'de> for Url {
             {
                 return Err("an address with a user or token in it would be published in every proposal; link a page without one".into());
             }
+            // `?private_token=…`, `?access_token=…`, `?key=…`: a credential
+            // in the query would be published the same way.
+            let query = rest.split_once('?').map(|(_, q)| q).unwrap_or("");
+            let credential = query.split('&').any(|pair| {
+                let name = pair.split('=').next().unwrap_or("").to_ascii_lowercase();
+                ["token", "key", "secret", "password", "auth", "sig"]
+                    .iter()
+                    .any(|w| name.contains(w))
+            });
+            if credential {
+                return Err("an address with a credential in its query would be published in every proposal; link a page without one".into());
+            }
             Ok(Url(raw.to_owned()))
         })
     }

@@ -138,7 +138,7 @@ impl Config {
             .flatten()
             .map(PathBuf::as_path)
             .collect();
-        let revision = revision::describe(&in_use);
+        let revision = revision::describe(&in_use, &base_dir);
         validate_overrides(fleet_path, &text, &fleet, &policies)?;
         Ok(Config {
             fleet_path: fleet_path.to_path_buf(),

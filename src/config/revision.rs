@@ -8,8 +8,10 @@
 use std::path::Path;
 
 /// Says where `dirs` (the policies and templates directories in use; none
-/// for the embedded defaults) come from.
-pub fn describe(dirs: &[&Path]) -> String {
+/// for the embedded defaults) come from; a directory outside git is named
+/// relative to `base` (fleet.yaml's directory), never by this machine's
+/// absolute path, which every proposal would publish.
+pub fn describe(dirs: &[&Path], base: &Path) -> String {
     let Some(first) = dirs.first() else {
         return format!("drover {}'s embedded templates", env!("CARGO_PKG_VERSION"));
     };
@@ -17,7 +19,13 @@ pub fn describe(dirs: &[&Path]) -> String {
         Some(rev) => format!("`{rev}` of the fleet's configuration repository"),
         None => format!(
             "the templates in `{}` (not in a git repository)",
-            crate::model::one_line(&first.display().to_string())
+            crate::model::one_line(
+                &first
+                    .strip_prefix(base)
+                    .unwrap_or(first)
+                    .display()
+                    .to_string()
+            )
         ),
     }
 }
@@ -88,7 +96,7 @@ mod tests {
     #[test]
     fn embedded_defaults_name_drovers_version() {
         assert_eq!(
-            describe(&[]),
+            describe(&[], Path::new(".")),
             format!("drover {}'s embedded templates", env!("CARGO_PKG_VERSION"))
         );
     }
@@ -101,11 +109,8 @@ mod tests {
         std::fs::create_dir(&templates).unwrap();
         std::fs::write(templates.join("ci.yml.tera"), "a\n").unwrap();
         assert_eq!(
-            describe(&[&templates]),
-            format!(
-                "the templates in `{}` (not in a git repository)",
-                templates.display()
-            )
+            describe(&[&templates], root),
+            "the templates in `templates` (not in a git repository)"
         );
         git(root, &["init", "-q"]);
         git(root, &["add", "."]);
@@ -120,23 +125,23 @@ mod tests {
         )
         .unwrap();
         assert_eq!(
-            describe(&[&templates]),
+            describe(&[&templates], root),
             format!("`{}` of the fleet's configuration repository", head.trim())
         );
         git(root, &["tag", "v1.2.0"]);
         assert_eq!(
-            describe(&[&templates]),
+            describe(&[&templates], root),
             "`v1.2.0` of the fleet's configuration repository"
         );
         // A change elsewhere in the repository is not the templates'.
         std::fs::write(root.join("notes.txt"), "x\n").unwrap();
         assert_eq!(
-            describe(&[&templates]),
+            describe(&[&templates], root),
             "`v1.2.0` of the fleet's configuration repository"
         );
         std::fs::write(templates.join("ci.yml.tera"), "b\n").unwrap();
         assert_eq!(
-            describe(&[&templates]),
+            describe(&[&templates], root),
             "`v1.2.0-modified` of the fleet's configuration repository"
         );
     }

@@ -580,3 +580,34 @@ fn managed_paths_into_git_internals_are_refused_with_their_line() {
     assert!(err.starts_with("fleet.yaml:8:17: "), "{err}");
     assert!(err.contains("control character `\\u{0}`"), "{err}");
 }
+
+#[test]
+fn proposal_links_are_http_pages_without_credentials_and_never_echoed() {
+    let base = "forge:\n  kind: local\n  path: repos\ndefaults:\n  docs_url: ";
+    let ok = parse_fleet(
+        Path::new("fleet.yaml"),
+        &format!("{base}https://wiki.example.com/drover?page=2\n"),
+    )
+    .unwrap();
+    assert_eq!(
+        ok.defaults.docs_url.unwrap().as_str(),
+        "https://wiki.example.com/drover?page=2"
+    );
+    for (value, says) in [
+        ("https://u:glpat-s3cr3t@git.example.com/x", "user or token"),
+        (
+            "https://git.example.com/x?private_token=glpat-s3cr3t",
+            "credential in its query",
+        ),
+        (
+            "https://git.example.com/x?X-Amz-Signature=s3cr3t",
+            "credential in its query",
+        ),
+        ("ftp://git.example.com/s3cr3t", "not an http(s) address"),
+    ] {
+        let err = fleet_err(&format!("{base}{value}\n"));
+        assert!(err.starts_with("fleet.yaml:5:13: "), "{err}");
+        assert!(err.contains(says), "{value}: {err}");
+        assert!(!err.contains("s3cr3t"), "{err}");
+    }
+}

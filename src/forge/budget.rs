@@ -176,9 +176,21 @@ impl Budgets {
         let available = l.remaining.saturating_sub(l.reserved);
         if available < cost {
             let Some(reset) = l.reset else {
-                // Spent, and the answers that would say until when are
-                // still coming.
-                return Admit::Wait(Duration::from_millis(100));
+                if l.reserved > 0 {
+                    // Spent, and the answers that would say until when
+                    // are still coming.
+                    return Admit::Wait(Duration::from_millis(100));
+                }
+                // Spent, and no answer said when it resets (a proxy that
+                // drops the reset header) nor will: the forge's own answer
+                // says — a 429 with Retry-After, which the transport waits
+                // for within its bound — rather than waiting forever here.
+                l.reserved += cost;
+                l.sent += 1;
+                return Admit::Send {
+                    after: Duration::ZERO,
+                    reserved: cost,
+                };
             };
             let wait = Duration::from_secs_f64((reset as f64 - epoch).max(0.0)) + MARGIN;
             if wait > max_wait {
@@ -314,6 +326,23 @@ mod tests {
         // The first answer counts its own request: still none to spare.
         b.settle("core", 1, Some(budget(2, 30)));
         assert!(matches!(b.admit("core", now, WAIT), Admit::Wait(_)));
+    }
+
+    #[test]
+    fn a_spent_budget_without_a_reset_lets_the_forge_say_instead_of_waiting_forever() {
+        let now = Instant::now();
+        let mut b = Budgets::anchored(EPOCH, now);
+        b.admit("api", now, WAIT);
+        let no_reset = Observed {
+            limit: Some(10),
+            remaining: 0,
+            reset: None,
+            cost: None,
+        };
+        b.settle("api", 0, Some(no_reset));
+        assert_eq!(sent(b.admit("api", now, WAIT)), (Duration::ZERO, 1));
+        // While that one is out, the next waits for its answer.
+        assert!(matches!(b.admit("api", now, WAIT), Admit::Wait(_)));
     }
 
     #[test]

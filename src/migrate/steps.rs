@@ -433,6 +433,11 @@ async fn rerender(
     .map_err(|e| StepError::Propose(e.to_string()))?;
     match (&report.state, &report.proposal) {
         (RepoState::Failed { reason }, _) => Err(StepError::Propose(reason.clone())),
+        // Not proposed yet: the step is not done, and a resumed migration
+        // proposes it.
+        (RepoState::WaitingForBudget { reason }, _) => Err(StepError::Propose(format!(
+            "waiting for the forge's rate-limit budget: {reason}"
+        ))),
         (_, Some(p)) => Ok(format!("proposal {}", p.url)),
         (state, None) => Ok(format!("nothing proposed ({})", state.label())),
     }

@@ -29,6 +29,11 @@ impl BranchTip {
         self.author_email.as_deref() == Some(email)
             && self.committer_email.as_deref().is_none_or(|c| c == email)
     }
+
+    /// Whether drover made this commit under any of its addresses.
+    pub fn is_by_any<S: AsRef<str>>(&self, emails: &[S]) -> bool {
+        emails.iter().any(|e| self.is_by(e.as_ref()))
+    }
 }
 
 /// Where a proposal stands: one vocabulary for what a forge's snapshot

@@ -98,7 +98,7 @@ impl Seen {
                 ..Seen::default()
             };
         };
-        if !tip.is_by(&p.author.email) {
+        if !tip.is_by(&p.author.email) && !tip.is_by_any(&p.also_ours) {
             let who = tip.author_email.as_deref().unwrap_or("someone else");
             return Seen {
                 theirs: Some(Theirs {
@@ -274,6 +274,7 @@ mod tests {
                 ..t
             }),
             author,
+            also_ours: Vec::new(),
             labels: Vec::new(),
             reviewers: Vec::new(),
             fingerprint: "ff".into(),
@@ -284,6 +285,25 @@ mod tests {
             words_sent: None,
             accounts: Default::default(),
         }
+    }
+
+    #[test]
+    fn drovers_earlier_address_is_still_drover_once_it_runs_as_an_app() {
+        // The open proposal's commit is by fleet.yaml's author; drover now
+        // commits as a GitHub App's bot.
+        let open = proposal(1, ProposalFate::Open, Some("tip"));
+        let mut p = branch_proposal(Some(tip(&["base"], "ff", "drover")), vec![open]);
+        let earlier = p.author.email.clone();
+        p.author.email = "9+drover[bot]@users.noreply.github.com".into();
+        let url = "https://forge/tree/drover/sync";
+        assert!(
+            Seen::of_branch(&p, url).theirs.is_some(),
+            "without it: hands-off"
+        );
+        p.also_ours = vec![earlier];
+        let seen = Seen::of_branch(&p, url);
+        assert_eq!(seen.theirs, None);
+        assert!(seen.carried, "the same changes on the same base");
     }
 
     #[test]

@@ -42,6 +42,11 @@ pub struct Proposal {
     /// propose by patch file or mail.
     pub patch: String,
     pub author: Author,
+    /// Other addresses drover's own commits carry: fleet.yaml's
+    /// `defaults.author` when the forge's credentials commit as someone
+    /// else now (a GitHub App's bot). A branch tip by one of them is still
+    /// drover's, not someone else's work.
+    pub also_ours: Vec<String>,
     pub labels: Vec<String>,
     pub reviewers: Vec<String>,
     /// The fingerprint of `changes` (also in the body's marker and the

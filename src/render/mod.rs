@@ -118,8 +118,15 @@ impl Renderer {
     }
 
     /// A digest of everything that decides a repository's rendering: the
-    /// policy, the templates, the context and the skips.
-    pub fn render_key(&self, policy: &Policy, ctx: &RenderContext, skips: &[Skip]) -> String {
+    /// policy, the templates, the context, fleet.yaml's skips and whether
+    /// the repository's own skips count (those follow from its head).
+    pub fn render_key(
+        &self,
+        policy: &Policy,
+        ctx: &RenderContext,
+        skips: &[Skip],
+        repository_skips: bool,
+    ) -> String {
         let mut hasher = Sha256::new();
         hasher.update(self.policy_fingerprint(policy));
         // Facts follow from the head (the record keeps it beside the key):
@@ -134,6 +141,9 @@ impl Renderer {
         for s in skips {
             hasher.update([0]);
             hasher.update(s.path.as_str());
+        }
+        if !repository_skips {
+            hasher.update(b"\0no repository skips");
         }
         hex::encode(hasher.finalize())
     }

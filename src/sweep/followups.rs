@@ -8,7 +8,7 @@ use futures::stream::{self, StreamExt};
 
 use super::report::{Planned, RepoState};
 use super::SweepOptions;
-use crate::config::{Author, Config};
+use crate::config::Config;
 use crate::forge::{Forge, ForgeError};
 use crate::model::{ExistingProposal, ProposalFate, RemoteRepo};
 use crate::store::RepoRecord;
@@ -89,13 +89,12 @@ pub(crate) async fn tell_hands_off(
 /// A forge without the operation leaves the proposal open; a failure marks
 /// the repository failed, so the next sweep looks again.
 pub(crate) async fn close_fixed_by_hand(
-    author: &Author,
+    ours: &[String],
     forge: &dyn Forge,
     planned: &mut [Planned],
     repos: &HashMap<&str, &RemoteRepo>,
     options: &SweepOptions,
 ) {
-    let email = author.email.as_str();
     let jobs = planned
         .iter_mut()
         .filter(|p| p.report.state == RepoState::InLine)
@@ -105,7 +104,7 @@ pub(crate) async fn close_fixed_by_hand(
             p.seen
                 .branch_tip
                 .as_ref()
-                .is_none_or(|t| t.is_by(email) && p.report.head.as_ref() != Some(&t.commit))
+                .is_none_or(|t| t.is_by_any(ours) && p.report.head.as_ref() != Some(&t.commit))
         })
         .filter_map(|p| {
             let repo = *repos.get(p.report.name.as_str())?;
@@ -139,20 +138,19 @@ pub(crate) async fn close_fixed_by_hand(
 /// repository is in line by it, or a person just declined it: the forge
 /// deletes drover's branch or marks the patchset applied
 /// ([`Forge::settle`]). The branch is offered only when it holds drover's
-/// own commit (by `author`) and that is what was merged or closed, never
+/// own commit (by one of `ours`, drover's addresses) and that is what was merged or closed, never
 /// someone else's work. A declined proposal whose branch goes is told so
 /// (the store then remembers the decline). A failure is logged, not the
 /// repository's: nothing is lost, and a branch left is offered again next
 /// time.
 pub(crate) async fn settle(
     config: &Config,
-    author: &Author,
+    ours: &[String],
     forge: &dyn Forge,
     planned: &[Planned],
     repos: &HashMap<&str, &RemoteRepo>,
     options: &SweepOptions,
 ) {
-    let email = author.email.as_str();
     let branch = config.fleet.defaults.branch.as_str();
     let jobs = planned
         .iter()
@@ -174,11 +172,10 @@ pub(crate) async fn settle(
             let repo = *repos.get(p.report.name.as_str())?;
             // drover's own commit, and what was merged or closed: nothing
             // else is on the branch.
-            let tip = p
-                .seen
-                .branch_tip
-                .as_ref()
-                .filter(|t| t.is_by(email) && done.head.as_deref() == Some(t.commit.as_str()));
+            let tip =
+                p.seen.branch_tip.as_ref().filter(|t| {
+                    t.is_by_any(ours) && done.head.as_deref() == Some(t.commit.as_str())
+                });
             Some((p, repo, done, tip, declined.is_some()))
         })
         .map(|(planned, repo, done, tip, declined)| async move {

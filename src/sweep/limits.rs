@@ -36,7 +36,10 @@ pub(crate) fn hold_back_over_limits(
         .iter()
         .filter(|p| match p.report.state {
             RepoState::Drifted => has_open(p),
-            RepoState::Failed { .. } => stored_open(&p.report.full_name),
+            // Not read this time: the store knows whether it is open.
+            RepoState::Failed { .. } | RepoState::WaitingForBudget { .. } => {
+                stored_open(&p.report.full_name)
+            }
             _ => false,
         })
         .count()

@@ -270,8 +270,9 @@ pub async fn run(
             .await;
         if !options.stopping() {
             followups::tell_hands_off(forge, &mut planned, &by_name, records, options).await;
-            followups::close_fixed_by_hand(author, forge, &mut planned, &by_name, options).await;
-            followups::settle(config, author, forge, &planned, &by_name, options).await;
+            let ours = own_emails(config, author);
+            followups::close_fixed_by_hand(&ours, forge, &mut planned, &by_name, options).await;
+            followups::settle(config, &ours, forge, &planned, &by_name, options).await;
         }
         if let Some(store) = store {
             let history = records::history_entry(
@@ -368,6 +369,17 @@ pub async fn propose_only(
     Ok(planned.report)
 }
 
+/// The addresses drover's own commits carry: the forge's author (a GitHub
+/// App's bot) and fleet.yaml's `defaults.author`, which commits made
+/// before the fleet ran as an app carry.
+fn own_emails(config: &Config, author: &crate::config::Author) -> Vec<String> {
+    let mut emails = vec![author.email.clone()];
+    if config.fleet.defaults.author.email != author.email {
+        emails.push(config.fleet.defaults.author.email.clone());
+    }
+    emails
+}
+
 /// The proposal for a planned repository; `record` is the store's, for
 /// what the last sweep sent and what the forge left out.
 fn build_proposal(
@@ -406,6 +418,10 @@ fn build_proposal(
             .collect(),
         patch: drift::patch_of(&report.drift),
         author: author.clone(),
+        also_ours: own_emails(config, author)
+            .into_iter()
+            .filter(|e| *e != author.email)
+            .collect(),
         labels: over
             .and_then(|o| o.labels.clone())
             .unwrap_or_else(|| defaults.labels.clone()),

@@ -169,7 +169,12 @@ pub(crate) fn render(
     Ok(Rendered {
         desired,
         skipped,
-        key: renderer.render_key(target.policy, &target.ctx, target.fleet_skips),
+        key: renderer.render_key(
+            target.policy,
+            &target.ctx,
+            target.fleet_skips,
+            target.config.fleet.repositories.repository_skips,
+        ),
     })
 }
 
@@ -511,7 +516,12 @@ pub(crate) fn unchanged_in_line(
     // The key leaves the facts out: they follow from the head.
     let ctx = RenderContext::new(config, facts, repo, language, &Facts::default());
     let skips = over.map(|o| o.skip.as_slice()).unwrap_or_default();
-    let key = renderer.render_key(policy, &ctx, skips);
+    let key = renderer.render_key(
+        policy,
+        &ctx,
+        skips,
+        config.fleet.repositories.repository_skips,
+    );
     if record.render_key.as_deref() != Some(&key) {
         return None;
     }

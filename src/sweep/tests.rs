@@ -115,6 +115,29 @@ fn limits_hold_new_proposals_back_in_name_order() {
 }
 
 #[test]
+fn a_repository_not_read_for_want_of_budget_keeps_its_open_proposal_counted() {
+    let limits = Limits {
+        open_proposals: Some(1),
+        new_per_sweep: None,
+    };
+    let mut waiting = drifted("a", false);
+    waiting.report.state = RepoState::WaitingForBudget {
+        reason: "rate limited".into(),
+    };
+    let mut planned = vec![waiting, drifted("b", false)];
+    let records: HashMap<String, RepoRecord> = [(
+        "acme/a".to_owned(),
+        record(Some(ProposalFate::Open), Outcome::Drifted),
+    )]
+    .into();
+    hold_back_over_limits(&limits, &mut planned, &records);
+    assert!(
+        planned[1].report.waiting.is_some(),
+        "a's open proposal fills the one slot"
+    );
+}
+
+#[test]
 fn the_store_keeps_what_became_of_the_proposal() {
     let now = 500;
     let proposed = |fate, wrote, url: &str| Proposed {

@@ -774,21 +774,12 @@ fn a_repository_keeps_its_own_file_by_drover_yaml_unless_the_fleet_turns_that_of
     assert!(text.contains(reason), "{text}");
 
     // The fleet's owners turn repository opt-outs off.
-    let fleet_yaml = fleet.root().join("fleet.yaml");
-    let original = std::fs::read_to_string(&fleet_yaml).unwrap();
-    std::fs::write(
-        &fleet_yaml,
-        original.replace(
-            "repositories:\n",
-            "repositories:\n  repository_skips: false\n",
-        ),
-    )
-    .unwrap();
+    let original = repository_skips_off(&fleet);
     let plan = plan_json(&fleet);
     assert!(drifted_paths(&plan, "ledger")
         .iter()
         .any(|(p, _)| *p == path));
-    std::fs::write(&fleet_yaml, &original).unwrap();
+    std::fs::write(fleet.root().join("fleet.yaml"), &original).unwrap();
 
     // A file drover cannot read leaves that repository alone, and says
     // where the problem is; the others are planned as before.
@@ -802,4 +793,37 @@ fn a_repository_keeps_its_own_file_by_drover_yaml_unless_the_fleet_turns_that_of
         "{why}"
     );
     assert_eq!(repo(&plan, "billing-api")["state"], "drifted");
+}
+
+#[test]
+fn turning_repository_skips_off_reaches_repositories_the_store_saw_in_line() {
+    let fleet = Fleet::git();
+    let repo_dir = fleet.repo("ledger");
+    std::fs::write(
+        repo_dir.join(".drover.yaml"),
+        "skip:\n  - path: .gitlab-ci.yml\n    reason: kept by the team\n",
+    )
+    .unwrap();
+    git(&repo_dir, &["add", "-A"]);
+    git(&repo_dir, &["commit", "-q", "-m", "our own CI"]);
+    fleet.drover(&["sweep", "--repo", "ledger"]).ok();
+    assert_eq!(repo(&plan_json(&fleet), "ledger")["state"], "in_line");
+
+    // Same head, same store: only fleet.yaml changed.
+    repository_skips_off(&fleet);
+    let plan = plan_json(&fleet);
+    assert_eq!(repo(&plan, "ledger")["state"], "drifted", "{plan}");
+}
+
+/// Sets `repositories.repository_skips: false` in the fleet's fleet.yaml;
+/// returns the text before.
+fn repository_skips_off(fleet: &Fleet) -> String {
+    let fleet_yaml = fleet.root().join("fleet.yaml");
+    let original = std::fs::read_to_string(&fleet_yaml).unwrap();
+    let off = original.replace(
+        "repositories:\n",
+        "repositories:\n  repository_skips: false\n",
+    );
+    std::fs::write(&fleet_yaml, off).unwrap();
+    original
 }

@@ -116,6 +116,7 @@ async fn binary_and_latin1_files_reach_the_branch_byte_for_byte() {
         ],
         patch: String::new(),
         author: Author::default(),
+        also_ours: Vec::new(),
         labels: vec![],
         reviewers: vec![],
         fingerprint: "ab12".into(),

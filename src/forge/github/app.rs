@@ -257,7 +257,7 @@ impl GithubForge {
         body: Option<serde_json::Value>,
     ) -> Result<T, ForgeError> {
         let jwt = app.jwt()?;
-        self.send(false, &method, path, body, &jwt, |r| {
+        self.send(super::LANE_APP, &method, path, body, &jwt, |r| {
             if r.status.is_success() {
                 r.json()
             } else {

@@ -73,6 +73,21 @@ pub fn git_root(api: &str) -> String {
 /// The GraphQL root for an API root: `https://api.github.com` →
 /// `https://api.github.com`, `https://HOST/api/v3` → `https://HOST/api`
 /// (octocrab posts to `{root}/graphql`).
+/// The budget GraphQL queries spend (points, not requests).
+const LANE_GRAPHQL: &str = "graphql";
+/// The app's own calls (JWT-signed), a budget apart.
+pub(super) const LANE_APP: &str = "app";
+
+/// The budget a call as the installation (or a token) spends: REST and
+/// GraphQL have budgets of their own.
+fn lane(graphql: bool) -> &'static str {
+    if graphql {
+        LANE_GRAPHQL
+    } else {
+        "core"
+    }
+}
+
 pub fn graphql_root(api: &str) -> String {
     let api = api.trim_end_matches('/');
     match api.strip_suffix("/v3") {
@@ -131,14 +146,16 @@ impl GithubForge {
     ) -> Result<T, ForgeError> {
         let app = match &self.credentials {
             Credentials::Token(token) => {
-                return self.send(graphql, &method, path, body, token, accept).await
+                return self
+                    .send(lane(graphql), &method, path, body, token, accept)
+                    .await
             }
             Credentials::App(app) => app,
         };
         let token = self.app_token(app).await?;
         let refused = |r: &RawResponse| r.status == http::StatusCode::UNAUTHORIZED;
         let first = self
-            .send(graphql, &method, path, body.clone(), &token, |r| {
+            .send(lane(graphql), &method, path, body.clone(), &token, |r| {
                 if refused(&r) {
                     Ok(None)
                 } else {
@@ -150,22 +167,28 @@ impl GithubForge {
             return Ok(answer);
         }
         let token = self.app_token_after_401(app, &token).await?;
-        self.send(graphql, &method, path, body, &token, accept)
+        self.send(lane(graphql), &method, path, body, &token, accept)
             .await
     }
 
-    /// One REST or GraphQL call with `token` as bearer, with retries.
-    /// `graphql` picks the base.
+    /// One REST or GraphQL call with `token` as bearer, with retries, on
+    /// the rate-limit budget `lane` names: `graphql` (which also picks the
+    /// base), `core` for REST, `app` for the app's own JWT-signed calls,
+    /// whose budget GitHub keeps apart from the installation's.
     async fn send<T>(
         &self,
-        graphql: bool,
+        lane: &'static str,
         method: &Method,
         path: &str,
         body: Option<Value>,
         token: &Secret,
         accept: impl Fn(RawResponse) -> Result<T, ForgeError>,
     ) -> Result<T, ForgeError> {
-        let client = if graphql { &self.graphql } else { &self.rest };
+        let client = if lane == LANE_GRAPHQL {
+            &self.graphql
+        } else {
+            &self.rest
+        };
         let what = format!("{method} {path}");
         let mut auth =
             http::HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
@@ -175,8 +198,6 @@ impl GithubForge {
                 }
             })?;
         auth.set_sensitive(true);
-        // REST and GraphQL spend budgets of their own.
-        let lane = if graphql { "graphql" } else { "core" };
         self.transport
             .send_on(
                 lane,
