@@ -96,9 +96,6 @@ impl Default for SweepOptions {
 pub enum SweepError {
     #[error("listing repositories: {0}")]
     Discover(#[from] ForgeError),
-    /// The identity the forge's credentials commit as could not be read.
-    #[error("finding who drover commits as: {0}")]
-    Author(ForgeError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -214,11 +211,25 @@ pub async fn run(
             RepoState::InLine => p.seen.open_proposal().is_some() || p.seen.branch_tip.is_some(),
             _ => false,
         });
-        let author = match needed {
-            true => forge.author().await.map_err(SweepError::Author)?,
-            false => None,
-        }
-        .unwrap_or_else(|| config.fleet.defaults.author.clone());
+        let (author, writes) = match needed {
+            true => match forge.author().await {
+                Ok(author) => (author, true),
+                Err(e) => {
+                    // Nothing is written without knowing who writes it:
+                    // what would be proposed waits (or fails) as the
+                    // error says, and everything read is still recorded.
+                    tracing::warn!("finding who drover's commits are by: {e}");
+                    for p in planned.iter_mut().filter(|p| {
+                        p.report.state == RepoState::Drifted && p.report.waiting.is_none()
+                    }) {
+                        p.report.state = budget::state_of("finding who commits", &e);
+                    }
+                    (None, false)
+                }
+            },
+            false => (None, true),
+        };
+        let author = author.unwrap_or_else(|| config.fleet.defaults.author.clone());
         let author = &author;
         let by_name: HashMap<&str, &RemoteRepo> =
             to_read.iter().map(|(_, r)| (r.name.as_str(), r)).collect();
@@ -268,7 +279,7 @@ pub async fn run(
             .buffer_unordered(options.concurrency.max(1))
             .collect::<()>()
             .await;
-        if !options.stopping() {
+        if writes && !options.stopping() {
             followups::tell_hands_off(forge, &mut planned, &by_name, records, options).await;
             let ours = own_emails(config, author);
             followups::close_fixed_by_hand(&ours, forge, &mut planned, &by_name, options).await;

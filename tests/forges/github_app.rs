@@ -237,3 +237,55 @@ async fn a_token_near_its_expiry_is_replaced_before_github_refuses_it() {
     );
     emu.assert_conformant();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bot_that_cannot_be_looked_up_fails_what_would_be_written_not_the_sweep() {
+    let emu = with_app().await;
+    let dir = tempfile::tempdir().unwrap();
+    fleet(dir.path(), &emu, "test-app.key.pem");
+    emu.faults().set(vec![drover_emulator::FaultRule::new(
+        drover_emulator::Fault::ServerError { status: 502 },
+    )
+    .site(Site::Github)
+    .method("GET")
+    .path("/app")]);
+
+    let run = drover(dir.path(), &["sweep", "--json"], &[]).await;
+    assert_eq!(run.code, 3, "some repositories failed: {}", run.stderr);
+    let report: serde_json::Value = serde_json::from_str(&run.stdout).unwrap();
+    for name in ["billing-api", "ledger"] {
+        let repo = report_of(&report, name);
+        assert_eq!(repo["state"], "failed", "{repo}");
+        assert!(
+            repo["reason"]
+                .as_str()
+                .unwrap()
+                .starts_with("finding who commits: "),
+            "{repo}"
+        );
+        assert!(emu
+            .proposals(Forge::Github, &format!("acme/{name}"))
+            .unwrap()
+            .is_empty());
+    }
+    // What was read is recorded: status answers from the store.
+    let status = drover(dir.path(), &["status", "--json"], &[]).await;
+    assert_eq!(status.code, 0, "{}", status.stderr);
+    assert!(
+        status.stdout.contains("finding who commits"),
+        "{}",
+        status.stdout
+    );
+
+    // The forge answers again: the next sweep proposes, as the bot.
+    emu.faults().set(Vec::new());
+    let again = drover(dir.path(), &["sweep", "--json"], &[]).await;
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    for name in ["billing-api", "ledger"] {
+        let prs = emu
+            .proposals(Forge::Github, &format!("acme/{name}"))
+            .unwrap();
+        assert_eq!(prs.len(), 1, "{name}");
+        assert_eq!(prs[0].author, format!("{SLUG}[bot]"));
+    }
+}
