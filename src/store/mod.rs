@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::{Missing, Outcome, ProposalFate};
 
 /// The layout version this build writes.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 /// How many sweeps the history keeps.
 const HISTORY: usize = 1000;
 const VERSION_KEY: &[u8] = b"schema_version";
@@ -164,11 +164,26 @@ struct Migration {
     run: fn(serde_json::Value) -> serde_json::Value,
 }
 
-const MIGRATIONS: &[Migration] = &[Migration {
-    from: 1,
-    what: "record each proposal's number, read from its URL",
-    run: number_proposals,
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        from: 1,
+        what: "record each proposal's number, read from its URL",
+        run: number_proposals,
+    },
+    Migration {
+        from: 2,
+        what: "records may say `waiting_for_budget` and keep the words, warnings and branch tip a proposal was sent with",
+        run: v3_adds_only,
+    },
+];
+
+/// v2 → v3: nothing to rewrite — version 3 only adds (an outcome,
+/// optional fields) — but the number moves, so that a drover that knows
+/// only version 2 refuses such a store with its reason instead of failing
+/// on an outcome it cannot read.
+fn v3_adds_only(record: serde_json::Value) -> serde_json::Value {
+    record
+}
 
 /// v1 → v2: a proposal's number, from the tail of its URL (`/pull/7`,
 /// `/merge_requests/7`, `/patches/7`).
