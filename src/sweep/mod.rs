@@ -381,14 +381,19 @@ pub async fn propose_only(
 }
 
 /// The addresses drover's own commits carry: the forge's author (a GitHub
-/// App's bot) and fleet.yaml's `defaults.author`, which commits made
-/// before the fleet ran as an app carry.
+/// App's bot) and, when it differs, fleet.yaml's `defaults.author`
+/// ([`earlier_email`]).
 fn own_emails(config: &Config, author: &crate::config::Author) -> Vec<String> {
-    let mut emails = vec![author.email.clone()];
-    if config.fleet.defaults.author.email != author.email {
-        emails.push(config.fleet.defaults.author.email.clone());
-    }
-    emails
+    std::iter::once(author.email.clone())
+        .chain(earlier_email(config, author))
+        .collect()
+}
+
+/// fleet.yaml's `defaults.author` address when the forge commits as
+/// someone else now: commits made before the fleet ran as an app carry it.
+fn earlier_email(config: &Config, author: &crate::config::Author) -> Option<String> {
+    let email = &config.fleet.defaults.author.email;
+    (*email != author.email).then(|| email.clone())
 }
 
 /// The proposal for a planned repository; `record` is the store's, for
@@ -429,10 +434,7 @@ fn build_proposal(
             .collect(),
         patch: drift::patch_of(&report.drift),
         author: author.clone(),
-        also_ours: own_emails(config, author)
-            .into_iter()
-            .filter(|e| *e != author.email)
-            .collect(),
+        also_ours: earlier_email(config, author).into_iter().collect(),
         labels: over
             .and_then(|o| o.labels.clone())
             .unwrap_or_else(|| defaults.labels.clone()),

@@ -704,11 +704,10 @@ impl Forge for GitlabForge {
     async fn settle(
         &self,
         repo: &RemoteRepo,
-        merged: &crate::model::ExistingProposal,
+        _merged: &crate::model::ExistingProposal,
         tip: Option<&crate::model::BranchTip>,
         _note: &crate::model::ForgeNote,
     ) -> Result<(), ForgeError> {
-        let _ = merged;
         match tip {
             Some(_) => self.delete_branch(repo).await,
             None => Ok(()),
