@@ -9,8 +9,9 @@
 //! The installation token is what every REST and GraphQL call carries. It
 //! lives an hour; drover takes a new one when the one in hand is within
 //! [`REFRESH_MARGIN`] of its `expires_at` (at most half its lifetime), and
-//! once more when GitHub answers 401 to it (revoked, or expired on a clock
-//! that disagrees). One refresh at a time: concurrent calls wait for it.
+//! again when GitHub answers 401 to it (revoked, or expired on a clock
+//! that disagrees; a call is sent with at most three tokens). One refresh
+//! at a time: concurrent calls wait for it.
 //!
 //! Commits and pull requests are by the app's bot: `<slug>[bot]`, with the
 //! noreply address GitHub gives it, `<id>+<slug>[bot]@users.noreply.github.com`

@@ -73,6 +73,10 @@ pub fn git_root(api: &str) -> String {
 /// The GraphQL root for an API root: `https://api.github.com` →
 /// `https://api.github.com`, `https://HOST/api/v3` → `https://HOST/api`
 /// (octocrab posts to `{root}/graphql`).
+/// How many installation tokens one call may be sent with before a 401
+/// is the answer (each after the one before was refused).
+const APP_TOKEN_TRIES: usize = 3;
+
 /// The budget GraphQL queries spend (points, not requests).
 const LANE_GRAPHQL: &str = "graphql";
 /// The app's own calls (JWT-signed), a budget apart.
@@ -135,7 +139,9 @@ impl GithubForge {
     /// One REST or GraphQL call with retries, each answer handed to
     /// `accept` inside the retry loop, signed with the token in hand. As
     /// an app, a 401 (the installation token expired or was revoked
-    /// early) takes a new token and sends once more.
+    /// early) takes a new token and sends again — each time with a token
+    /// other than the one refused, at most [`APP_TOKEN_TRIES`] in all, since
+    /// concurrent calls may wear out the token another call just took.
     async fn call<T>(
         &self,
         graphql: bool,
@@ -152,21 +158,23 @@ impl GithubForge {
             }
             Credentials::App(app) => app,
         };
-        let token = self.app_token(app).await?;
+        let mut token = self.app_token(app).await?;
         let refused = |r: &RawResponse| r.status == http::StatusCode::UNAUTHORIZED;
-        let first = self
-            .send(lane(graphql), &method, path, body.clone(), &token, |r| {
-                if refused(&r) {
-                    Ok(None)
-                } else {
-                    accept(r).map(Some)
-                }
-            })
-            .await?;
-        if let Some(answer) = first {
-            return Ok(answer);
+        for _ in 1..APP_TOKEN_TRIES {
+            let answer = self
+                .send(lane(graphql), &method, path, body.clone(), &token, |r| {
+                    if refused(&r) {
+                        Ok(None)
+                    } else {
+                        accept(r).map(Some)
+                    }
+                })
+                .await?;
+            if let Some(answer) = answer {
+                return Ok(answer);
+            }
+            token = self.app_token_after_401(app, &token).await?;
         }
-        let token = self.app_token_after_401(app, &token).await?;
         self.send(lane(graphql), &method, path, body, &token, accept)
             .await
     }
@@ -549,11 +557,10 @@ impl Forge for GithubForge {
     async fn settle(
         &self,
         repo: &RemoteRepo,
-        merged: &crate::model::ExistingProposal,
+        _merged: &crate::model::ExistingProposal,
         tip: Option<&crate::model::BranchTip>,
         _note: &crate::model::ForgeNote,
     ) -> Result<(), ForgeError> {
-        let _ = merged;
         match tip {
             Some(_) => self.delete_branch(repo).await,
             None => Ok(()),
