@@ -25,6 +25,8 @@
 //! that command (a profiler; the RSS printed is then the profiler's).
 //!
 //! `DROVER_BENCH_CLONE=0` leaves the clones out (their ratios print as 0).
+//! `DROVER_BENCH_HOLD=1` keeps each seeded forge serving until told to go
+//! on (it prints how), for sweeps run by hand against it.
 //!
 //! Pacing: `DROVER_BENCH_BUDGET=LIMIT/SECS` gives every rate-limit budget
 //! (GitHub REST and GraphQL, GitLab's API; sourcehut documents none) LIMIT
@@ -387,6 +389,9 @@ async fn bench(target: Target, n: usize) -> Row {
         seeding.elapsed()
     );
 
+    if std::env::var_os("DROVER_BENCH_HOLD").is_some() {
+        hold(target, dir.path(), &fleet).await;
+    }
     if let Some(sweeps) = soak_sweeps() {
         soak(target, dir.path(), &fleet, &emu, sweeps);
         return Row {
@@ -479,6 +484,23 @@ async fn bench(target: Target, n: usize) -> Row {
         drifted,
         sweeps,
         clone,
+    }
+}
+
+/// `DROVER_BENCH_HOLD=1`: keeps the seeded forge serving until a file
+/// named `done` appears beside its fleet.yaml, so that `drover sweep` can be
+/// run against it by hand (under a profiler, or rebuilt between runs)
+/// without seeding again. Then the bench goes on as usual.
+async fn hold(target: Target, dir: &Path, fleet: &Path) {
+    eprintln!(
+        "{}: holding; run e.g.\n  (cd {} && DROVER_BENCH_TOKEN={TOKEN} DROVER_BENCH_SMTP_PASSWORD={TOKEN} drover --config {} sweep)\nand `touch {}` to go on",
+        target.name(),
+        dir.display(),
+        fleet.display(),
+        dir.join("done").display()
+    );
+    while !dir.join("done").exists() {
+        tokio::time::sleep(Duration::from_secs(1)).await;
     }
 }
 

@@ -7,7 +7,7 @@ use anstyle::Style;
 
 use super::style;
 use crate::model::{ProposalFate, Wrote};
-use crate::sweep::{RepoReport, RepoState, SweepReport};
+use crate::sweep::{RepoReport, RepoState, SweepReport, Tally};
 
 /// Text a forge supplied (a name, a URL, a reason quoting an answer) as
 /// one line of a table or log: see [`crate::model::one_line`].
@@ -110,7 +110,7 @@ pub fn plan_text(report: &SweepReport) -> String {
         }
     }
     out.push('\n');
-    out.push_str(&totals_line(report));
+    out.push_str(&totals_line(&report.tally(), report.requests));
     out
 }
 
@@ -144,17 +144,8 @@ pub fn colour_diff(diff: &str) -> String {
     out
 }
 
-/// One line per repository after a sweep.
-pub fn sweep_text(report: &SweepReport) -> String {
-    let mut out = String::new();
-    for r in &report.repositories {
-        let _ = writeln!(out, "{}", outcome_line(r, report.dry_run));
-    }
-    out.push_str(&totals_line(report));
-    out
-}
-
-fn outcome_line(r: &RepoReport, dry_run: bool) -> String {
+/// One repository's line after a sweep.
+pub fn outcome_line(r: &RepoReport, dry_run: bool) -> String {
     let state = paint(state_style(&r.state), r.state.label());
     let name = cell(&r.name);
     let files = plural(r.drift.len(), "file", "files");
@@ -206,13 +197,9 @@ fn outcome_line(r: &RepoReport, dry_run: bool) -> String {
     }
 }
 
-pub fn totals_line(report: &SweepReport) -> String {
-    let t = report.totals();
-    let waiting = report
-        .repositories
-        .iter()
-        .filter(|r| r.waiting.is_some())
-        .count();
+pub fn totals_line(tally: &Tally, requests: u64) -> String {
+    let t = tally.totals;
+    let waiting = tally.waiting;
     let waiting = if waiting > 0 {
         format!(" ({waiting} waiting for a later sweep)")
     } else {
@@ -226,12 +213,12 @@ pub fn totals_line(report: &SweepReport) -> String {
     };
     format!(
         "{}: {} in line, {} drifted{waiting}, {} skipped, {} failed{budget}; {}\n",
-        plural(report.repositories.len(), "repository", "repositories"),
+        plural(tally.repositories, "repository", "repositories"),
         t.in_line,
         t.drifted,
         t.skipped,
         t.failed,
-        plural(report.requests as usize, "forge request", "forge requests"),
+        plural(requests as usize, "forge request", "forge requests"),
     )
 }
 

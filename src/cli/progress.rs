@@ -123,13 +123,44 @@ impl Bar {
 /// The sweep `plan` and `sweep` share: fleet.yaml loaded, its forge
 /// opened, the store opened (created only when the sweep writes), only
 /// `repo` when one is named (which must exist), and progress shown as
-/// `global` says, the lines starting with `label`.
+/// `global` says, the lines starting with `label`. The whole report, in
+/// discovery order.
 pub async fn sweep_fleet(
     global: &Global,
     label: &'static str,
     dry_run: bool,
     repo: Option<&str>,
 ) -> anyhow::Result<Swept> {
+    let mut reports = Vec::new();
+    let streamed = sweep_fleet_into(global, label, dry_run, repo, &mut |i, r| {
+        reports.push((i, r))
+    })
+    .await?;
+    reports.sort_by_key(|(i, _)| *i);
+    let summary = streamed.summary;
+    Ok(Swept {
+        config: streamed.config,
+        renderer: streamed.renderer,
+        report: crate::sweep::SweepReport {
+            forge: summary.forge,
+            dry_run: summary.dry_run,
+            templates_fingerprint: summary.templates_fingerprint,
+            repositories: reports.into_iter().map(|(_, r)| r).collect(),
+            requests: summary.requests,
+            traffic: summary.traffic,
+        },
+    })
+}
+
+/// [`sweep_fleet`], each repository's report handed to `sink` as the
+/// sweep is done with it ([`crate::sweep::run_into`]).
+pub async fn sweep_fleet_into(
+    global: &Global,
+    label: &'static str,
+    dry_run: bool,
+    repo: Option<&str>,
+    sink: crate::sweep::Sink<'_>,
+) -> anyhow::Result<Streamed> {
     let (config, renderer) = super::load(global).await?;
     let forge = crate::forge::open(&config)?;
     let store = super::open_store(&config, !dry_run).await?;
@@ -143,20 +174,28 @@ pub async fn sweep_fleet(
         forge: forge.as_ref(),
         bar: &bar,
     };
-    let report = crate::sweep::run(&config, &renderer, &watched, store.as_ref(), &options).await;
+    let summary =
+        crate::sweep::run_into(&config, &renderer, &watched, store.as_ref(), &options, sink).await;
     bar.finish();
-    let report = report?;
+    let summary = summary?;
     if let Some(name) = repo {
         anyhow::ensure!(
-            !report.repositories.is_empty(),
+            summary.tally.repositories > 0,
             "no repository named `{name}` on the forge"
         );
     }
-    Ok(Swept {
+    Ok(Streamed {
         config,
         renderer,
-        report,
+        summary,
     })
+}
+
+/// A streamed sweep's summary, with what it was made from.
+pub struct Streamed {
+    pub config: crate::config::Config,
+    pub renderer: crate::render::Renderer,
+    pub summary: crate::sweep::SweepSummary,
 }
 
 /// A sweep's report, with what it was made from.

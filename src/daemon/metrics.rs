@@ -12,7 +12,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
-use crate::sweep::SweepReport;
+use crate::sweep::SweepSummary;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 pub struct ResultLabel {
@@ -191,8 +191,8 @@ impl Metrics {
 
     /// `whole`: a sweep of the whole fleet, which alone knows every
     /// repository's state.
-    pub fn record_sweep(&self, forge: &str, report: &SweepReport, elapsed: Duration, whole: bool) {
-        let totals = report.totals();
+    pub fn record_sweep(&self, forge: &str, report: &SweepSummary, elapsed: Duration, whole: bool) {
+        let totals = report.tally.totals;
         let result = if totals.failed > 0 { "partial" } else { "ok" };
         self.sweeps
             .get_or_create(&ResultLabel {
@@ -220,7 +220,7 @@ impl Metrics {
                 })
                 .set(i64::try_from(left).unwrap_or(i64::MAX));
         }
-        let actions = report.actions();
+        let actions = report.tally.actions;
         for (action, n) in [
             ("opened", actions.opened),
             ("updated", actions.updated),
@@ -233,12 +233,7 @@ impl Metrics {
                 .inc_by(n as u64);
         }
         if whole {
-            let warned = report
-                .repositories
-                .iter()
-                .filter(|r| r.proposal.as_ref().is_some_and(|p| !p.warnings.is_empty()))
-                .count();
-            self.warned.set(warned as i64);
+            self.warned.set(report.tally.warned as i64);
             for (state, n) in [
                 ("in_line", totals.in_line),
                 ("drifted", totals.drifted),
@@ -283,7 +278,7 @@ impl Drop for RunningGuard<'_> {
 mod tests {
     use super::*;
     use crate::model::{Proposed, RemoteRepo};
-    use crate::sweep::{RepoReport, RepoState};
+    use crate::sweep::{RepoReport, RepoState, SweepReport};
 
     #[test]
     fn open_proposals_with_warnings_are_counted() {
@@ -308,7 +303,7 @@ mod tests {
             traffic: Default::default(),
         };
         let metrics = Metrics::new();
-        metrics.record_sweep("gitlab", &sweep, Duration::from_secs(1), true);
+        metrics.record_sweep("gitlab", &sweep.summary(), Duration::from_secs(1), true);
         assert!(
             metrics
                 .encode()

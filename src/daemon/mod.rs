@@ -406,12 +406,14 @@ async fn sweep_once(shared: &Shared, only: Option<BTreeSet<String>>, stop: &Arc<
             known,
             ..SweepOptions::default()
         };
-        sweep::run(
+        // The daemon keeps a sweep's tally, never its reports.
+        sweep::run_into(
             &loaded.config,
             &loaded.renderer,
             loaded.forge.as_ref(),
             Some(&shared.store),
             &options,
+            &mut |_, _| {},
         )
         .await
     };
@@ -420,7 +422,7 @@ async fn sweep_once(shared: &Shared, only: Option<BTreeSet<String>>, stop: &Arc<
     let forge = loaded.config.fleet.forge.kind.to_string();
     match result {
         Ok(report) => {
-            let totals = report.totals();
+            let totals = report.tally.totals;
             tracing::info!(
                 in_line = totals.in_line,
                 drifted = totals.drifted,

@@ -293,8 +293,9 @@ impl Store {
             texts,
             db,
         };
-        // Every record must read before the store is trusted.
-        store.repos()?;
+        // Every record must read before the store is trusted (one at a
+        // time: a fleet's records are never all in memory).
+        store.check_repos()?;
         store.sweeps()?;
         Ok(store)
     }
@@ -345,6 +346,21 @@ impl Store {
                     })
             }
         }
+    }
+
+    /// Reads every record and keeps none: an error names the first that
+    /// does not read.
+    fn check_repos(&self) -> Result<(), StoreError> {
+        for item in self.repos.iter() {
+            let (key, bytes) = item?;
+            if let Err(e) = serde_json::from_slice::<RepoRecord>(&bytes) {
+                return Err(StoreError::Corrupt {
+                    key: String::from_utf8_lossy(&key).into_owned(),
+                    message: e.to_string(),
+                });
+            }
+        }
+        Ok(())
     }
 
     /// Every record, in name order.
@@ -412,6 +428,36 @@ impl Store {
         })?;
         self.db.flush()?;
         Ok(())
+    }
+
+    /// Records of some repositories, in one transaction, then flushes: a
+    /// sweep writes each batch's as it finishes it, so it never holds the
+    /// fleet's records, and what a batch proposed is on disk before the
+    /// next batch starts.
+    pub fn put_repos(&self, records: &[(String, RepoRecord)]) -> Result<(), StoreError> {
+        let encoded: Vec<(&str, Vec<u8>)> = records
+            .iter()
+            .map(|(n, r)| {
+                (
+                    n.as_str(),
+                    serde_json::to_vec(r).expect("record serialises"),
+                )
+            })
+            .collect();
+        self.repos.transaction(|repos| {
+            for (name, bytes) in &encoded {
+                repos.insert(name.as_bytes(), bytes.as_slice())?;
+            }
+            Ok::<(), sled::transaction::ConflictableTransactionError<StoreError>>(())
+        })?;
+        self.db.flush()?;
+        Ok(())
+    }
+
+    /// A sweep's history entry (the oldest beyond the history's length
+    /// go in the same transaction), then flushes.
+    pub fn put_history(&self, sweep: &SweepRecord) -> Result<(), StoreError> {
+        self.put_sweep(&[], sweep)
     }
 
     /// The journal entry at `key`, if any.

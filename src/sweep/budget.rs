@@ -5,11 +5,9 @@
 //! those repositories first, so a fleet larger than one window's budget
 //! is covered across sweeps instead of failing the same tail every time.
 
-use std::collections::HashMap;
-
 use super::report::RepoState;
 use crate::forge::ForgeError;
-use crate::model::{Outcome, RemoteRepo};
+use crate::model::Outcome;
 use crate::store::RepoRecord;
 
 /// What a forge error leaves a repository as: waiting for budget when the
@@ -28,11 +26,10 @@ pub(crate) fn state_of(what: &str, e: &ForgeError) -> RepoState {
     }
 }
 
-/// Whether the last sweep left `repo` waiting for budget.
-pub(crate) fn was_waiting(records: &HashMap<String, RepoRecord>, repo: &RemoteRepo) -> bool {
-    records
-        .get(&repo.full_name)
-        .is_some_and(|r| r.outcome == Outcome::WaitingForBudget)
+/// Whether the last sweep left the repository of `record` waiting for
+/// budget.
+pub(crate) fn was_waiting(record: Option<&RepoRecord>) -> bool {
+    record.is_some_and(|r| r.outcome == Outcome::WaitingForBudget)
 }
 
 /// `items` with those the last sweep left waiting first, each group in

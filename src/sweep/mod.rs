@@ -33,7 +33,9 @@ use tracing::Instrument;
 
 pub use facts::complete_facts;
 pub use plan::{complete_snapshot, wanted, words, MANAGED_HEADER};
-pub use report::{Actions, RepoReport, RepoState, SweepReport, Takeover, Totals};
+pub use report::{
+    Actions, RepoReport, RepoState, SweepReport, SweepSummary, Takeover, Tally, Totals,
+};
 pub use select::{detect_language, language_for, Only, Selection};
 
 use crate::config::Config;
@@ -101,7 +103,10 @@ pub enum SweepError {
 }
 
 /// Runs a sweep: plans every repository and, unless `dry_run`, proposes
-/// for each drifted one. Fails only if the repositories cannot be listed.
+/// for each drifted one. Fails only if the repositories cannot be listed
+/// (or the store cannot be read or written). The whole report, in
+/// discovery order: for a caller that shows every repository at once
+/// (`plan`, `check`, tests). A caller that needs less uses [`run_into`].
 pub async fn run(
     config: &Config,
     renderer: &Renderer,
@@ -109,79 +114,218 @@ pub async fn run(
     store: Option<&Store>,
     options: &SweepOptions,
 ) -> Result<SweepReport, SweepError> {
+    let mut reports: Vec<(usize, RepoReport)> = Vec::new();
+    let summary = run_into(config, renderer, forge, store, options, &mut |i, r| {
+        reports.push((i, r))
+    })
+    .await?;
+    reports.sort_by_key(|(i, _)| *i);
+    Ok(SweepReport {
+        forge: summary.forge,
+        dry_run: summary.dry_run,
+        templates_fingerprint: summary.templates_fingerprint,
+        repositories: reports.into_iter().map(|(_, r)| r).collect(),
+        requests: summary.requests,
+        traffic: summary.traffic,
+    })
+}
+
+/// Where a sweep hands each repository's report as soon as it is done
+/// with the repository, with its place in discovery order.
+pub type Sink<'s> = &'s mut (dyn FnMut(usize, RepoReport) + Send);
+
+/// Runs a sweep as a stream: the repositories are gone through a batch at
+/// a time — read, rendered, compared, proposed to, followed up, recorded
+/// in the store and handed to `sink` — so what the sweep holds at once is
+/// one batch and the list of repositories, never the fleet's plans,
+/// records or reports (ARCHITECTURE.md, Memory).
+///
+/// First, without reading anything: every repository discovered is
+/// looked up in the store (a batch of records at a time); those skipped,
+/// refused or in line by an unchanged head and rendering are done there.
+/// Then the rest, those the last sweep's budget did not reach first, a
+/// snapshot batch at a time.
+pub async fn run_into(
+    config: &Config,
+    renderer: &Renderer,
+    forge: &dyn Forge,
+    store: Option<&Store>,
+    options: &SweepOptions,
+    sink: Sink<'_>,
+) -> Result<SweepSummary, SweepError> {
     let start_requests = forge.requests();
     let start_traffic = forge.traffic();
     let started_at = crate::store::now();
-    let facts = crate::forge::forge_facts(config);
-    let selection = Selection::new(config);
-
     let discovered = match &options.known {
         Some(known) => known.clone(),
         None => forge.discover().await?,
     };
-    let records = match store {
-        Some(store) => records::load_records(store, &discovered).await?,
-        None => HashMap::new(),
+    let mut sweep = Sweep {
+        config,
+        renderer,
+        forge,
+        store,
+        options,
+        facts: crate::forge::forge_facts(config),
+        wanted: wanted(config),
+        allowance: limits::Allowance::new(&config.fleet.limits),
+        author: None,
+        accounts: crate::proposal::Accounts::default(),
+        tally: Tally::default(),
+        names: Vec::new(),
+        sink,
     };
-    forge.remember_tips(
-        records
-            .iter()
-            .filter_map(|(name, r)| Some((name.clone(), r.proposal.as_ref()?.tip.clone()?)))
-            .collect(),
-    );
-    // Sized once: a doubling vector of a 10,000-repository fleet's plans
-    // keeps 60 % more than it holds (issue 19).
-    let mut planned: Vec<Option<Planned>> = Vec::with_capacity(discovered.len());
-    let mut to_read: Vec<(usize, RemoteRepo)> = Vec::new();
-    for repo in discovered {
-        if options
-            .only
-            .as_ref()
-            .is_some_and(|only| !only.matches(&repo))
-        {
-            continue;
-        }
-        // Every selected repository gets a plan, and so a record, skipped
-        // ones included: `drover status` shows them.
-        if let Some(reason) = selection.skip_reason(&repo) {
-            planned.push(Some(Planned::new(&repo, RepoState::Skipped { reason })));
-            continue;
-        }
-        if let Some(reason) = not_drovers_branch(config, &repo) {
-            planned.push(Some(Planned::new(&repo, RepoState::Failed { reason })));
-            continue;
-        }
-        match plan::unchanged_in_line(
-            config,
-            renderer,
-            &facts,
-            &repo,
-            records.get(&repo.full_name),
-        ) {
-            Some(done) => planned.push(Some(done)),
-            None => {
-                to_read.push((planned.len(), repo));
-                planned.push(None);
+
+    // What needs no reading, and what does (with whether the last sweep's
+    // budget left it waiting).
+    let selection = Selection::new(config);
+    let mut to_read: Vec<(usize, bool)> = Vec::new();
+    for (n, chunk) in discovered.chunks(RECORDS_BATCH).enumerate() {
+        let records = records::load(store, chunk).await?;
+        let mut done = Batch::default();
+        for (offset, (repo, record)) in chunk.iter().zip(records).enumerate() {
+            let index = n * RECORDS_BATCH + offset;
+            sweep.allowance.stored(record.as_ref());
+            if options
+                .only
+                .as_ref()
+                .is_some_and(|only| !only.matches(repo))
+            {
+                continue;
             }
+            // Every selected repository gets a record, skipped ones
+            // included: `drover status` shows them.
+            let planned = if let Some(reason) = selection.skip_reason(repo) {
+                Planned::new(repo, RepoState::Skipped { reason })
+            } else if let Some(reason) = not_drovers_branch(config, repo) {
+                Planned::new(repo, RepoState::Failed { reason })
+            } else if let Some(done) =
+                plan::unchanged_in_line(config, renderer, &sweep.facts, repo, record.as_ref())
+            {
+                done
+            } else {
+                to_read.push((index, budget::was_waiting(record.as_ref())));
+                continue;
+            };
+            done.push(index, planned, record);
         }
+        sweep.finish(done).await?;
     }
 
     // What the last sweep's budget did not reach goes first.
-    budget::waiting_first(&mut to_read, |(_, r)| budget::was_waiting(&records, r));
-    let wanted = wanted(config);
-    for (done, batch) in to_read.chunks(SNAPSHOT_BATCH).enumerate() {
-        let done = (done * SNAPSHOT_BATCH) as u64;
-        forge.progress(done, to_read.len() as u64 - done);
-        let repos: Vec<RemoteRepo> = batch.iter().map(|(_, r)| r.clone()).collect();
-        let mut snapshots = forge.snapshot(&repos, &wanted).await;
-        let cache = store.map(|store| facts::TextCache {
+    budget::waiting_first(&mut to_read, |(_, waiting)| *waiting);
+    let total = to_read.len() as u64;
+    for (n, batch) in to_read.chunks(SNAPSHOT_BATCH).enumerate() {
+        let done = (n * SNAPSHOT_BATCH) as u64;
+        forge.progress(done, total - done);
+        let indices: Vec<usize> = batch.iter().map(|(i, _)| *i).collect();
+        sweep.read(&discovered, &indices).await?;
+    }
+
+    let requests = forge.requests().saturating_sub(start_requests);
+    if let (Some(store), false) = (store, options.dry_run) {
+        let history = records::history_entry(
+            config,
+            options,
+            &sweep.tally,
+            &sweep.names,
+            started_at,
+            requests,
+        );
+        let store = store.clone();
+        tokio::task::spawn_blocking(move || store.put_history(&history))
+            .await
+            .expect("store writer panicked")?;
+    }
+    Ok(SweepSummary {
+        forge: config.fleet.forge.kind.to_string(),
+        dry_run: options.dry_run,
+        templates_fingerprint: renderer.templates_fingerprint().to_owned(),
+        tally: sweep.tally,
+        requests,
+        traffic: forge.traffic().since(&start_traffic),
+    })
+}
+
+/// How many records are looked up in the store at once before reading.
+const RECORDS_BATCH: usize = 256;
+
+/// Repositories the sweep is done with (or about to be), with their
+/// places in discovery order and their records before the sweep.
+#[derive(Default)]
+struct Batch {
+    indices: Vec<usize>,
+    planned: Vec<Planned>,
+    records: HashMap<String, crate::store::RepoRecord>,
+}
+
+impl Batch {
+    fn push(&mut self, index: usize, planned: Planned, record: Option<crate::store::RepoRecord>) {
+        if let Some(record) = record {
+            self.records
+                .insert(planned.report.full_name.clone(), record);
+        }
+        self.indices.push(index);
+        self.planned.push(planned);
+    }
+}
+
+/// One sweep's state between its batches: what the whole sweep shares
+/// (limits, who commits, reviewers' accounts, the tally), never the
+/// repositories' plans.
+struct Sweep<'a, 's> {
+    config: &'a Config,
+    renderer: &'a Renderer,
+    forge: &'a dyn Forge,
+    store: Option<&'a Store>,
+    options: &'a SweepOptions,
+    facts: ForgeFacts,
+    wanted: crate::model::Wanted,
+    allowance: limits::Allowance<'a>,
+    /// Who drover's commits are by, once something needed it: the
+    /// forge's answer, or what a failure to ask leaves the repositories.
+    author: Option<Result<crate::config::Author, RepoState>>,
+    /// Reviewers' accounts, looked up once for the whole sweep.
+    accounts: crate::proposal::Accounts,
+    tally: Tally,
+    /// The repositories' names, for the history of a sweep of named ones.
+    names: Vec<String>,
+    sink: Sink<'s>,
+}
+
+impl Sweep<'_, '_> {
+    /// Reads, plans, proposes to, follows up and records the repositories
+    /// of `discovered` at `indices` (one snapshot batch).
+    async fn read(
+        &mut self,
+        discovered: &[RemoteRepo],
+        indices: &[usize],
+    ) -> Result<(), SweepError> {
+        let (config, renderer, forge, options) =
+            (self.config, self.renderer, self.forge, self.options);
+        let repos: Vec<RemoteRepo> = indices.iter().map(|i| discovered[*i].clone()).collect();
+        let records = records::load(self.store, &repos).await?;
+        forge.remember_tips(
+            repos
+                .iter()
+                .zip(&records)
+                .filter_map(|(repo, r)| {
+                    Some((
+                        repo.full_name.clone(),
+                        r.as_ref()?.proposal.as_ref()?.tip.clone()?,
+                    ))
+                })
+                .collect(),
+        );
+        let mut snapshots = forge.snapshot(&repos, &self.wanted).await;
+        let cache = self.store.map(|store| facts::TextCache {
             store,
             write: !options.dry_run,
         });
         facts::complete_facts(forge, &repos, &mut snapshots, cache).await;
-        let facts = &facts;
-        let plans = futures::future::join_all(batch.iter().zip(snapshots).map(
-            |((_, repo), snapshot)| async move {
+        let facts = &self.facts;
+        let plans = futures::future::join_all(repos.iter().zip(snapshots).map(
+            |(repo, snapshot)| async move {
                 match snapshot {
                     Ok(snapshot) => {
                         plan::plan_one(config, renderer, facts, forge, repo, snapshot).await
@@ -191,62 +335,66 @@ pub async fn run(
             },
         ))
         .await;
-        for ((slot, _), plan) in batch.iter().zip(plans) {
-            planned[*slot] = Some(plan);
+        let mut batch = Batch::default();
+        for ((index, planned), record) in indices.iter().zip(plans).zip(records) {
+            batch.push(*index, planned, record);
         }
+        if !options.dry_run {
+            self.propose(&repos, &mut batch).await;
+        }
+        self.finish(batch).await
     }
-    let mut planned: Vec<Planned> = planned
-        .into_iter()
-        .map(|p| p.expect("every slot filled"))
-        .collect();
 
-    if !options.dry_run {
-        limits::hold_back_over_limits(&config.fleet.limits, &mut planned, &records);
+    /// Limits, proposals and follow-ups for a planned batch.
+    async fn propose(&mut self, repos: &[RemoteRepo], batch: &mut Batch) {
+        let (config, forge, options) = (self.config, self.forge, self.options);
+        for p in &batch.planned {
+            self.allowance
+                .seen(p, batch.records.get(&p.report.full_name));
+        }
+        self.allowance.hold_back(&mut batch.planned);
+        let proposing =
+            |p: &Planned| p.report.state == RepoState::Drifted && p.report.waiting.is_none();
         // Who the commits are by: `defaults.author`, unless the forge's
-        // credentials decide it (a GitHub App's bot) — asked only when
-        // something is to be proposed or closed.
-        let needed = planned.iter().any(|p| match p.report.state {
+        // credentials decide it (a GitHub App's bot) — asked once, when
+        // something is first to be proposed or closed.
+        let needed = batch.planned.iter().any(|p| match p.report.state {
             RepoState::Drifted => p.report.waiting.is_none(),
             // An open proposal to close, or drover's branch to tidy up.
             RepoState::InLine => p.seen.open_proposal().is_some() || p.seen.branch_tip.is_some(),
             _ => false,
         });
-        let (author, writes) = match needed {
-            true => match forge.author().await {
-                Ok(author) => (author, true),
+        if needed && self.author.is_none() {
+            self.author = Some(match forge.author().await {
+                Ok(author) => Ok(author.unwrap_or_else(|| config.fleet.defaults.author.clone())),
                 Err(e) => {
-                    // Nothing is written without knowing who writes it:
-                    // what would be proposed waits (or fails) as the
-                    // error says, and everything read is still recorded.
                     tracing::warn!("finding who drover's commits are by: {e}");
-                    for p in planned.iter_mut().filter(|p| {
-                        p.report.state == RepoState::Drifted && p.report.waiting.is_none()
-                    }) {
-                        p.report.state = budget::state_of("finding who commits", &e);
-                    }
-                    (None, false)
+                    Err(budget::state_of("finding who commits", &e))
                 }
-            },
-            false => (None, true),
+            });
+        }
+        let author = match &self.author {
+            Some(Ok(author)) => author.clone(),
+            Some(Err(state)) => {
+                // Nothing is written without knowing who writes it: what
+                // would be proposed waits (or fails) as the error says,
+                // and everything read is still recorded.
+                for p in batch.planned.iter_mut().filter(|p| proposing(p)) {
+                    p.report.state = state.clone();
+                }
+                return;
+            }
+            None => config.fleet.defaults.author.clone(),
         };
-        let author = author.unwrap_or_else(|| config.fleet.defaults.author.clone());
         let author = &author;
         let by_name: HashMap<&str, &RemoteRepo> =
-            to_read.iter().map(|(_, r)| (r.name.as_str(), r)).collect();
-        // Reviewers' accounts, looked up once for the whole sweep.
-        let accounts = crate::proposal::Accounts::default();
-        let (records, accounts) = (&records, &accounts);
-        let mut to_propose: Vec<&mut Planned> = planned
-            .iter_mut()
-            .filter(|p| p.report.state == RepoState::Drifted && p.report.waiting.is_none())
-            .collect();
+            repos.iter().map(|r| (r.name.as_str(), r)).collect();
+        let (records, accounts) = (&batch.records, &self.accounts);
+        let mut to_propose: Vec<&mut Planned> =
+            batch.planned.iter_mut().filter(|p| proposing(p)).collect();
         budget::waiting_first(&mut to_propose, |p| {
-            budget::was_waiting(records, by_name[p.report.name.as_str()])
+            budget::was_waiting(records.get(&p.report.full_name))
         });
-        let proposing = to_propose.len() as u64;
-        let proposed = std::sync::atomic::AtomicU64::new(0);
-        forge.progress(0, proposing);
-        let proposed = &proposed;
         let jobs = to_propose.into_iter().map(|planned| {
             let repo = by_name[planned.report.name.as_str()];
             let span = tracing::info_span!("repo", name = %repo.full_name.escape_debug());
@@ -270,8 +418,6 @@ pub async fn run(
                     Ok(p) => planned.report.proposal = Some(p),
                     Err(e) => planned.report.state = budget::state_of("propose", &e),
                 }
-                let done = proposed.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                forge.progress(done, proposing.saturating_sub(done));
             }
             .instrument(span)
         });
@@ -279,32 +425,30 @@ pub async fn run(
             .buffer_unordered(options.concurrency.max(1))
             .collect::<()>()
             .await;
-        if writes && !options.stopping() {
-            followups::tell_hands_off(forge, &mut planned, &by_name, records, options).await;
+        if !options.stopping() {
+            let planned = &mut batch.planned;
+            followups::tell_hands_off(forge, planned, &by_name, records, options).await;
             let ours = own_emails(config, author);
-            followups::close_fixed_by_hand(&ours, forge, &mut planned, &by_name, options).await;
-            followups::settle(config, &ours, forge, &planned, &by_name, options).await;
-        }
-        if let Some(store) = store {
-            let history = records::history_entry(
-                config,
-                options,
-                &planned,
-                started_at,
-                forge.requests().saturating_sub(start_requests),
-            );
-            records::save_records(store, &planned, records, history).await?;
+            followups::close_fixed_by_hand(&ours, forge, planned, &by_name, options).await;
+            followups::settle(config, &ours, forge, planned, &by_name, options).await;
         }
     }
 
-    Ok(SweepReport {
-        forge: config.fleet.forge.kind.to_string(),
-        dry_run: options.dry_run,
-        templates_fingerprint: renderer.templates_fingerprint().to_owned(),
-        repositories: planned.into_iter().map(|p| p.report).collect(),
-        requests: forge.requests().saturating_sub(start_requests),
-        traffic: forge.traffic().since(&start_traffic),
-    })
+    /// Records a batch the sweep is done with (unless dry-running) and
+    /// hands its reports on.
+    async fn finish(&mut self, batch: Batch) -> Result<(), SweepError> {
+        if let (Some(store), false) = (self.store, self.options.dry_run) {
+            records::save(store, &batch.planned, &batch.records).await?;
+        }
+        for (index, planned) in batch.indices.into_iter().zip(batch.planned) {
+            self.tally.add(&planned.report);
+            if self.options.only.is_some() {
+                self.names.push(planned.report.name.clone());
+            }
+            (self.sink)(index, planned.report);
+        }
+        Ok(())
+    }
 }
 
 /// Why drover may not work on `repo`: its branch is the repository's

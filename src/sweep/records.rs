@@ -4,38 +4,41 @@
 
 use std::collections::HashMap;
 
-use super::report::{Planned, RepoState, SweepReport};
+use super::report::{Planned, RepoState, Tally};
 use super::{SweepError, SweepOptions};
 use crate::config::Config;
 use crate::model::{Outcome, ProposalFate, Proposed, RemoteRepo, Wrote};
 use crate::store::{ProposalRecord, RepoRecord, Sent, Store, StoreError, SweepRecord};
 
-pub(crate) async fn load_records(
-    store: &Store,
+/// The store's records of `repos`, in order (`None` where it has none):
+/// read a batch at a time, off the executor's threads.
+pub(crate) async fn load(
+    store: Option<&Store>,
     repos: &[RemoteRepo],
-) -> Result<HashMap<String, RepoRecord>, SweepError> {
+) -> Result<Vec<Option<RepoRecord>>, SweepError> {
+    let Some(store) = store else {
+        return Ok(repos.iter().map(|_| None).collect());
+    };
     let store = store.clone();
     let names: Vec<String> = repos.iter().map(|r| r.full_name.clone()).collect();
     let records = tokio::task::spawn_blocking(move || -> Result<_, StoreError> {
-        let mut out = HashMap::with_capacity(names.len());
-        for name in names {
-            if let Some(record) = store.repo(&name)? {
-                out.insert(name, record);
-            }
-        }
-        Ok(out)
+        names.iter().map(|name| store.repo(name)).collect()
     })
     .await
     .expect("store reader panicked")?;
     Ok(records)
 }
 
-pub(crate) async fn save_records(
+/// Writes the records of a batch of repositories the sweep is done with;
+/// `previous` holds their records before it.
+pub(crate) async fn save(
     store: &Store,
     planned: &[Planned],
     previous: &HashMap<String, RepoRecord>,
-    history: SweepRecord,
 ) -> Result<(), SweepError> {
+    if planned.is_empty() {
+        return Ok(());
+    }
     let now = crate::store::now();
     let records: Vec<(String, RepoRecord)> = planned
         .iter()
@@ -69,34 +72,31 @@ pub(crate) async fn save_records(
         })
         .collect();
     let store = store.clone();
-    tokio::task::spawn_blocking(move || store.put_sweep(&records, &history))
+    tokio::task::spawn_blocking(move || store.put_repos(&records))
         .await
         .expect("store writer panicked")?;
     Ok(())
 }
 
-/// The history's entry for this sweep.
+/// The history's entry for this sweep; `names`, the repositories of a
+/// sweep of named ones.
 pub(crate) fn history_entry(
     config: &Config,
     options: &SweepOptions,
-    planned: &[Planned],
+    tally: &Tally,
+    names: &[String],
     started_at: i64,
     requests: u64,
 ) -> SweepRecord {
-    let reports = || planned.iter().map(|p| &p.report);
-    let totals = SweepReport::totals_of(reports());
-    let actions = SweepReport::actions_of(reports());
+    let (totals, actions) = (tally.totals, tally.actions);
     SweepRecord {
         started_at,
         finished_at: crate::store::now(),
         forge: config.fleet.forge.kind.to_string(),
         // The repository's name, however it was asked for.
-        only: options.only.as_ref().map(|only| {
-            let names: Vec<&str> = reports().map(|r| r.name.as_str()).collect();
-            match names.as_slice() {
-                [] => only.describe(),
-                several => several.join(", "),
-            }
+        only: options.only.as_ref().map(|only| match names {
+            [] => only.describe(),
+            several => several.join(", "),
         }),
         in_line: totals.in_line,
         drifted: totals.drifted,

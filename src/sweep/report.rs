@@ -170,43 +170,88 @@ pub struct Actions {
     pub closed: usize,
 }
 
+/// What a sweep counts of its repositories as it hands each report on:
+/// all that the final line, the history, the daemon's metrics and the exit
+/// status need, without the reports.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Tally {
+    pub repositories: usize,
+    pub totals: Totals,
+    pub actions: Actions,
+    /// Drifted, held back for a later sweep (`limits:`, a shutdown).
+    pub waiting: usize,
+    /// Open proposals the forge left a reviewer or label out of.
+    pub warned: usize,
+}
+
+impl Tally {
+    pub fn add(&mut self, r: &RepoReport) {
+        self.repositories += 1;
+        let t = &mut self.totals;
+        match r.state {
+            RepoState::InLine => t.in_line += 1,
+            RepoState::Drifted => t.drifted += 1,
+            RepoState::Skipped { .. } => t.skipped += 1,
+            RepoState::Misfit { .. } => t.misfit += 1,
+            RepoState::Failed { .. } => t.failed += 1,
+            RepoState::WaitingForBudget { .. } => t.waiting_for_budget += 1,
+        }
+        match r.proposal.as_ref().map(|p| p.wrote) {
+            Some(Wrote::Opened) => self.actions.opened += 1,
+            Some(Wrote::Updated) => self.actions.updated += 1,
+            _ => {}
+        }
+        if r.closed.is_some() {
+            self.actions.closed += 1;
+        }
+        self.waiting += usize::from(r.waiting.is_some());
+        self.warned += usize::from(r.proposal.as_ref().is_some_and(|p| !p.warnings.is_empty()));
+    }
+
+    pub fn of<'r>(reports: impl IntoIterator<Item = &'r RepoReport>) -> Tally {
+        let mut tally = Tally::default();
+        for r in reports {
+            tally.add(r);
+        }
+        tally
+    }
+}
+
+/// A whole sweep's outcome without its repositories' reports, which went
+/// one by one to the caller's sink ([`super::run_into`]).
+#[derive(Debug, Clone, Serialize)]
+pub struct SweepSummary {
+    pub forge: String,
+    pub dry_run: bool,
+    pub templates_fingerprint: String,
+    pub tally: Tally,
+    pub requests: u64,
+    pub traffic: crate::forge::http::Traffic,
+}
+
 impl SweepReport {
     pub fn totals(&self) -> Totals {
-        SweepReport::totals_of(&self.repositories)
+        self.tally().totals
     }
 
     pub fn actions(&self) -> Actions {
-        SweepReport::actions_of(&self.repositories)
+        self.tally().actions
     }
 
-    pub(crate) fn actions_of<'r>(reports: impl IntoIterator<Item = &'r RepoReport>) -> Actions {
-        let mut a = Actions::default();
-        for r in reports {
-            match r.proposal.as_ref().map(|p| p.wrote) {
-                Some(Wrote::Opened) => a.opened += 1,
-                Some(Wrote::Updated) => a.updated += 1,
-                _ => {}
-            }
-            if r.closed.is_some() {
-                a.closed += 1;
-            }
-        }
-        a
+    pub fn tally(&self) -> Tally {
+        Tally::of(&self.repositories)
     }
 
-    pub(crate) fn totals_of<'r>(reports: impl IntoIterator<Item = &'r RepoReport>) -> Totals {
-        let mut t = Totals::default();
-        for r in reports {
-            match r.state {
-                RepoState::InLine => t.in_line += 1,
-                RepoState::Drifted => t.drifted += 1,
-                RepoState::Skipped { .. } => t.skipped += 1,
-                RepoState::Misfit { .. } => t.misfit += 1,
-                RepoState::Failed { .. } => t.failed += 1,
-                RepoState::WaitingForBudget { .. } => t.waiting_for_budget += 1,
-            }
+    /// The summary of this report.
+    pub fn summary(&self) -> SweepSummary {
+        SweepSummary {
+            forge: self.forge.clone(),
+            dry_run: self.dry_run,
+            templates_fingerprint: self.templates_fingerprint.clone(),
+            tally: self.tally(),
+            requests: self.requests,
+            traffic: self.traffic.clone(),
         }
-        t
     }
 }
 
