@@ -136,19 +136,10 @@ pub async fn sweep_fleet(
         reports.push((i, r))
     })
     .await?;
-    reports.sort_by_key(|(i, _)| *i);
-    let summary = streamed.summary;
     Ok(Swept {
         config: streamed.config,
         renderer: streamed.renderer,
-        report: crate::sweep::SweepReport {
-            forge: summary.forge,
-            dry_run: summary.dry_run,
-            templates_fingerprint: summary.templates_fingerprint,
-            repositories: reports.into_iter().map(|(_, r)| r).collect(),
-            requests: summary.requests,
-            traffic: summary.traffic,
-        },
+        report: crate::sweep::SweepReport::gathered(streamed.summary, reports),
     })
 }
 

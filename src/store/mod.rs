@@ -407,15 +407,7 @@ impl Store {
             .skip(keep.saturating_sub(1))
             .collect();
         let entry = serde_json::to_vec(sweep).expect("sweep serialises");
-        let encoded: Vec<(&str, Vec<u8>)> = records
-            .iter()
-            .map(|(n, r)| {
-                (
-                    n.as_str(),
-                    serde_json::to_vec(r).expect("record serialises"),
-                )
-            })
-            .collect();
+        let encoded = encode(records);
         (&self.repos, &self.sweeps).transaction(|(repos, sweeps)| {
             for (name, bytes) in &encoded {
                 repos.insert(name.as_bytes(), bytes.as_slice())?;
@@ -435,15 +427,7 @@ impl Store {
     /// fleet's records, and what a batch proposed is on disk before the
     /// next batch starts.
     pub fn put_repos(&self, records: &[(String, RepoRecord)]) -> Result<(), StoreError> {
-        let encoded: Vec<(&str, Vec<u8>)> = records
-            .iter()
-            .map(|(n, r)| {
-                (
-                    n.as_str(),
-                    serde_json::to_vec(r).expect("record serialises"),
-                )
-            })
-            .collect();
+        let encoded = encode(records);
         self.repos.transaction(|repos| {
             for (name, bytes) in &encoded {
                 repos.insert(name.as_bytes(), bytes.as_slice())?;
@@ -521,6 +505,19 @@ impl Store {
         }
         Ok(out)
     }
+}
+
+/// Records as the store keeps them: JSON, by name.
+fn encode(records: &[(String, RepoRecord)]) -> Vec<(&str, Vec<u8>)> {
+    records
+        .iter()
+        .map(|(n, r)| {
+            (
+                n.as_str(),
+                serde_json::to_vec(r).expect("record serialises"),
+            )
+        })
+        .collect()
 }
 
 /// Whether opening failed because another handle holds the store's lock.

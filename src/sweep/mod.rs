@@ -119,15 +119,7 @@ pub async fn run(
         reports.push((i, r))
     })
     .await?;
-    reports.sort_by_key(|(i, _)| *i);
-    Ok(SweepReport {
-        forge: summary.forge,
-        dry_run: summary.dry_run,
-        templates_fingerprint: summary.templates_fingerprint,
-        repositories: reports.into_iter().map(|(_, r)| r).collect(),
-        requests: summary.requests,
-        traffic: summary.traffic,
-    })
+    Ok(SweepReport::gathered(summary, reports))
 }
 
 /// Where a sweep hands each repository's report as soon as it is done

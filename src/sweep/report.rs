@@ -230,6 +230,20 @@ pub struct SweepSummary {
 }
 
 impl SweepReport {
+    /// The report of a streamed sweep: its summary and the reports its
+    /// sink was handed, with their places in discovery order.
+    pub fn gathered(summary: SweepSummary, mut reports: Vec<(usize, RepoReport)>) -> SweepReport {
+        reports.sort_by_key(|(i, _)| *i);
+        SweepReport {
+            forge: summary.forge,
+            dry_run: summary.dry_run,
+            templates_fingerprint: summary.templates_fingerprint,
+            repositories: reports.into_iter().map(|(_, r)| r).collect(),
+            requests: summary.requests,
+            traffic: summary.traffic,
+        }
+    }
+
     pub fn totals(&self) -> Totals {
         self.tally().totals
     }

@@ -17,3 +17,4 @@ mod migrate;
 mod partial;
 mod preview;
 mod sourcehut;
+mod stream;
