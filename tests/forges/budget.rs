@@ -66,14 +66,19 @@ async fn sweep(dir: &Path, forge: Forge, args: &[&str]) -> (i32, serde_json::Val
 }
 
 /// The repositories of a report by state.
+/// The names of the repositories in `state`, sorted: `drover sweep`
+/// writes each as the sweep is done with it, so those the last sweep left
+/// waiting come first.
 fn by_state(report: &serde_json::Value, state: &str) -> Vec<String> {
-    report["repositories"]
+    let mut names: Vec<String> = report["repositories"]
         .as_array()
         .unwrap()
         .iter()
         .filter(|r| r["state"] == state)
         .map(|r| r["name"].as_str().unwrap().to_owned())
-        .collect()
+        .collect();
+    names.sort();
+    names
 }
 
 /// A report in short: each repository's state and reason, the traffic.
