@@ -29,13 +29,17 @@ pub async fn run(global: &Global, args: SweepArgs) -> anyhow::Result<Exit> {
     if args.json && args.dry_run {
         // What would be sent, word for word, beside each drifted
         // repository: a preview, shown whole.
-        let swept = progress::sweep_fleet(global, "sweep", true, args.repo.as_deref()).await?;
-        if let Some(path) = &args.report {
-            let report = &swept.report;
-            crate::fsutil::write_atomically_with(path, |file| {
-                serde_json::to_writer_pretty(file, report).map_err(std::io::Error::other)
+        let mut swept = progress::sweep_fleet(global, "sweep", true, args.repo.as_deref()).await?;
+        if let Some(path) = args.report.clone() {
+            let report = swept.report;
+            swept.report = tokio::task::spawn_blocking(move || {
+                crate::fsutil::write_atomically_with(&path, |file| {
+                    serde_json::to_writer_pretty(file, &report).map_err(std::io::Error::other)
+                })
+                .with_context(|| format!("cannot write {}", path.display()))
+                .map(|()| report)
             })
-            .with_context(|| format!("cannot write {}", path.display()))?;
+            .await??;
         }
         let json = preview::report_json(&swept.config, &swept.renderer, &swept.report)?;
         println!("{}", serde_json::to_string_pretty(&json)?);
@@ -44,12 +48,11 @@ pub async fn run(global: &Global, args: SweepArgs) -> anyhow::Result<Exit> {
     // Each repository's report is written out (JSON) or cut to its line
     // (text) as the sweep hands it on: a fleet's reports are never all in
     // memory (issue 19).
-    let json = (args.json || args.report.is_some())
+    let mut json = (args.json || args.report.is_some())
         .then(|| JsonReport::new(tempfile::tempfile()?))
         .transpose()
         .context("a temporary file for the JSON report")?;
     let mut lines = String::new();
-    let mut json = json;
     let dry_run = args.dry_run;
     let streamed = progress::sweep_fleet_into(
         global,
@@ -67,29 +70,35 @@ pub async fn run(global: &Global, args: SweepArgs) -> anyhow::Result<Exit> {
         },
     )
     .await?;
-    let summary = &streamed.summary;
-    if let Some(json) = json {
-        let mut spool = json.finish(summary).context("writing the JSON report")?;
-        if let Some(path) = &args.report {
-            spool.seek(std::io::SeekFrom::Start(0))?;
-            crate::fsutil::write_atomically_with(path, |file| {
-                std::io::copy(&mut spool, file).map(drop)
-            })
-            .with_context(|| format!("cannot write {}", path.display()))?;
+    let summary = streamed.summary;
+    let tally = summary.tally;
+    // The report copied out, off the executor's threads.
+    tokio::task::spawn_blocking(move || -> anyhow::Result<()> {
+        if let Some(json) = json {
+            let mut spool = json.finish(&summary).context("writing the JSON report")?;
+            if let Some(path) = &args.report {
+                spool.seek(std::io::SeekFrom::Start(0))?;
+                crate::fsutil::write_atomically_with(path, |file| {
+                    std::io::copy(&mut spool, file).map(drop)
+                })
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            }
+            if args.json {
+                spool.seek(std::io::SeekFrom::Start(0))?;
+                let mut out = std::io::stdout().lock();
+                std::io::copy(&mut spool, &mut out)?;
+                out.write_all(b"\n")?;
+                out.flush()?;
+            }
         }
-        if args.json {
-            spool.seek(std::io::SeekFrom::Start(0))?;
-            let mut out = std::io::stdout().lock();
-            std::io::copy(&mut spool, &mut out)?;
-            out.write_all(b"\n")?;
-            out.flush()?;
+        if !args.json {
+            lines.push_str(&output::totals_line(&summary.tally, summary.requests));
+            anstream::print!("{lines}");
         }
-    }
-    if !args.json {
-        lines.push_str(&output::totals_line(&summary.tally, summary.requests));
-        anstream::print!("{lines}");
-    }
-    Ok(exit_of(&summary.tally))
+        Ok(())
+    })
+    .await??;
+    Ok(exit_of(&tally))
 }
 
 fn exit_of(tally: &crate::sweep::Tally) -> Exit {

@@ -19,7 +19,7 @@ use crate::model::ProposalFate;
 use crate::store::RepoRecord;
 
 /// Whether the store says drover's proposal in this repository is open.
-pub(crate) fn stored_open(record: Option<&RepoRecord>) -> bool {
+fn stored_open(record: Option<&RepoRecord>) -> bool {
     record
         .and_then(|rec| rec.proposal.as_ref())
         .is_some_and(|p| p.state == ProposalFate::Open)

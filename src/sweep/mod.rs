@@ -296,6 +296,9 @@ impl Sweep<'_, '_> {
         let (config, renderer, forge, options) =
             (self.config, self.renderer, self.forge, self.options);
         let repos: Vec<RemoteRepo> = indices.iter().map(|i| discovered[*i].clone()).collect();
+        // Looked up again rather than kept from the first pass: on a
+        // first sweep or after a template change, that would be the
+        // fleet's records (a few lookups a batch, from sled's cache).
         let records = records::load(self.store, &repos).await?;
         forge.remember_tips(
             repos
