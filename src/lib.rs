@@ -10,6 +10,7 @@ pub mod fit;
 pub mod forge;
 pub mod fsutil;
 pub mod git;
+pub mod heap;
 pub mod migrate;
 pub mod model;
 pub mod proposal;

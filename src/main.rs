@@ -4,6 +4,7 @@
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
+    drover::heap::one_arena();
     let cli = drover::cli::Cli::parse();
     drover::cli::end_quietly_on_broken_pipe(&cli.command);
     drover::cli::init_tracing(&cli.global, &cli.command);

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 /// The library's modules, lowest first. A module may use those before it
 /// in this list (and those on its own line), never those after it.
 const LAYERS: &[&[&str]] = &[
-    &["model", "fsutil", "suggest"],
+    &["model", "fsutil", "suggest", "heap"],
     &["facts"],
     &["config"],
     &["render"],

@@ -441,18 +441,6 @@ async fn sweep_once(shared: &Shared, only: Option<BTreeSet<String>>, stop: &Arc<
             shared.metrics.record_failed_sweep(elapsed);
         }
     }
-    give_back_freed_memory();
-}
-
-/// Hands the pages a sweep freed back to the system: glibc's allocator
-/// keeps freed memory for reuse, in one arena per thread that allocated,
-/// so between sweeps a daemon would sit at its last peak, and the next
-/// sweep's allocations would scatter over what was left (issue 19).
-fn give_back_freed_memory() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: malloc_trim only returns free memory; it touches nothing
-    // allocated.
-    unsafe {
-        libc::malloc_trim(0);
-    }
+    // What the sweep freed goes back to the system (crate::heap).
+    crate::heap::give_back();
 }
